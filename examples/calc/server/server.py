@@ -1,0 +1,3 @@
+from srpc_calc_server_stub import SrpcCalcServerStub
+
+SrpcCalcServerStub().start()

@@ -1,0 +1,43 @@
+"""srpc: Python RPC whose interface language is Python.
+
+Generated stubs subclass :class:`SyncClient`, :class:`AsyncClient` and
+:class:`Server`; users mostly meet the exception types below.
+Importing ``srpc`` never imports the stub compiler (libcst, jinja2, typer).
+"""
+
+from srpc._version import __version__
+from srpc.client import AsyncClient, SyncClient
+from srpc.descriptor import ServiceDescriptor
+from srpc.errors import (
+    AddressInUse,
+    AuthenticationFailed,
+    CallTimeout,
+    ConnectError,
+    ConnectionLost,
+    IncompatibleStub,
+    InvalidArguments,
+    ProtocolError,
+    RemoteError,
+    SrpcError,
+    TooManyConnections,
+)
+from srpc.server import Server
+
+__all__ = [
+    "AddressInUse",
+    "AsyncClient",
+    "AuthenticationFailed",
+    "CallTimeout",
+    "ConnectError",
+    "ConnectionLost",
+    "IncompatibleStub",
+    "InvalidArguments",
+    "ProtocolError",
+    "RemoteError",
+    "Server",
+    "ServiceDescriptor",
+    "SrpcError",
+    "SyncClient",
+    "TooManyConnections",
+    "__version__",
+]

@@ -1,0 +1,5 @@
+"""``python -m srpc``."""
+
+from srpc.cli import main
+
+main()
