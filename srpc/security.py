@@ -1,0 +1,150 @@
+"""Access control: TLS contexts, the shared handshake token, and resource limits.
+
+Everything a server needs to decide whether a peer may hold its resources
+lives here, so the transports in :mod:`srpc.server` and :mod:`srpc.client`
+only apply it. See ``docs/SECURITY.md`` for the threat model.
+"""
+
+from __future__ import annotations
+
+import hmac
+import os
+import ssl
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = [
+    "DEFAULT_HANDSHAKE_TIMEOUT",
+    "DEFAULT_IDLE_TIMEOUT",
+    "DEFAULT_MAX_CONNECTIONS",
+    "DEFAULT_MAX_FRAME",
+    "DEFAULT_MAX_IN_FLIGHT",
+    "TOKEN_ENV",
+    "Limits",
+    "client_ssl_context",
+    "resolve_token",
+    "server_ssl_context",
+    "token_matches",
+]
+
+#: Largest frame a receiver accepts (SPEC §6): 64 MiB.
+DEFAULT_MAX_FRAME = 64 * 1024 * 1024
+#: Connections a server holds at once; the next one is refused with a reason.
+DEFAULT_MAX_CONNECTIONS = 1024
+#: Calls in flight on one connection; past it the server stops reading that socket.
+DEFAULT_MAX_IN_FLIGHT = 64
+#: Seconds a new connection has to finish TLS and the srpc handshake.
+DEFAULT_HANDSHAKE_TIMEOUT = 10.0
+#: Seconds a connection may sit with no call in flight and nothing received.
+DEFAULT_IDLE_TIMEOUT = 300.0
+
+#: Environment variable read when no ``token=`` is passed.
+TOKEN_ENV = "SRPC_TOKEN"
+
+_PathLike = str | os.PathLike[str]
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The resources one client may make a server hold, each with a documented default.
+
+    A server's worst-case memory is bounded by roughly
+    ``max_connections * (max_frame + max_in_flight * largest reply)``;
+    lower ``max_frame`` when procedures only move small values.
+    ``None`` for a timeout disables it (not recommended beyond loopback).
+    """
+
+    max_frame: int = DEFAULT_MAX_FRAME
+    max_connections: int = DEFAULT_MAX_CONNECTIONS
+    max_in_flight: int = DEFAULT_MAX_IN_FLIGHT
+    handshake_timeout: float | None = DEFAULT_HANDSHAKE_TIMEOUT
+    idle_timeout: float | None = DEFAULT_IDLE_TIMEOUT
+
+    def __post_init__(self) -> None:
+        for name in ("max_frame", "max_connections", "max_in_flight"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"{name} must be a positive int, got {value!r}")
+        for name in ("handshake_timeout", "idle_timeout"):
+            value = getattr(self, name)
+            if value is not None and not value > 0:
+                raise ValueError(f"{name} must be a positive number of seconds or None, "
+                                 f"got {value!r}")
+
+
+def resolve_token(token: str | bytes | None) -> bytes | None:
+    """The token to use: ``token`` if given, else ``$SRPC_TOKEN``, else ``None`` (no token).
+
+    An empty string counts as no token, so ``SRPC_TOKEN=`` disables it.
+    """
+    if token is None:
+        token = os.environ.get(TOKEN_ENV)
+    if token is None:
+        return None
+    raw = token.encode("utf-8") if isinstance(token, str) else bytes(token)
+    return raw or None
+
+
+def token_matches(expected: bytes | None, offered: str | bytes | None) -> bool:
+    """Whether ``offered`` satisfies a server that expects ``expected``.
+
+    Compared in constant time so the reply's timing says nothing about how
+    much of a guess was right. A server with no token accepts anything.
+    """
+    if expected is None:
+        return True
+    if offered is None:
+        return False
+    raw = offered.encode("utf-8") if isinstance(offered, str) else bytes(offered)
+    return hmac.compare_digest(expected, raw)
+
+
+def server_ssl_context(
+    certfile: _PathLike,
+    keyfile: _PathLike | None = None,
+    cafile: _PathLike | None = None,
+    require_client_cert: bool = False,
+) -> ssl.SSLContext:
+    """A TLS 1.2+ server context presenting ``certfile``/``keyfile``.
+
+    With ``cafile``, client certificates signed by that CA are verified when
+    offered; ``require_client_cert=True`` (mutual TLS) refuses clients that
+    offer none.
+    """
+    if require_client_cert and cafile is None:
+        raise ValueError("require_client_cert=True needs cafile= to verify client certificates")
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.load_cert_chain(_path(certfile), _path(keyfile) if keyfile is not None else None)
+    if cafile is not None:
+        context.load_verify_locations(cafile=_path(cafile))
+        context.verify_mode = ssl.CERT_REQUIRED if require_client_cert else ssl.CERT_OPTIONAL
+    return context
+
+
+def client_ssl_context(
+    cafile: _PathLike | None = None,
+    certfile: _PathLike | None = None,
+    keyfile: _PathLike | None = None,
+) -> ssl.SSLContext:
+    """A TLS 1.2+ client context that verifies the server and its host name.
+
+    ``cafile`` is the CA that signed the server's certificate; without it the
+    system's trusted CAs are used. ``certfile``/``keyfile`` present a client
+    certificate for servers that require one.
+    """
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # CERT_REQUIRED + check_hostname
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    if cafile is not None:
+        context.load_verify_locations(cafile=_path(cafile))
+    else:
+        context.load_default_certs(ssl.Purpose.SERVER_AUTH)
+    if certfile is not None:
+        context.load_cert_chain(_path(certfile), _path(keyfile) if keyfile is not None else None)
+    elif keyfile is not None:
+        raise ValueError("keyfile= needs certfile=")
+    return context
+
+
+def _path(value: _PathLike) -> str:
+    return str(Path(value))
