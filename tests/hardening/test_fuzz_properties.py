@@ -1,0 +1,151 @@
+"""Property tests of the receive path: framing and codecs round-trip, and arbitrary
+bytes yield frames or :class:`srpc.ProtocolError` -- never any other exception,
+never unbounded buffering."""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+
+import msgspec
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from srpc import ProtocolError
+from srpc.framing import HEADER_SIZE, FrameDecoder, encode_frame
+from srpc.protocol import (
+    ErrorReply,
+    Hello,
+    Message,
+    MessageReader,
+    Refuse,
+    Reply,
+    Request,
+    Welcome,
+    encode_message,
+)
+
+payloads = st.lists(st.binary(max_size=300), max_size=12)
+
+
+def _chunks(data: bytes, cuts: list[int]) -> list[bytes]:
+    points = sorted({c % (len(data) + 1) for c in cuts} | {0, len(data)})
+    return [data[a:b] for a, b in itertools.pairwise(points)]
+
+
+@given(payloads, st.lists(st.integers(min_value=0), max_size=20))
+def test_frames_round_trip_however_the_bytes_are_cut(
+    frames: list[bytes], cuts: list[int]
+) -> None:
+    wire = b"".join(encode_frame(f) for f in frames)
+    decoder = FrameDecoder(max_frame=300)
+    received: list[bytes] = []
+    for chunk in _chunks(wire, cuts):
+        received += decoder.feed(chunk)
+    assert received == frames
+    assert decoder.buffered == 0
+
+
+@given(payloads)
+def test_frames_round_trip_one_byte_at_a_time(frames: list[bytes]) -> None:
+    wire = b"".join(encode_frame(f) for f in frames)
+    decoder = FrameDecoder(max_frame=300)
+    received: list[bytes] = []
+    for i in range(len(wire)):
+        received += decoder.feed(wire[i : i + 1])
+    assert received == frames
+
+
+@settings(max_examples=300)
+@given(
+    st.binary(max_size=2000),
+    st.lists(st.integers(min_value=0), max_size=20),
+    st.integers(min_value=0, max_value=512),
+)
+def test_arbitrary_bytes_yield_frames_or_protocol_error_and_stay_bounded(
+    data: bytes, cuts: list[int], max_frame: int
+) -> None:
+    decoder = FrameDecoder(max_frame=max_frame)
+    for chunk in _chunks(data, cuts):
+        try:
+            frames = decoder.feed(chunk)
+        except ProtocolError:
+            return
+        assert all(len(f) <= max_frame for f in frames)
+        # Never more than one partial frame (header + body up to the limit) is held.
+        assert decoder.buffered < HEADER_SIZE + max_frame + len(chunk) + 1
+
+
+@given(st.integers(min_value=1, max_value=2**32 - 1), st.binary(max_size=64))
+def test_a_length_over_the_limit_is_refused_on_the_header_alone(
+    excess: int, trailing: bytes
+) -> None:
+    max_frame = 1000
+    length = min(max_frame + excess, 2**32 - 1)
+    decoder = FrameDecoder(max_frame=max_frame)
+    try:
+        decoder.feed(length.to_bytes(4, "big") + trailing)
+    except ProtocolError:
+        assert decoder.buffered == 0
+    else:
+        raise AssertionError("an over-limit length was accepted")
+
+
+# --- messages: the envelope every frame carries -------------------------------------------
+
+u64 = st.integers(min_value=0, max_value=2**63 - 1)
+text = st.text(max_size=40)
+msgpack_values = st.recursive(
+    st.none() | st.booleans() | st.integers(min_value=-(2**63), max_value=2**64 - 1)
+    | st.floats(allow_nan=False) | st.text(max_size=20) | st.binary(max_size=20),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner,
+                                                                max_size=4),
+    max_leaves=12,
+)
+
+
+def _raw(value: object) -> msgspec.Raw:
+    return msgspec.Raw(msgspec.msgpack.encode(value))
+
+
+raws = msgpack_values.map(_raw)
+messages = st.one_of(
+    st.builds(Hello, u64, text, text, st.none() | text),
+    st.builds(Welcome, u64, text, text, u64, u64),
+    st.builds(Refuse, u64, text, u64, text, text),
+    st.builds(Request, u64, text, st.lists(msgpack_values, max_size=4).map(_raw),
+              st.dictionaries(text, msgpack_values, max_size=4).map(_raw)),
+    st.builds(Reply, u64, raws),
+    st.builds(ErrorReply, u64, u64, text, text, text, raws, text, raws),
+)
+
+
+@given(st.lists(messages, max_size=6), st.lists(st.integers(min_value=0), max_size=10))
+def test_messages_round_trip_through_frames(sent: list[Message], cuts: list[int]) -> None:
+    wire = b"".join(bytes(encode_message(m)) for m in sent)
+    reader = MessageReader(max_frame=1 << 20)
+    received: list[Message] = []
+    for chunk in _chunks(wire, cuts):
+        received += [message for message, _size in reader.feed(chunk)]
+    assert received == sent
+
+
+@settings(max_examples=300)
+@given(st.lists(st.binary(max_size=200), max_size=8))
+def test_arbitrary_frames_decode_to_a_message_or_protocol_error(bodies: list[bytes]) -> None:
+    reader = MessageReader(max_frame=1 << 16)
+    for body in bodies:
+        try:
+            reader.feed(encode_frame(body))
+        except ProtocolError:
+            return
+
+
+@settings(max_examples=300)
+@given(st.lists(msgpack_values, min_size=1, max_size=9))
+def test_well_formed_msgpack_that_is_not_a_message_is_a_protocol_error(
+    fields: list[object],
+) -> None:
+    reader = MessageReader(max_frame=1 << 20)
+    with contextlib.suppress(ProtocolError):
+        reader.feed(encode_frame(msgspec.msgpack.encode(fields)))
