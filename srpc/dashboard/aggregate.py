@@ -1,0 +1,333 @@
+"""From metrics-log lines to a dashboard snapshot: pure, no I/O, bounded memory.
+
+``MetricsAggregate`` consumes blocks of JSON lines (``feed``) and answers
+``snapshot(now)``. However long the log, its memory is bounded by the number
+of procedures: latencies go into a log-bucketed histogram (DDSketch-style,
+relative error at most ``RELATIVE_ERROR`` on every percentile, exact max),
+and rates into fixed rings of per-second counters.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import msgspec
+
+__all__ = [
+    "CHART_SECONDS",
+    "RATE_WINDOW",
+    "RELATIVE_ERROR",
+    "LatencySketch",
+    "MetricsAggregate",
+    "ProcSnapshot",
+    "Snapshot",
+]
+
+RELATIVE_ERROR = 0.01
+"""Bound on |estimate - exact| / exact for every latency percentile."""
+
+RATE_WINDOW = 10
+"""Seconds over which the recent calls/s are counted."""
+
+CHART_SECONDS = 60
+"""Seconds of per-second call counts kept for the chart."""
+
+_MIN_LATENCY_MS = 1e-6
+"""Latencies below this (1 ns) share the lowest bucket; they are reported as 0."""
+
+
+class _Line(msgspec.Struct):
+    """A log line: a finished call, or an event when ``event`` is set. Extra keys are ignored."""
+
+    ts: float
+    service: str | None = None
+    proc: str | None = None
+    ok: bool | None = None
+    latency_ms: float | None = None
+    error: str | None = None
+    event: str | None = None
+
+
+_decode_one = msgspec.json.Decoder(_Line).decode
+_decode_lines = msgspec.json.Decoder(_Line).decode_lines
+
+
+class LatencySketch:
+    """Streaming percentiles with bounded relative error (a DDSketch with unbounded buckets).
+
+    A value ``x`` goes to bucket ``ceil(log_gamma(x))`` with
+    ``gamma = (1 + a) / (1 - a)``; the bucket's representative
+    ``2 gamma^i / (gamma + 1)`` is within ``a`` of every value in it, so the
+    nearest-rank percentile is off by at most ``a`` relative. Buckets for 1 ns
+    to 1 hour number about 1,400 at ``a = 1%``, so memory is bounded however
+    many values go in. ``min`` and ``max`` are exact.
+    """
+
+    __slots__ = ("_buckets", "_inv_log_gamma", "_zero", "count", "gamma", "max", "min")
+
+    def __init__(self, relative_error: float = RELATIVE_ERROR) -> None:
+        self.gamma = (1 + relative_error) / (1 - relative_error)
+        self._inv_log_gamma = 1.0 / math.log(self.gamma)
+        self._buckets: dict[int, int] = {}
+        self._zero = 0
+        self.count = 0
+        self.min = math.inf
+        self.max = -math.inf
+
+    def add(self, x: float) -> None:
+        self.count += 1
+        if x > self.max:
+            self.max = x
+        if x < self.min:
+            self.min = x
+        if x < _MIN_LATENCY_MS:
+            self._zero += 1
+            return
+        i = math.ceil(math.log(x) * self._inv_log_gamma)
+        b = self._buckets
+        b[i] = b.get(i, 0) + 1
+
+    def quantile(self, q: float) -> float | None:
+        """The nearest-rank ``q`` quantile (the value at rank ``ceil(q * n)``), estimated."""
+        if not self.count:
+            return None
+        rank = max(1, math.ceil(q * self.count))
+        if rank >= self.count:
+            return self.max
+        seen = self._zero
+        if seen >= rank:
+            return max(self.min, 0.0)
+        for i in sorted(self._buckets):
+            seen += self._buckets[i]
+            if seen >= rank:
+                estimate = 2 * self.gamma**i / (self.gamma + 1)
+                return min(max(estimate, self.min), self.max)
+        return self.max  # pragma: no cover - counts always add up
+
+    @property
+    def bucket_count(self) -> int:
+        return len(self._buckets)
+
+
+class _SecondCounts:
+    """Call counts for each of the last ``span`` whole seconds, in a fixed ring."""
+
+    __slots__ = ("_counts", "_secs", "span")
+
+    def __init__(self, span: int) -> None:
+        self.span = span
+        self._counts = [0] * span
+        self._secs = [-1] * span
+
+    def add(self, ts: float) -> None:
+        s = int(ts)
+        i = s % self.span
+        held = self._secs[i]
+        if held == s:
+            self._counts[i] += 1
+        elif s > held:
+            self._secs[i] = s
+            self._counts[i] = 1
+        # else: older than anything the ring still covers; too old to count
+
+    def series(self, now: float, seconds: int) -> list[int]:
+        """Counts for the ``seconds`` whole seconds ending with ``now``'s, oldest first."""
+        end = int(now)
+        out = []
+        for s in range(end - seconds + 1, end + 1):
+            i = s % self.span
+            out.append(self._counts[i] if self._secs[i] == s else 0)
+        return out
+
+
+class _ProcStats:
+    __slots__ = ("calls", "failed", "last_error", "last_error_ts", "latency", "recent")
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self.failed = 0
+        self.last_error: str | None = None
+        self.last_error_ts = 0.0
+        self.latency = LatencySketch()
+        self.recent = _SecondCounts(RATE_WINDOW + 1)
+
+
+@dataclass(frozen=True)
+class ProcSnapshot:
+    """One procedure's figures; latencies in milliseconds (``None`` before any call)."""
+
+    name: str
+    calls: int
+    ok: int
+    failed: int
+    error_pct: float
+    rate: float
+    p50_ms: float | None
+    p95_ms: float | None
+    p99_ms: float | None
+    max_ms: float | None
+    last_error: str | None
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Everything the dashboard shows, at time ``now`` (epoch seconds)."""
+
+    now: float
+    service: str | None
+    started_at: float | None
+    stopped_at: float | None
+    uptime_s: float
+    calls: int
+    ok: int
+    failed: int
+    error_pct: float
+    rate: float
+    """Calls/s over the last ``rate_window_s`` seconds."""
+    overall_rate: float
+    """Calls/s from the first line of the log to the stop event (or ``now``)."""
+    rate_window_s: int
+    per_second: list[int]
+    """Calls in each of the last ``CHART_SECONDS`` seconds, oldest first."""
+    malformed: int
+    procs: list[ProcSnapshot] = field(default_factory=list)
+    relative_error: float = RELATIVE_ERROR
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _pct(part: int, whole: int) -> float:
+    return 100.0 * part / whole if whole else 0.0
+
+
+class MetricsAggregate:
+    """Accumulates metrics-log lines; ``snapshot()`` summarises them."""
+
+    def __init__(self) -> None:
+        self.malformed = 0
+        self.service: str | None = None
+        self.started_at: float | None = None
+        self.stopped_at: float | None = None
+        self.first_ts: float | None = None
+        self.last_ts: float | None = None
+        self._procs: dict[str, _ProcStats] = {}
+        self._per_second = _SecondCounts(CHART_SECONDS + 1)
+
+    # -- input ----------------------------------------------------------------
+
+    def feed(self, block: bytes) -> None:
+        """Take a block of whole lines (``\\n``-separated; blank lines are ignored)."""
+        if not block:
+            return
+        try:
+            lines = _decode_lines(block)
+        except (msgspec.DecodeError, msgspec.ValidationError):
+            lines = self._decode_slowly(block)
+        add = self._add
+        for line in lines:
+            add(line)
+
+    def _decode_slowly(self, block: bytes) -> list[_Line]:
+        good = []
+        for raw in block.split(b"\n"):
+            if not raw.strip():
+                continue
+            try:
+                good.append(_decode_one(raw))
+            except (msgspec.DecodeError, msgspec.ValidationError):
+                self.malformed += 1
+        return good
+
+    def _add(self, line: _Line) -> None:
+        ts = line.ts
+        if line.event is not None:
+            if line.service is not None:
+                self.service = line.service
+            if self.first_ts is None or ts < self.first_ts:
+                self.first_ts = ts
+            if line.event == "start":
+                self.started_at = ts
+                self.stopped_at = None
+            elif line.event == "stop":
+                self.stopped_at = ts
+            return
+        proc = line.proc
+        ok = line.ok
+        latency = line.latency_ms
+        if proc is None or ok is None or latency is None or not math.isfinite(ts):
+            self.malformed += 1
+            return
+        if self.first_ts is None:
+            self.first_ts = ts
+        if self.service is None:
+            self.service = line.service
+        if self.last_ts is None or ts > self.last_ts:
+            self.last_ts = ts
+        stats = self._procs.get(proc)
+        if stats is None:
+            stats = self._procs[proc] = _ProcStats()
+        stats.calls += 1
+        if not ok:
+            stats.failed += 1
+            if ts >= stats.last_error_ts:
+                stats.last_error = line.error or "error"
+                stats.last_error_ts = ts
+        stats.latency.add(latency)
+        stats.recent.add(ts)
+        self._per_second.add(ts)
+
+    # -- output ---------------------------------------------------------------
+
+    def snapshot(self, now: float) -> Snapshot:
+        """The figures as of ``now``; rate windows end at ``now``'s whole second."""
+        procs = []
+        total = failed = 0
+        recent_total = 0
+        for name in sorted(self._procs):
+            s = self._procs[name]
+            recent = sum(s.recent.series(now, RATE_WINDOW))
+            recent_total += recent
+            total += s.calls
+            failed += s.failed
+            lat = s.latency
+            procs.append(
+                ProcSnapshot(
+                    name=name,
+                    calls=s.calls,
+                    ok=s.calls - s.failed,
+                    failed=s.failed,
+                    error_pct=_pct(s.failed, s.calls),
+                    rate=recent / RATE_WINDOW,
+                    p50_ms=lat.quantile(0.50),
+                    p95_ms=lat.quantile(0.95),
+                    p99_ms=lat.quantile(0.99),
+                    max_ms=lat.max if lat.count else None,
+                    last_error=s.last_error,
+                )
+            )
+        # uptime is the running server's (since its last start); the overall rate
+        # spans the whole log, which may hold several runs
+        began = self.started_at if self.started_at is not None else self.first_ts
+        ended = self.stopped_at if self.stopped_at is not None else max(now, self.last_ts or now)
+        uptime = max(0.0, ended - began) if began is not None else 0.0
+        span = max(0.0, ended - self.first_ts) if self.first_ts is not None else 0.0
+        return Snapshot(
+            now=now,
+            service=self.service,
+            started_at=self.started_at,
+            stopped_at=self.stopped_at,
+            uptime_s=uptime,
+            calls=total,
+            ok=total - failed,
+            failed=failed,
+            error_pct=_pct(failed, total),
+            rate=recent_total / RATE_WINDOW,
+            overall_rate=total / span if span > 0 else 0.0,
+            rate_window_s=RATE_WINDOW,
+            per_second=self._per_second.series(now, CHART_SECONDS),
+            malformed=self.malformed,
+            procs=procs,
+        )

@@ -1,0 +1,170 @@
+"""The ``metrics`` command (``srpc metrics``, ``srpc-metrics``): live dashboard and snapshots."""
+
+from __future__ import annotations
+
+import json
+import os
+import selectors
+import sys
+import time
+from pathlib import Path
+from types import TracebackType
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.live import Live
+
+from srpc._cli_common import VersionOption, fail
+from srpc.dashboard.aggregate import MetricsAggregate, Snapshot
+from srpc.dashboard.follow import LogFollower
+from srpc.dashboard.view import build_dashboard, build_plain
+
+__all__ = ["metrics"]
+
+_QUIT_KEYS = (b"q", b"Q", b"\x03", b"\x04")
+_MAX_BLOCKS_PER_FRAME = 16
+"""Blocks (up to 4 MiB each) read between two refreshes, so a huge log still shows progress."""
+
+
+def metrics(
+    log: Annotated[
+        Path, typer.Argument(help="The server's metrics log.", show_default=True)
+    ] = Path("srpc_server_metrics.log"),
+    once: Annotated[
+        bool, typer.Option("--once", help="Print one snapshot as a plain table and exit.")
+    ] = False,
+    json_: Annotated[
+        bool, typer.Option("--json", help="Print one snapshot as JSON and exit.")
+    ] = False,
+    refresh: Annotated[
+        float,
+        typer.Option("--refresh", min=0.05, max=10.0, help="Seconds between screen refreshes."),
+    ] = 0.25,
+    version: VersionOption = False,
+) -> None:
+    """Show an srpc server's metrics log as a live dashboard (q or Ctrl-C quits).
+
+    One row per procedure: calls, ok, failed, error %, calls/s, latency
+    p50/p95/p99/max and the last error, with totals, uptime and a chart of the
+    last minute. The log is read, then followed through rotation.
+    Without a terminal, or with --once, one plain snapshot is printed.
+
+    Example:
+
+      srpc-metrics srpc_server_metrics.log
+
+      srpc-metrics srpc_server_metrics.log --once
+    """
+    if json_ or once or not sys.stdout.isatty():
+        snapshot = _read_snapshot(log)
+        if json_:
+            data = {"log": str(log), **snapshot.to_dict()}
+            typer.echo(json.dumps(data, indent=2))
+        else:
+            console = Console(highlight=False)
+            if not console.is_terminal:
+                console = Console(highlight=False, width=max(console.width, 160))
+            with console.capture() as captured:
+                console.print(build_plain(snapshot, str(log)))
+            lines = captured.get().splitlines()
+            sys.stdout.write("".join(line.rstrip() + "\n" for line in lines))
+        return
+    _run_live(log, refresh)
+
+
+def _read_snapshot(log: Path) -> Snapshot:
+    if not log.exists():
+        fail(f"srpc-metrics: no metrics log at {log} (is the server running from this directory?)")
+    if log.is_dir():
+        fail(f"srpc-metrics: {log} is a directory, not a metrics log")
+    aggregate = MetricsAggregate()
+    try:
+        with LogFollower(log) as follower:
+            if not follower.exists:
+                raise PermissionError(f"cannot open {log}")
+            while True:
+                block = follower.poll()
+                aggregate.feed(block)
+                if not block and not follower.advanced:
+                    break
+            aggregate.malformed += follower.dropped_partial
+    except OSError as exc:
+        fail(f"srpc-metrics: cannot read {log}: {exc}")
+    return aggregate.snapshot(time.time())
+
+
+def _run_live(log: Path, refresh: float) -> None:
+    aggregate = MetricsAggregate()
+    follower = LogFollower(log)
+    dropped_seen = 0
+    console = Console()
+    try:
+        with _QuitKeys() as keys, Live(console=console, screen=True, auto_refresh=False) as live:
+            while True:
+                for _ in range(_MAX_BLOCKS_PER_FRAME):
+                    block = follower.poll()
+                    aggregate.feed(block)
+                    if not block and not follower.advanced:
+                        break
+                if follower.dropped_partial != dropped_seen:
+                    aggregate.malformed += follower.dropped_partial - dropped_seen
+                    dropped_seen = follower.dropped_partial
+                screen = build_dashboard(
+                    aggregate.snapshot(time.time()), str(log), waiting=not follower.exists
+                )
+                live.update(screen, refresh=True)
+                if keys.wait(refresh):
+                    break
+    except KeyboardInterrupt:
+        pass
+    finally:
+        follower.close()
+
+
+class _QuitKeys:
+    """Reads keys from the terminal in cbreak mode; restores its settings on exit."""
+
+    def __init__(self) -> None:
+        self._fd: int | None = None
+        self._saved: list[Any] | None = None
+        self._selector: selectors.BaseSelector | None = None
+
+    def __enter__(self) -> _QuitKeys:
+        try:
+            import termios
+            import tty
+        except ImportError:  # pragma: no cover - not a POSIX terminal
+            return self
+        if not sys.stdin.isatty():
+            return self
+        fd = sys.stdin.fileno()
+        self._saved = termios.tcgetattr(fd)
+        tty.setcbreak(fd)
+        self._fd = fd
+        self._selector = selectors.DefaultSelector()
+        self._selector.register(fd, selectors.EVENT_READ)
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._selector is not None:
+            self._selector.close()
+        if self._fd is not None and self._saved is not None:
+            import termios
+
+            termios.tcsetattr(self._fd, termios.TCSADRAIN, self._saved)
+
+    def wait(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` seconds; True if a quit key was pressed."""
+        if self._selector is None or self._fd is None:
+            time.sleep(timeout)
+            return False
+        if not self._selector.select(timeout):
+            return False
+        data = os.read(self._fd, 64)
+        return not data or any(k in data for k in _QUIT_KEYS)

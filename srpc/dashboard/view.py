@@ -1,0 +1,157 @@
+"""Rich renderables built from a :class:`Snapshot`: pure functions, no I/O, no clock."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+
+from rich import box
+from rich.console import Group, RenderableType
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from srpc.dashboard.aggregate import Snapshot
+
+__all__ = [
+    "build_dashboard",
+    "build_plain",
+    "build_procs_table",
+    "format_duration",
+    "format_ms",
+    "sparkline",
+]
+
+_BLOCKS = "▁▂▃▄▅▆▇█"
+
+
+def format_ms(value: float | None) -> str:
+    """A latency in milliseconds with about three significant digits."""
+    if value is None:
+        return "-"
+    if value < 1:
+        return f"{value:.3f}"
+    if value < 10:
+        return f"{value:.2f}"
+    if value < 100:
+        return f"{value:.1f}"
+    return f"{value:,.0f}"
+
+
+def format_duration(seconds: float) -> str:
+    s = int(seconds)
+    if s < 60:
+        return f"{seconds:.1f}s"
+    h, rest = divmod(s, 3600)
+    m, sec = divmod(rest, 60)
+    return f"{h}h{m:02d}m{sec:02d}s" if h else f"{m}m{sec:02d}s"
+
+
+def format_rate(rate: float) -> str:
+    return f"{rate:,.1f}" if rate < 1000 else f"{rate:,.0f}"
+
+
+def sparkline(values: Sequence[int]) -> str:
+    """One block character per value, scaled to the largest; zero is a blank."""
+    top = max(values, default=0)
+    if top <= 0:
+        return " " * len(values)
+    steps = len(_BLOCKS)
+    return "".join(
+        " " if v <= 0 else _BLOCKS[min(steps - 1, (v * steps - 1) // top)] for v in values
+    )
+
+
+def _clock(ts: float | None) -> str:
+    return "-" if ts is None else time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ts))
+
+
+def build_header(snapshot: Snapshot, log: str, *, waiting: bool = False) -> Text:
+    s = snapshot
+    text = Text()
+    text.append("srpc-metrics", style="bold")
+    text.append(f"  service {s.service or '-'}  log {log}")
+    if waiting:
+        text.append("  (waiting for the log to appear)", style="yellow")
+    elif s.stopped_at is not None:
+        text.append(f"  server stopped at {_clock(s.stopped_at)}", style="yellow")
+    text.append("\n")
+    text.append(f"uptime {format_duration(s.uptime_s)}  ")
+    text.append(f"calls {s.calls:,}  ok {s.ok:,}  ")
+    text.append(f"failed {s.failed:,} ({s.error_pct:.1f}%)", style="red" if s.failed else "")
+    text.append(
+        f"  rate {format_rate(s.rate)}/s (last {s.rate_window_s}s)"
+        f"  {format_rate(s.overall_rate)}/s overall"
+    )
+    text.append(f"  malformed lines {s.malformed:,}", style="yellow" if s.malformed else "dim")
+    return text
+
+
+def build_procs_table(snapshot: Snapshot, *, plain: bool = False) -> Table:
+    """One row per procedure."""
+    table = Table(
+        box=box.SIMPLE_HEAD if plain else box.ROUNDED,
+        expand=not plain,
+        show_edge=not plain,
+        header_style="" if plain else "bold",
+        pad_edge=not plain,
+    )
+    table.add_column("procedure", no_wrap=True)
+    for name in ("calls", "ok", "failed", "err %", "calls/s"):
+        table.add_column(name, justify="right", no_wrap=True)
+    for name in ("p50 ms", "p95 ms", "p99 ms", "max ms"):
+        table.add_column(name, justify="right", no_wrap=True)
+    table.add_column("last error", overflow="ellipsis", no_wrap=True)
+    for p in snapshot.procs:
+        table.add_row(
+            p.name,
+            f"{p.calls:,}",
+            f"{p.ok:,}",
+            Text(f"{p.failed:,}", style="red" if p.failed and not plain else ""),
+            f"{p.error_pct:.1f}",
+            format_rate(p.rate),
+            format_ms(p.p50_ms),
+            format_ms(p.p95_ms),
+            format_ms(p.p99_ms),
+            format_ms(p.max_ms),
+            p.last_error or "",
+        )
+    if not snapshot.procs:
+        table.add_row("(no calls yet)", *[""] * 10)
+    return table
+
+
+def build_chart(snapshot: Snapshot) -> Text:
+    """Calls/s over the last minute as one line of block characters."""
+    values = snapshot.per_second
+    top = max(values, default=0)
+    text = Text()
+    text.append(f"calls/s, last {len(values)}s (max {top:,}/s): ")
+    text.append(sparkline(values), style="cyan")
+    text.append(" now")
+    return text
+
+
+def build_dashboard(
+    snapshot: Snapshot, log: str, *, waiting: bool = False, footer: str = "q quit"
+) -> RenderableType:
+    """The live screen: header, per-procedure table, chart."""
+    return Group(
+        Panel(build_header(snapshot, log, waiting=waiting), box=box.ROUNDED),
+        build_procs_table(snapshot),
+        Panel(build_chart(snapshot), box=box.ROUNDED),
+        Text(
+            f"latency percentiles within {snapshot.relative_error:.0%}; "
+            f"updated {_clock(snapshot.now)}  {footer}",
+            style="dim",
+        ),
+    )
+
+
+def build_plain(snapshot: Snapshot, log: str) -> RenderableType:
+    """The ``--once`` snapshot: the same figures without panels or colours."""
+    return Group(
+        build_header(snapshot, log),
+        build_procs_table(snapshot, plain=True),
+        build_chart(snapshot),
+    )
