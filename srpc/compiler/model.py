@@ -1,0 +1,201 @@
+"""The frozen model of one service: all the templates see, with every derived name computed."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+__all__ = [
+    "ImportModel",
+    "ParamKind",
+    "ParamModel",
+    "ProcedureModel",
+    "ServiceModel",
+    "pascal_case",
+]
+
+
+def pascal_case(service: str) -> str:
+    """``calc`` -> ``Calc``, ``my_calc`` -> ``MyCalc``."""
+    return "".join(part[:1].upper() + part[1:] for part in service.split("_"))
+
+
+class ParamKind(enum.Enum):
+    POSITIONAL_ONLY = "positional-only"
+    POSITIONAL_OR_KEYWORD = "positional-or-keyword"
+    VAR_POSITIONAL = "var-positional"
+    KEYWORD_ONLY = "keyword-only"
+    VAR_KEYWORD = "var-keyword"
+
+
+@dataclass(frozen=True)
+class ParamModel:
+    """A parameter of a procedure; ``annotation`` and ``default`` are source text."""
+
+    name: str
+    kind: ParamKind
+    annotation: str
+    default: str | None = None
+
+    @property
+    def source(self) -> str:
+        """The parameter as written in a ``def`` (without the ``/`` and ``*`` markers)."""
+        star = {ParamKind.VAR_POSITIONAL: "*", ParamKind.VAR_KEYWORD: "**"}.get(self.kind, "")
+        text = f"{star}{self.name}: {self.annotation}"
+        if self.default is not None:
+            text += f" = {self.default}"
+        return text
+
+
+@dataclass(frozen=True)
+class ProcedureModel:
+    """One remote procedure: an ``@abstractmethod`` of the interface."""
+
+    name: str
+    self_name: str
+    params: tuple[ParamModel, ...]
+    returns: str
+    is_async: bool
+    docstring: str | None
+    """The docstring literal exactly as written in the interface, or ``None``."""
+    line: int
+
+    @property
+    def parameter_sources(self) -> tuple[str, ...]:
+        """The ``def`` parameter list, ``self`` first, with ``/`` and ``*`` where needed."""
+        out = [self.self_name]
+        kinds = [p.kind for p in self.params]
+        for i, param in enumerate(self.params):
+            if (
+                param.kind is ParamKind.KEYWORD_ONLY
+                and ParamKind.VAR_POSITIONAL not in kinds
+                and (i == 0 or self.params[i - 1].kind is not ParamKind.KEYWORD_ONLY)
+            ):
+                out.append("*")
+            out.append(param.source)
+            if param.kind is ParamKind.POSITIONAL_ONLY and (
+                i + 1 == len(self.params)
+                or self.params[i + 1].kind is not ParamKind.POSITIONAL_ONLY
+            ):
+                out.append("/")
+        return tuple(out)
+
+    @property
+    def returns_none(self) -> bool:
+        return self.returns == "None"
+
+    @property
+    def args_expr(self) -> str:
+        """The positional arguments as a tuple expression (``*args`` expanded last)."""
+        items = [
+            p.name
+            for p in self.params
+            if p.kind in (ParamKind.POSITIONAL_ONLY, ParamKind.POSITIONAL_OR_KEYWORD)
+        ]
+        items += [f"*{p.name}" for p in self.params if p.kind is ParamKind.VAR_POSITIONAL]
+        if not items:
+            return "()"
+        if len(items) == 1:
+            return f"({items[0]},)"
+        return "(" + ", ".join(items) + ")"
+
+    @property
+    def kwargs_expr(self) -> str:
+        """The keyword arguments as a dict expression (``**kwargs`` merged last)."""
+        items = [f'"{p.name}": {p.name}' for p in self.params if p.kind is ParamKind.KEYWORD_ONLY]
+        items += [f"**{p.name}" for p in self.params if p.kind is ParamKind.VAR_KEYWORD]
+        return "{" + ", ".join(items) + "}"
+
+    @property
+    def result_name(self) -> str:
+        """A local name for the result that no parameter shadows."""
+        taken = {p.name for p in self.params} | {self.self_name}
+        name = "result"
+        while name in taken:
+            name += "_"
+        return name
+
+
+@dataclass(frozen=True)
+class ImportModel:
+    """One import a stub needs: ``import module [as alias]`` or ``from module import ...``."""
+
+    module: str
+    names: tuple[tuple[str, str | None], ...] = ()
+    """``(name, alias)`` pairs; empty for ``import module``."""
+    alias: str | None = None
+
+    @property
+    def is_from(self) -> bool:
+        return bool(self.names)
+
+    @property
+    def top_module(self) -> str:
+        return self.module.split(".")[0]
+
+
+@dataclass(frozen=True)
+class ServiceModel:
+    """A service as the templates see it."""
+
+    name: str
+    interface_class: str
+    source_path: str
+    """The interface file relative to the stub's folder, e.g. ``calc/calc_interface.py``."""
+    source_sha256: str
+    srpc_version: str
+    fingerprint: str
+    procedures: tuple[ProcedureModel, ...]
+    docstring: str | None
+    """The interface class's docstring literal as written, or ``None``."""
+    docstring_text: str | None
+    """The cleaned text of that docstring, for the stub module's docstring."""
+    future_annotations: bool
+    imports: tuple[ImportModel, ...]
+    """What the annotations and defaults need, besides the interface class itself."""
+    legacy_typing: bool
+    """The annotations use ``typing`` spellings (``List``, ``Optional``) that pyupgrade flags."""
+    exceptions: tuple[str, ...]
+    """Exception classes the interface module defines or imports."""
+    data_types: tuple[str, ...]
+    """Data types (dataclass, TypedDict, NamedTuple, Enum, msgspec.Struct) it defines."""
+
+    @property
+    def pascal(self) -> str:
+        return pascal_case(self.name)
+
+    @property
+    def interface_module(self) -> str:
+        return f"{self.name}.{self.name}_interface"
+
+    @property
+    def impl_module(self) -> str:
+        return f"{self.name}.{self.name}"
+
+    @property
+    def impl_class(self) -> str:
+        return self.pascal
+
+    @property
+    def client_stub_class(self) -> str:
+        return f"Srpc{self.pascal}ClientStub"
+
+    @property
+    def async_client_stub_class(self) -> str:
+        return f"Srpc{self.pascal}AsyncClientStub"
+
+    @property
+    def server_stub_class(self) -> str:
+        return f"Srpc{self.pascal}ServerStub"
+
+    @property
+    def client_stub_filename(self) -> str:
+        return f"srpc_{self.name}_client_stub.py"
+
+    @property
+    def server_stub_filename(self) -> str:
+        return f"srpc_{self.name}_server_stub.py"
+
+    @property
+    def procedure_names(self) -> tuple[str, ...]:
+        return tuple(p.name for p in self.procedures)

@@ -1,0 +1,142 @@
+"""Render the frozen ServiceModel into stub source text with jinja2 (no I/O besides templates)."""
+
+from __future__ import annotations
+
+import importlib.resources
+import sys
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import jinja2
+
+from srpc.compiler.model import ImportModel, ServiceModel
+
+__all__ = ["RenderedStubs", "format_imports", "render", "templates_dir", "wrap"]
+
+_LINE_LENGTH = 100
+
+
+@dataclass(frozen=True)
+class RenderedStubs:
+    """Both generated modules, keyed by file name."""
+
+    client: tuple[str, str]
+    server: tuple[str, str]
+
+    def items(self) -> tuple[tuple[str, str], tuple[str, str]]:
+        return (self.client, self.server)
+
+
+def templates_dir() -> Path:
+    """The installed wheel ships ``srpc/templates``; a checkout has ``templates/`` beside srpc/."""
+    shipped = importlib.resources.files("srpc") / "templates"
+    if shipped.is_dir():
+        return Path(str(shipped))
+    return Path(__file__).resolve().parents[2] / "templates"
+
+
+def wrap(
+    prefix: str,
+    items: Iterable[str],
+    suffix: str,
+    indent: int,
+    pragma: str = "",
+    *,
+    tuple: bool = False,
+) -> str:
+    """``prefix a, b suffix`` on one line if it fits, else one item per line (ruff style)."""
+    parts = list(items)
+    pad = " " * indent
+    joined = ", ".join(parts)
+    if tuple and len(parts) == 1:
+        joined += ","
+    line = f"{pad}{prefix}{joined}{suffix}"
+    if len(line) <= _LINE_LENGTH:
+        return line + pragma
+    inner = "".join(f"{pad}    {part},\n" for part in parts)
+    return f"{pad}{prefix}{pragma}\n{inner}{pad}{suffix}"
+
+
+def _member_key(name: str) -> tuple[int, str, str]:
+    # ruff's isort order-by-type: CONSTANTS, then Classes, then everything else.
+    if name.isupper() and len(name) > 1:
+        kind = 0
+    elif name[:1].isupper():
+        kind = 1
+    else:
+        kind = 2
+    return (kind, name.lower(), name)
+
+
+def _from_lines(module: str, names: Sequence[tuple[str, str | None]]) -> list[str]:
+    plain = sorted({n for n, a in names if a is None}, key=_member_key)
+    aliased = sorted({(n, a) for n, a in names if a is not None}, key=lambda p: _member_key(p[0]))
+    members = [*plain, *(f"{n} as {a}" for n, a in aliased)]
+    members.sort(key=lambda m: _member_key(m.split(" as ")[0]))
+    line = f"from {module} import {', '.join(members)}"
+    if len(line) <= _LINE_LENGTH:
+        return [line]
+    return [f"from {module} import (", *(f"    {m}," for m in members), ")"]
+
+
+def _section(imports: Sequence[ImportModel]) -> list[str]:
+    straight = sorted(
+        {(i.module, i.alias) for i in imports if not i.is_from},
+        key=lambda p: (p[0].lower(), p[0], p[1] or ""),
+    )
+    lines = [f"import {m}" + (f" as {a}" if a else "") for m, a in straight]
+    by_module: dict[str, list[tuple[str, str | None]]] = {}
+    for imp in imports:
+        if imp.is_from:
+            by_module.setdefault(imp.module, []).extend(imp.names)
+    for module in sorted(by_module, key=lambda m: (m.lower(), m)):
+        lines += _from_lines(module, by_module[module])
+    return lines
+
+
+def format_imports(service: ServiceModel) -> str:
+    """The stub's imports of what annotations and defaults need, as isort would order them.
+
+    Standard library and third-party imports come first; the service's own package
+    follows after an ``isort: split`` so that either classification of it (first-
+    or third-party, which depends on where ruff runs) is already sorted.
+    """
+    own = [i for i in service.imports if i.top_module == service.name]
+    external = [i for i in service.imports if i.top_module != service.name]
+    stdlib = [i for i in external if i.top_module in sys.stdlib_module_names]
+    third = [i for i in external if i.top_module not in sys.stdlib_module_names]
+    blocks = [_section(part) for part in (stdlib, third) if part]
+    text = "\n\n".join("\n".join(block) for block in blocks)
+    own_text = "# isort: split\n" + "\n".join(_section(own))
+    return f"{text}\n\n{own_text}" if text else own_text
+
+
+def _module_docstring(text: str) -> str:
+    return text.replace("\\", "\\\\").replace('"""', '\\"\\"\\"')
+
+
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(templates_dir())),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        autoescape=False,
+    )
+    env.filters["import_block"] = format_imports
+    env.filters["module_docstring"] = _module_docstring
+    env.globals["wrap"] = wrap
+    return env
+
+
+def render(service: ServiceModel) -> RenderedStubs:
+    """Render both stubs; raises jinja2 errors on a template bug (StrictUndefined)."""
+    env = _environment()
+    client = env.get_template("client_stub.py.j2").render(service=service)
+    server = env.get_template("server_stub.py.j2").render(service=service)
+    return RenderedStubs(
+        client=(service.client_stub_filename, client),
+        server=(service.server_stub_filename, server),
+    )
