@@ -95,13 +95,19 @@ def build_procs_table(snapshot: Snapshot, *, plain: bool = False) -> Table:
         show_edge=not plain,
         header_style="" if plain else "bold",
         pad_edge=not plain,
+        collapse_padding=plain,
+        caption=(
+            f"latencies in ms (percentiles within {snapshot.relative_error:.0%}); "
+            f"calls/s over the last {snapshot.rate_window_s}s"
+        ),
+        caption_justify="left",
+        caption_style="" if plain else "dim",
     )
-    table.add_column("procedure", no_wrap=True)
-    for name in ("calls", "ok", "failed", "err %", "calls/s"):
-        table.add_column(name, justify="right", no_wrap=True)
-    for name in ("p50 ms", "p95 ms", "p99 ms", "max ms"):
-        table.add_column(name, justify="right", no_wrap=True)
-    table.add_column("last error", overflow="ellipsis", no_wrap=True)
+    # numbers are never cut: when space is short, the name and the error wrap instead
+    table.add_column("procedure", overflow="fold", min_width=9)
+    for name in ("calls", "ok", "failed", "err%", "calls/s", "p50", "p95", "p99", "max"):
+        table.add_column(name, justify="right", no_wrap=True, min_width=len(name))
+    table.add_column("last error", overflow="fold", min_width=6)
     for p in snapshot.procs:
         table.add_row(
             p.name,
@@ -126,7 +132,8 @@ def build_chart(snapshot: Snapshot) -> Text:
     values = snapshot.per_second
     top = max(values, default=0)
     text = Text()
-    text.append(f"calls/s, last {len(values)}s (max {top:,}/s): ")
+    text.append(f"calls/s over the last {len(values)}s (max {top:,}/s)\n")
+    text.append(f"-{len(values)}s ")
     text.append(sparkline(values), style="cyan")
     text.append(" now")
     return text
@@ -140,11 +147,7 @@ def build_dashboard(
         Panel(build_header(snapshot, log, waiting=waiting), box=box.ROUNDED),
         build_procs_table(snapshot),
         Panel(build_chart(snapshot), box=box.ROUNDED),
-        Text(
-            f"latency percentiles within {snapshot.relative_error:.0%}; "
-            f"updated {_clock(snapshot.now)}  {footer}",
-            style="dim",
-        ),
+        Text(f"updated {_clock(snapshot.now)}  {footer}", style="dim"),
     )
 
 

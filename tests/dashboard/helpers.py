@@ -37,3 +37,22 @@ def event_line(event: str, *, ts: float = 1_763_900_000.0, service: str = "calc"
 def append(path: Path, *lines: str) -> None:
     with path.open("a") as f:
         f.write("".join(line + "\n" for line in lines))
+
+
+def metrics_command() -> list[str]:
+    """argv of the ``srpc-metrics`` command; a stand-in until ``srpc.cli`` imports."""
+    import shutil
+    import sys
+
+    try:
+        import srpc.cli  # noqa: F401
+    except ImportError:  # pragma: no cover - srpc.compiler.command still being written
+        script = (
+            "import typer; from srpc.dashboard.command import metrics; "
+            "app = typer.Typer(add_completion=False); app.command()(metrics); "
+            "app(prog_name='srpc-metrics')"
+        )
+        return [sys.executable, "-c", script]
+    exe = shutil.which("srpc-metrics", path=str(Path(sys.executable).parent))
+    assert exe is not None, "srpc-metrics is not installed beside the interpreter"
+    return [exe]
