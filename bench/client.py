@@ -1,0 +1,116 @@
+"""One client workload as its own process: ``python -m bench.client CONTESTANT W --port P``.
+
+Connects, checks the replies are right, warms up, measures and prints
+``BENCH_RESULT <json>``. With ``--wait-go`` (W2) it prints ``BENCH_READY``
+after warm-up and starts measuring at the time the driver sends as
+``GO <unix time>`` on stdin.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib
+import json
+import os
+import sys
+import time
+from typing import Any
+
+from bench.common import (
+    ECHO_SIZE,
+    RECORDS_N,
+    AsyncOps,
+    LoopConfig,
+    SyncOps,
+    check_records,
+    run_async_loop,
+    run_sync_loop,
+)
+from bench.contestants import CONTESTANTS
+
+_PAYLOAD = os.urandom(ECHO_SIZE)
+
+
+def _wait_for_go() -> None:
+    print("BENCH_READY", flush=True)
+    line = sys.stdin.readline().split()
+    if len(line) != 2 or line[0] != "GO":
+        raise SystemExit(f"expected 'GO <time>' on stdin, got {line!r}")
+    delay = float(line[1]) - time.time()
+    if delay > 0:
+        time.sleep(delay)
+
+
+def _check_sync(ops: SyncOps) -> None:
+    assert ops.add(20, 22) == 42, "add(20, 22) != 42"
+    assert ops.echo(_PAYLOAD) == _PAYLOAD, "echo(1 MiB) changed the data"
+    check_records(ops.records(RECORDS_N), RECORDS_N)
+
+
+async def _check_async(ops: AsyncOps) -> None:
+    assert await ops.add(20, 22) == 42, "add(20, 22) != 42"
+    assert await ops.echo(_PAYLOAD) == _PAYLOAD, "echo(1 MiB) changed the data"
+    check_records(await ops.records(RECORDS_N), RECORDS_N)
+
+
+def _run_sync(module: Any, workload: str, port: int, cfg: LoopConfig) -> dict[str, Any]:
+    ops: SyncOps = module.connect(port)
+    try:
+        _check_sync(ops)
+        if workload == "W3":
+            payload = _PAYLOAD
+            return run_sync_loop(lambda: ops.echo(payload), cfg, payload=ECHO_SIZE)
+        if workload == "W4":
+            return run_sync_loop(lambda: ops.records(RECORDS_N), cfg)
+        add = ops.add
+        return run_sync_loop(lambda: add(1, 2), cfg)
+    finally:
+        ops.close()
+
+
+async def _run_async(module: Any, workload: str, port: int, cfg: LoopConfig) -> dict[str, Any]:
+    ops: AsyncOps = await module.connect_async(port)
+    try:
+        await _check_async(ops)
+        if workload == "W3":
+            payload = _PAYLOAD
+            return await run_async_loop(lambda: ops.echo(payload), cfg, payload=ECHO_SIZE)
+        if workload == "W4":
+            return await run_async_loop(lambda: ops.records(RECORDS_N), cfg)
+        add = ops.add
+        return await run_async_loop(lambda: add(1, 2), cfg)
+    finally:
+        await ops.close()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.client")
+    parser.add_argument("contestant", choices=sorted(CONTESTANTS))
+    parser.add_argument("workload", choices=["W1", "W2", "W3", "W4", "W5"])
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--warmup-s", type=float, default=0.3)
+    parser.add_argument("--warmup-calls", type=int, default=1_000_000)
+    parser.add_argument("--duration-s", type=float, default=1.5)
+    parser.add_argument("--max-calls", type=int, default=10**9)
+    parser.add_argument("--wait-go", action="store_true")
+    args = parser.parse_args(argv)
+
+    contestant = CONTESTANTS[args.contestant]
+    module = importlib.import_module(contestant.module)
+    cfg = LoopConfig(
+        warmup_s=args.warmup_s,
+        warmup_max_calls=args.warmup_calls,
+        duration_s=args.duration_s,
+        max_calls=args.max_calls,
+        barrier=_wait_for_go if args.wait_go else None,
+    )
+    if contestant.is_async:
+        result = asyncio.run(_run_async(module, args.workload, args.port, cfg))
+    else:
+        result = _run_sync(module, args.workload, args.port, cfg)
+    print("BENCH_RESULT " + json.dumps(result), flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,190 @@
+"""What every contestant shares: the workloads, the record data, the timing loops."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+__all__ = [
+    "ECHO_SIZE",
+    "RECORDS_N",
+    "WORKLOADS",
+    "AsyncOps",
+    "LoopConfig",
+    "Record",
+    "SyncOps",
+    "check_records",
+    "record_dicts",
+    "record_tuples",
+    "run_async_loop",
+    "run_sync_loop",
+]
+
+ECHO_SIZE = 1024 * 1024  # W3 payload: 1 MiB
+RECORDS_N = 100  # W4: records(n=100)
+
+# Workload id -> what it measures; the driver and the client agree on these.
+WORKLOADS: dict[str, str] = {
+    "W1": "one client, sequential add(a, b): calls/s, p50, p99",
+    "W2": "8 client processes at once, each its own connection, sequential add: total calls/s",
+    "W3": "one client, sequential echo(1 MiB): MiB/s of payload",
+    "W4": "one client, sequential records(n=100): calls/s",
+    "W5": "srpc W1 with the metrics log on / off: ratio of calls/s",
+}
+
+
+@dataclass
+class Record:
+    """The W4 row; peers whose wire format is untyped rebuild these on the client."""
+
+    id: int
+    score: float
+    name: str
+    active: bool
+    tags: list[int]
+
+
+def record_fields(i: int) -> tuple[int, float, str, bool, list[int]]:
+    """The deterministic content of record ``i``, identical for every contestant."""
+    return i, i * 0.5, f"record-{i}", i % 2 == 0, [i, i + 1, i + 2, i + 3]
+
+
+def record_dicts(n: int) -> list[dict[str, Any]]:
+    """The floor's W4 reply: plain dicts."""
+    return [
+        {
+            "id": i,
+            "score": i * 0.5,
+            "name": f"record-{i}",
+            "active": i % 2 == 0,
+            "tags": [i, i + 1, i + 2, i + 3],
+        }
+        for i in range(n)
+    ]
+
+
+def record_tuples(n: int) -> tuple[tuple[int, float, str, bool, tuple[int, ...]], ...]:
+    """RPyC's W4 reply: nested tuples (the only containers RPyC passes by value)."""
+    return tuple(
+        (i, i * 0.5, f"record-{i}", i % 2 == 0, (i, i + 1, i + 2, i + 3)) for i in range(n)
+    )
+
+
+def check_records(rows: Any, n: int) -> None:
+    """Fail loudly if a contestant's ``records`` reply is not what every other one sends."""
+    rows = list(rows)
+    if len(rows) != n:
+        raise AssertionError(f"records({n}) returned {len(rows)} rows")
+    for i in (0, n - 1):
+        row = rows[i]
+        get = row.__getitem__ if isinstance(row, dict) else lambda k, r=row: getattr(r, k)
+        got = (get("id"), get("score"), get("name"), get("active"), list(get("tags")))
+        if got != record_fields(i):
+            raise AssertionError(f"records row {i} is {got!r}")
+
+
+class SyncOps(Protocol):
+    """A connected client of the bench service (a generated srpc stub satisfies it)."""
+
+    def add(self, a: int, b: int) -> int: ...
+    def echo(self, data: bytes) -> bytes: ...
+    def records(self, n: int = ...) -> Any: ...
+    def close(self) -> None: ...
+
+
+class AsyncOps(Protocol):
+    def add(self, a: int, b: int) -> Awaitable[int]: ...
+    def echo(self, data: bytes) -> Awaitable[bytes]: ...
+    def records(self, n: int = ...) -> Awaitable[Any]: ...
+    def close(self) -> Awaitable[None]: ...
+
+
+@dataclass(frozen=True)
+class LoopConfig:
+    """How long one client warms up and measures.
+
+    ``barrier`` runs between warm-up and measuring; W2's processes use it to
+    report ready and wait for the driver's common start time.
+    """
+
+    warmup_s: float
+    warmup_max_calls: int
+    duration_s: float
+    max_calls: int
+    barrier: Callable[[], None] | None = None
+
+
+def _summary(lat_ns: list[int], elapsed_ns: int, payload: int) -> dict[str, Any]:
+    lat_ns.sort()
+    n = len(lat_ns)
+
+    def pct(q: float) -> float:
+        return lat_ns[min(n - 1, int(q * n))] / 1000.0
+
+    elapsed_s = elapsed_ns / 1e9
+    return {
+        "calls": n,
+        "elapsed_s": elapsed_s,
+        "calls_per_s": n / elapsed_s,
+        "mib_per_s": n * payload / (1024 * 1024) / elapsed_s,
+        "p50_us": pct(0.50),
+        "p99_us": pct(0.99),
+        "max_us": lat_ns[-1] / 1000.0,
+    }
+
+
+def _barrier(cfg: LoopConfig) -> None:
+    if cfg.barrier is not None:
+        cfg.barrier()
+
+
+def run_sync_loop(call: Callable[[], object], cfg: LoopConfig, payload: int = 0) -> dict[str, Any]:
+    """Warm up, then call sequentially for ``duration_s`` (or ``max_calls``), timing each call."""
+    clock = time.perf_counter_ns
+    stop = clock() + int(cfg.warmup_s * 1e9)
+    for _ in range(max(1, cfg.warmup_max_calls)):
+        call()
+        if clock() >= stop:
+            break
+    _barrier(cfg)
+    lat: list[int] = []
+    append_lat = lat.append
+    t0 = now = clock()
+    deadline = t0 + int(cfg.duration_s * 1e9)
+    max_calls = cfg.max_calls
+    while True:
+        call()
+        t = clock()
+        append_lat(t - now)
+        now = t
+        if t >= deadline or len(lat) >= max_calls:
+            break
+    return _summary(lat, now - t0, payload)
+
+
+async def run_async_loop(
+    call: Callable[[], Awaitable[object]], cfg: LoopConfig, payload: int = 0
+) -> dict[str, Any]:
+    """The same loop as :func:`run_sync_loop`, awaiting each call."""
+    clock = time.perf_counter_ns
+    stop = clock() + int(cfg.warmup_s * 1e9)
+    for _ in range(max(1, cfg.warmup_max_calls)):
+        await call()
+        if clock() >= stop:
+            break
+    _barrier(cfg)
+    lat: list[int] = []
+    append_lat = lat.append
+    t0 = now = clock()
+    deadline = t0 + int(cfg.duration_s * 1e9)
+    max_calls = cfg.max_calls
+    while True:
+        await call()
+        t = clock()
+        append_lat(t - now)
+        now = t
+        if t >= deadline or len(lat) >= max_calls:
+            break
+    return _summary(lat, now - t0, payload)

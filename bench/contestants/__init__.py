@@ -1,0 +1,87 @@
+"""The contestants: each module serves the bench service and connects a client to it.
+
+A contestant module provides
+
+- ``start_server(metrics_log: str | None) -> RunningServer``: serve on
+  127.0.0.1 on a free port, in the background of the calling process;
+- ``connect(port: int) -> SyncOps`` (or ``async connect_async(port) -> AsyncOps``
+  for an asyncio client): a connected client with ``add``, ``echo``,
+  ``records`` and ``close``.
+
+Add a contestant by writing such a module and listing it in ``CONTESTANTS``.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from dataclasses import dataclass
+from typing import Protocol
+
+__all__ = ["CONTESTANTS", "Contestant", "RunningServer"]
+
+
+class RunningServer(Protocol):
+    port: int
+
+    def stop(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class Contestant:
+    name: str
+    module: str  # the module with start_server / connect
+    requires: tuple[str, ...]  # importable modules it needs (missing -> skipped with a note)
+    description: str
+    is_async: bool = False  # the client is ``connect_async`` and runs in an event loop
+    needs: str | None = None  # generated code it needs: "srpc" or "grpc"
+
+    def missing(self) -> list[str]:
+        """The required modules that are not installed."""
+        return [m for m in self.requires if importlib.util.find_spec(m) is None]
+
+
+CONTESTANTS: dict[str, Contestant] = {
+    c.name: c
+    for c in (
+        Contestant(
+            "srpc",
+            "bench.contestants.srpc_bench",
+            ("srpc", "msgspec"),
+            "srpc, generated stubs, sync client",
+            needs="srpc",
+        ),
+        Contestant(
+            "srpc-async",
+            "bench.contestants.srpc_bench",
+            ("srpc", "msgspec"),
+            "srpc, generated stubs, asyncio client",
+            is_async=True,
+            needs="srpc",
+        ),
+        Contestant(
+            "floor",
+            "bench.contestants.floor",
+            (),
+            "blocking socket, 4-byte length prefix, msgpack, thread per connection",
+        ),
+        Contestant(
+            "grpc",
+            "bench.contestants.grpc_bench",
+            ("grpc", "grpc_tools", "google.protobuf"),
+            "grpcio, sync unary, stubs from grpc_tools.protoc at bench time",
+            needs="grpc",
+        ),
+        Contestant(
+            "pyro5",
+            "bench.contestants.pyro5_bench",
+            ("Pyro5", "msgpack"),
+            "Pyro5, msgpack serializer, thread pool server",
+        ),
+        Contestant(
+            "rpyc",
+            "bench.contestants.rpyc_bench",
+            ("rpyc",),
+            "RPyC, ThreadedServer, brine (tuples by value)",
+        ),
+    )
+}

@@ -1,0 +1,152 @@
+"""The floor: the least an RPC over TCP can do in Python.
+
+Blocking sockets, a 4-byte big-endian length prefix, MessagePack bodies, one
+thread per connection, no ids, no handshake, no type checks. A request is
+``[proc, args]``; a reply is ``[ok, value]``. ``records`` returns plain dicts.
+
+It uses ``msgpack``; where that is not installed (the test suite's venv) it
+falls back to ``msgspec.msgpack``, and says so in the results.
+"""
+
+from __future__ import annotations
+
+import socket
+import struct
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from bench.common import record_dicts
+
+try:
+    import msgpack
+
+    def _packb(obj: Any) -> bytes:
+        return msgpack.packb(obj)  # type: ignore[no-any-return]
+
+    def _unpackb(data: bytes | bytearray) -> Any:
+        return msgpack.unpackb(data)
+
+    CODEC = f"msgpack {msgpack.version}"
+except ImportError:  # pragma: no cover - depends on the venv
+    import msgspec
+
+    _packb = msgspec.msgpack.encode
+    _unpackb = msgspec.msgpack.decode
+    CODEC = "msgspec.msgpack (msgpack not installed)"
+
+_HEADER = struct.Struct(">I")
+
+
+def _recv_exact(sock: socket.socket, n: int) -> bytes | bytearray:
+    data = sock.recv(n)
+    if len(data) == n:
+        return data
+    if not data:
+        raise ConnectionError("peer closed")
+    buf = bytearray(n)
+    buf[: len(data)] = data
+    view = memoryview(buf)
+    got = len(data)
+    while got < n:
+        k = sock.recv_into(view[got:])
+        if k == 0:
+            raise ConnectionError("peer closed")
+        got += k
+    return buf
+
+
+def _recv_frame(sock: socket.socket) -> bytes | bytearray:
+    (n,) = _HEADER.unpack(_recv_exact(sock, 4))
+    return _recv_exact(sock, n)
+
+
+def _send_frame(sock: socket.socket, body: bytes) -> None:
+    sock.sendall(_HEADER.pack(len(body)) + body)
+
+
+class _Impl:
+    def add(self, a: int, b: int) -> int:
+        return a + b
+
+    def echo(self, data: bytes) -> bytes:
+        return data
+
+    def records(self, n: int = 100) -> list[dict[str, Any]]:
+        return record_dicts(n)
+
+
+class FloorServer:
+    def __init__(self) -> None:
+        self._sock = socket.create_server(("127.0.0.1", 0))
+        self.port: int = self._sock.getsockname()[1]
+        impl = _Impl()
+        self._procs: dict[str, Callable[..., Any]] = {
+            "add": impl.add,
+            "echo": impl.echo,
+            "records": impl.records,
+        }
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+        self._thread.start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self._sock.accept()
+            except OSError:
+                return
+            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _serve(self, conn: socket.socket) -> None:
+        procs = self._procs
+        with conn:
+            while True:
+                try:
+                    proc, args = _unpackb(_recv_frame(conn))
+                except (ConnectionError, OSError):
+                    return
+                try:
+                    reply = [True, procs[proc](*args)]
+                except Exception as exc:
+                    reply = [False, f"{type(exc).__name__}: {exc}"]
+                try:
+                    _send_frame(conn, _packb(reply))
+                except OSError:
+                    return
+
+    def stop(self) -> None:
+        self._sock.close()
+
+
+class FloorClient:
+    def __init__(self, port: int) -> None:
+        self._sock = socket.create_connection(("127.0.0.1", port))
+        self._sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def _call(self, proc: str, args: list[Any]) -> Any:
+        _send_frame(self._sock, _packb([proc, args]))
+        ok, value = _unpackb(_recv_frame(self._sock))
+        if not ok:
+            raise RuntimeError(value)
+        return value
+
+    def add(self, a: int, b: int) -> int:
+        return self._call("add", [a, b])  # type: ignore[no-any-return]
+
+    def echo(self, data: bytes) -> bytes:
+        return self._call("echo", [data])  # type: ignore[no-any-return]
+
+    def records(self, n: int = 100) -> list[dict[str, Any]]:
+        return self._call("records", [n])  # type: ignore[no-any-return]
+
+    def close(self) -> None:
+        self._sock.close()
+
+
+def start_server(metrics_log: str | None) -> FloorServer:
+    return FloorServer()
+
+
+def connect(port: int) -> FloorClient:
+    return FloorClient(port)

@@ -1,0 +1,635 @@
+"""The benchmark driver: ``python -m bench.run`` (``make bench``).
+
+Every measurement starts the contestant's server as its own process on
+127.0.0.1 (a free port it reports on stdout), runs the client workload in
+other processes (warm-up, then a timed run), and stops the server. Passes
+repeat the whole set with the order of contestants rotated; the tables show
+medians over passes and, per pass, ratios to the floor measured in that pass.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import platform
+import queue
+import shlex
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from importlib import metadata
+from pathlib import Path
+from typing import IO, Any
+
+from bench.contestants import CONTESTANTS, Contestant
+from bench.gen import (
+    REPO_ROOT,
+    SRPC_SERVICE_DIR,
+    GenerationFailed,
+    generate_grpc,
+    generate_srpc,
+)
+
+ALL_WORKLOADS = ("W1", "W2", "W3", "W4", "W5")
+RESULTS_DIR = REPO_ROOT / "bench" / "results"
+FLOOR = "floor"
+SRPC = "srpc"
+
+# Target ratios from the issue: (key, description, threshold, higher is better).
+TARGETS: tuple[tuple[str, str, float], ...] = (
+    ("W1", "W1 calls/s >= 0.8x floor", 0.8),
+    ("W1tail", "W1 p99 <= 2.5x own p50", 2.5),
+    ("W2", "W2 calls/s >= 1.5x floor", 1.5),
+    ("W3", "W3 MiB/s >= 1.0x floor", 1.0),
+    ("W4", "W4 calls/s >= 1.5x floor", 1.5),
+    ("W5", "W5 metrics on/off >= 0.95", 0.95),
+)
+
+# The number each workload is judged by.
+PRIMARY = {"W1": "calls_per_s", "W2": "calls_per_s", "W3": "mib_per_s", "W4": "calls_per_s"}
+
+
+class BenchError(RuntimeError):
+    pass
+
+
+@dataclass
+class Options:
+    passes: int = 3
+    duration_s: float = 1.5
+    warmup_s: float = 0.3
+    warmup_calls: int = 1_000_000
+    max_calls: int = 10**9
+    clients: int = 8
+    contestants: list[str] = field(default_factory=lambda: list(CONTESTANTS))
+    workloads: list[str] = field(default_factory=lambda: list(ALL_WORKLOADS))
+    results_dir: str = str(RESULTS_DIR)
+    quick: bool = False
+
+
+# --------------------------------------------------------------------------- processes
+
+
+class Child:
+    """A worker process whose stdout lines arrive on a queue (so waits can time out)."""
+
+    def __init__(self, argv: list[str], env: dict[str, str], cwd: Path) -> None:
+        self.argv = argv
+        self._stderr: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115 (closed in stop)
+        self.proc = subprocess.Popen(
+            argv,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self._stderr,
+            text=True,
+            env=env,
+            cwd=cwd,
+        )
+        self._lines: queue.Queue[str | None] = queue.Queue()
+        threading.Thread(target=self._pump, daemon=True).start()
+
+    def _pump(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self._lines.put(line.rstrip("\n"))
+        self._lines.put(None)
+
+    def stderr_tail(self, limit: int = 1500) -> str:
+        self._stderr.seek(0)
+        return self._stderr.read().decode(errors="replace").strip()[-limit:]
+
+    def expect(self, prefix: str, timeout: float) -> str:
+        """The rest of the first stdout line starting with ``prefix``."""
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            try:
+                line = self._lines.get(timeout=max(0.0, left))
+            except queue.Empty:
+                raise BenchError(
+                    f"{shlex.join(self.argv[1:])}: no {prefix} within {timeout:.0f}s; "
+                    f"stderr: {self.stderr_tail()}"
+                ) from None
+            if line is None:
+                self.proc.wait(timeout=5)
+                raise BenchError(
+                    f"{shlex.join(self.argv[1:])} exited {self.proc.returncode} "
+                    f"before {prefix}; stderr: {self.stderr_tail()}"
+                )
+            if line.startswith(prefix):
+                return line[len(prefix) :].strip()
+
+    def send(self, line: str) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(line + "\n")
+        self.proc.stdin.flush()
+
+    def stop(self, grace: float = 5.0) -> None:
+        with contextlib.suppress(OSError):
+            if self.proc.stdin is not None:
+                self.proc.stdin.close()  # servers exit when stdin closes
+        try:
+            self.proc.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=grace)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self._stderr.close()
+
+
+# --------------------------------------------------------------------------- measuring
+
+
+@dataclass
+class Runner:
+    opts: Options
+    env: dict[str, str]
+    workdir: Path
+    log: Callable[[str], None]
+
+    def _client_argv(self, name: str, workload: str, port: int, wait_go: bool) -> list[str]:
+        o = self.opts
+        argv = [
+            sys.executable, "-m", "bench.client", name, workload,
+            "--port", str(port),
+            "--warmup-s", str(o.warmup_s),
+            "--warmup-calls", str(o.warmup_calls),
+            "--duration-s", str(o.duration_s),
+            "--max-calls", str(o.max_calls),
+        ]  # fmt: skip
+        if wait_go:
+            argv.append("--wait-go")
+        return argv
+
+    def measure(self, name: str, workload: str, metrics_log: bool = False) -> dict[str, Any]:
+        """One measurement: a fresh server process, the workload's client process(es)."""
+        argv = [sys.executable, "-m", "bench.serve", name]
+        if metrics_log:
+            argv += ["--metrics-log", str(self.workdir / f"metrics-{time.monotonic_ns()}.log")]
+        server = Child(argv, self.env, self.workdir)
+        clients: list[Child] = []
+        try:
+            port = int(server.expect("BENCH_PORT", 60))
+            n = self.opts.clients if workload == "W2" else 1
+            timeout = 60 + self.opts.warmup_s + self.opts.duration_s
+            clients = [
+                Child(self._client_argv(name, workload, port, n > 1), self.env, self.workdir)
+                for _ in range(n)
+            ]
+            if n > 1:
+                for c in clients:
+                    c.expect("BENCH_READY", timeout)
+                start_at = time.time() + 0.1
+                for c in clients:
+                    c.send(f"GO {start_at}")
+            runs = [json.loads(c.expect("BENCH_RESULT", timeout)) for c in clients]
+        finally:
+            for c in clients:
+                c.stop()
+            server.stop()
+        if n == 1:
+            return dict(runs[0])
+        return {
+            "clients": n,
+            "client_processes": True,
+            "calls": sum(r["calls"] for r in runs),
+            "calls_per_s": sum(r["calls_per_s"] for r in runs),
+            "p50_us": statistics.median(r["p50_us"] for r in runs),
+            "p99_us": max(r["p99_us"] for r in runs),
+        }
+
+    def safe_measure(self, name: str, workload: str, metrics_log: bool = False) -> dict[str, Any]:
+        try:
+            result = self.measure(name, workload, metrics_log)
+        except (BenchError, ValueError, KeyError) as exc:
+            self.log(f"    {name:<11} {workload}: ERROR {exc}")
+            return {"error": str(exc)}
+        self.log(
+            f"    {name:<11} {workload}{' (metrics on)' if metrics_log else ''}: "
+            f"{_fmt_primary(workload, result)}"
+        )
+        return result
+
+
+def _fmt_primary(workload: str, r: dict[str, Any]) -> str:
+    if workload == "W3":
+        return f"{r['mib_per_s']:.0f} MiB/s"
+    extra = f" (p50 {r['p50_us']:.0f} us, p99 {r['p99_us']:.0f} us)" if workload != "W4" else ""
+    return f"{r['calls_per_s']:.0f} calls/s{extra}"
+
+
+def rotate(items: list[str], k: int) -> list[str]:
+    if not items:
+        return items
+    k %= len(items)
+    return items[k:] + items[:k]
+
+
+def run_passes(
+    runner: Runner, contestants: list[str], workloads: list[str]
+) -> list[dict[str, Any]]:
+    """All passes; each pass rotates the contestants' order by one."""
+    opts = runner.opts
+    main_workloads = [w for w in workloads if w != "W5"]
+    units = [c for c in contestants if main_workloads]
+    if "W5" in workloads and SRPC in contestants:
+        units.append("W5")
+    passes: list[dict[str, Any]] = []
+    for p in range(opts.passes):
+        order = rotate(units, p)
+        runner.log(f"pass {p + 1}/{opts.passes}: {', '.join(order)}")
+        results: dict[str, dict[str, Any]] = {}
+        for unit in order:
+            if unit == "W5":
+                legs = ["off", "on"] if p % 2 == 0 else ["on", "off"]
+                w5 = {leg: runner.safe_measure(SRPC, "W5", metrics_log=leg == "on") for leg in legs}
+                results.setdefault(SRPC, {})["W5"] = w5
+                continue
+            for w in main_workloads:
+                results.setdefault(unit, {})[w] = runner.safe_measure(unit, w)
+        passes.append({"order": order, "results": results})
+    return passes
+
+
+# --------------------------------------------------------------------------- summarising
+
+
+def _values(passes: list[dict[str, Any]], c: str, w: str, key: str) -> list[float]:
+    out = []
+    for p in passes:
+        r = p["results"].get(c, {}).get(w)
+        if r and "error" not in r and key in r:
+            out.append(float(r[key]))
+    return out
+
+
+def _per_pass_ratios(
+    passes: list[dict[str, Any]], ratio: Callable[[dict[str, Any]], float | None]
+) -> list[float]:
+    out = []
+    for p in passes:
+        with contextlib.suppress(KeyError, TypeError, ZeroDivisionError):
+            v = ratio(p["results"])
+            if v is not None:
+                out.append(v)
+    return out
+
+
+def _median(xs: list[float]) -> float | None:
+    return statistics.median(xs) if xs else None
+
+
+def summarise(
+    passes: list[dict[str, Any]], contestants: list[str], workloads: list[str]
+) -> dict[str, Any]:
+    medians: dict[str, dict[str, float | None]] = {}
+    ratios: dict[str, dict[str, float | None]] = {}
+    for c in contestants:
+        m: dict[str, float | None] = {}
+        for w, key in PRIMARY.items():
+            if w in workloads:
+                m[w] = _median(_values(passes, c, w, key))
+        if "W1" in workloads:
+            m["W1_p50_us"] = _median(_values(passes, c, "W1", "p50_us"))
+            m["W1_p99_us"] = _median(_values(passes, c, "W1", "p99_us"))
+        medians[c] = m
+
+        r: dict[str, float | None] = {}
+        for w, key in PRIMARY.items():
+            if w in workloads and FLOOR in contestants:
+
+                def to_floor(res: dict[str, Any], c: str = c, w: str = w, key: str = key) -> float:
+                    return float(res[c][w][key]) / float(res[FLOOR][w][key])
+
+                r[w] = _median(_per_pass_ratios(passes, to_floor))
+        if "W1" in workloads:
+            r["W1tail"] = _median(
+                _per_pass_ratios(
+                    passes, lambda res, c=c: res[c]["W1"]["p99_us"] / res[c]["W1"]["p50_us"]
+                )
+            )
+        if c == SRPC and "W5" in workloads:
+            r["W5"] = _median(
+                _per_pass_ratios(
+                    passes,
+                    lambda res: (
+                        res[SRPC]["W5"]["on"]["calls_per_s"] / res[SRPC]["W5"]["off"]["calls_per_s"]
+                    ),
+                )
+            )
+            m["W5_on"] = _median(
+                [
+                    p["results"][SRPC]["W5"]["on"]["calls_per_s"]
+                    for p in passes
+                    if "calls_per_s" in p["results"].get(SRPC, {}).get("W5", {}).get("on", {})
+                ]
+            )
+            m["W5_off"] = _median(
+                [
+                    p["results"][SRPC]["W5"]["off"]["calls_per_s"]
+                    for p in passes
+                    if "calls_per_s" in p["results"].get(SRPC, {}).get("W5", {}).get("off", {})
+                ]
+            )
+        ratios[c] = r
+
+    targets = []
+    for c in (x for x in contestants if x.startswith(SRPC)):
+        for key, label, threshold in TARGETS:
+            value = ratios[c].get(key)
+            if key == "W5" and c != SRPC:
+                continue
+            if key not in ratios[c]:
+                continue
+            met = (
+                None
+                if value is None
+                else (value <= threshold if key == "W1tail" else value >= threshold)
+            )
+            targets.append(
+                {
+                    "contestant": c,
+                    "target": key,
+                    "label": label,
+                    "threshold": threshold,
+                    "measured": value,
+                    "met": met,
+                }
+            )
+    return {"medians": medians, "ratios": ratios, "targets": targets}
+
+
+# --------------------------------------------------------------------------- printing
+
+
+def _table(headers: list[str], rows: Iterable[list[str]]) -> str:
+    rows = list(rows)
+    widths = [
+        max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)
+    ]
+
+    def line(cells: list[str]) -> str:
+        return "  ".join(
+            cell.ljust(w) if i == 0 else cell.rjust(w)
+            for i, (cell, w) in enumerate(zip(cells, widths, strict=True))
+        ).rstrip()
+
+    out = [line(headers), line(["-" * w for w in widths])]
+    out += [line(r) for r in rows]
+    return "\n".join(out)
+
+
+def _num(v: float | None, fmt: str = "{:,.0f}") -> str:
+    return "-" if v is None else fmt.format(v)
+
+
+def render(
+    summary: dict[str, Any],
+    contestants: list[str],
+    workloads: list[str],
+    opts: Options,
+    skipped: dict[str, str],
+) -> str:
+    med, rat = summary["medians"], summary["ratios"]
+    parts: list[str] = []
+    n = opts.passes
+    cols: list[tuple[str, str, str]] = []  # (header, key, format)
+    if "W1" in workloads:
+        cols += [
+            ("W1 calls/s", "W1", "{:,.0f}"),
+            ("W1 p50 us", "W1_p50_us", "{:,.1f}"),
+            ("W1 p99 us", "W1_p99_us", "{:,.1f}"),
+        ]
+    if "W2" in workloads:
+        cols.append((f"W2 calls/s ({opts.clients} procs)", "W2", "{:,.0f}"))
+    if "W3" in workloads:
+        cols.append(("W3 MiB/s", "W3", "{:,.0f}"))
+    if "W4" in workloads:
+        cols.append(("W4 calls/s", "W4", "{:,.0f}"))
+    if cols:
+        parts.append(f"Medians over {n} pass{'es' if n != 1 else ''}")
+        parts.append(
+            _table(
+                ["contestant", *(h for h, _, _ in cols)],
+                ([c, *(_num(med[c].get(k), f) for _, k, f in cols)] for c in contestants),
+            )
+        )
+    rcols = [w for w in ("W1", "W2", "W3", "W4") if w in workloads]
+    if rcols and FLOOR in contestants:
+        parts.append("")
+        parts.append(
+            "Ratio to the floor measured in the same pass (median over passes; higher is better)"
+        )
+        parts.append(
+            _table(
+                ["contestant", *rcols],
+                ([c, *(_num(rat[c].get(w), "{:.2f}x") for w in rcols)] for c in contestants),
+            )
+        )
+    if summary["targets"]:
+        parts.append("")
+        parts.append("Targets")
+        rows = []
+        for t in summary["targets"]:
+            fmt = "{:.3f}" if t["target"] == "W5" else "{:.2f}x"
+            state = "n/a" if t["met"] is None else ("met" if t["met"] else "MISSED")
+            rows.append([t["contestant"], t["label"], _num(t["measured"], fmt), state])
+        parts.append(_table(["contestant", "target", "measured", ""], rows))
+        if SRPC in med and med[SRPC].get("W5_on") is not None:
+            parts.append(
+                f"W5: srpc W1 calls/s with metrics log on {med[SRPC]['W5_on']:,.0f}, "
+                f"off {_num(med[SRPC].get('W5_off'))}"
+            )
+    for name, why in skipped.items():
+        parts.append(f"note: skipped {name}: {why}")
+    return "\n".join(parts)
+
+
+# --------------------------------------------------------------------------- main
+
+
+def _machine() -> dict[str, Any]:
+    versions = {}
+    for dist in ("srpc", "msgspec", "msgpack", "grpcio", "protobuf", "Pyro5", "rpyc"):
+        with contextlib.suppress(metadata.PackageNotFoundError):
+            versions[dist] = metadata.version(dist)
+    return {
+        "python": sys.version.split()[0],
+        "implementation": platform.python_implementation(),
+        "platform": platform.platform(),
+        "cpus": os.cpu_count(),
+        "loadavg_at_start": os.getloadavg() if hasattr(os, "getloadavg") else None,
+        "versions": versions,
+    }
+
+
+def parse_args(argv: list[str] | None) -> Options:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.run",
+        description="Benchmark srpc against a plain-socket floor, grpcio, Pyro5 and RPyC.",
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="one short pass, srpc and floor only, W1 only, a few hundred calls",
+    )
+    parser.add_argument("--contestants", help=f"comma list from {','.join(CONTESTANTS)}")
+    parser.add_argument("--workloads", help="comma list from W1,W2,W3,W4,W5")
+    parser.add_argument("--passes", type=int)
+    parser.add_argument("--duration", type=float, help="seconds measured per client run")
+    parser.add_argument("--warmup", type=float, help="seconds of warm-up per client run")
+    parser.add_argument("--clients", type=int, help="W2 client processes (default 8)")
+    parser.add_argument("--results-dir", help=f"where the JSON goes (default {RESULTS_DIR})")
+    args = parser.parse_args(argv)
+
+    opts = Options()
+    if args.quick:
+        opts = Options(
+            passes=1,
+            duration_s=5.0,
+            warmup_s=0.2,
+            warmup_calls=50,
+            max_calls=300,
+            contestants=[SRPC, FLOOR],
+            workloads=["W1"],
+            quick=True,
+        )
+    if args.contestants:
+        names = [c.strip() for c in args.contestants.split(",") if c.strip()]
+        unknown = [c for c in names if c not in CONTESTANTS]
+        if unknown:
+            parser.error(
+                f"unknown contestant(s) {', '.join(unknown)}; choose from {', '.join(CONTESTANTS)}"
+            )
+        opts.contestants = names
+    if args.workloads:
+        ws = [w.strip().upper() for w in args.workloads.split(",") if w.strip()]
+        bad = [w for w in ws if w not in ALL_WORKLOADS]
+        if bad:
+            parser.error(f"unknown workload(s) {', '.join(bad)}")
+        opts.workloads = ws
+    if args.passes is not None:
+        opts.passes = args.passes
+    if args.duration is not None:
+        opts.duration_s = args.duration
+    if args.warmup is not None:
+        opts.warmup_s = args.warmup
+    if args.clients is not None:
+        opts.clients = args.clients
+    if args.results_dir:
+        opts.results_dir = args.results_dir
+    return opts
+
+
+def main(argv: list[str] | None = None) -> int:
+    opts = parse_args(argv)
+    started = time.time()
+
+    def log(msg: str) -> None:
+        print(msg, file=sys.stderr, flush=True)
+
+    skipped: dict[str, str] = {}
+    selected: list[Contestant] = []
+    for name in opts.contestants:
+        c = CONTESTANTS[name]
+        missing = c.missing()
+        if missing:
+            skipped[name] = f"{', '.join(missing)} not installed (pip install -e '.[bench]')"
+        else:
+            selected.append(c)
+
+    with tempfile.TemporaryDirectory(prefix="srpc-bench-") as tmp:
+        workdir = Path(tmp)
+        gen_dirs = {"srpc": workdir / "srpc_gen", "grpc": workdir / "grpc_gen"}
+        generators = {"srpc": generate_srpc, "grpc": generate_grpc}
+        failed_gen: dict[str, str] = {}
+        for kind in sorted({c.needs for c in selected if c.needs}):
+            try:
+                generators[kind](gen_dirs[kind])
+            except (GenerationFailed, OSError, subprocess.TimeoutExpired) as exc:
+                failed_gen[kind] = str(exc)
+        errors: dict[str, str] = {}
+        for c in list(selected):
+            if c.needs in failed_gen:
+                errors[c.name] = f"code generation failed: {failed_gen[c.needs]}"
+                selected.remove(c)
+        for name, why in errors.items():
+            log(f"error: {name}: {why}")
+
+        env = {k: v for k, v in os.environ.items() if not k.startswith("SRPC_")}
+        path = [str(REPO_ROOT), str(gen_dirs["srpc"]), str(SRPC_SERVICE_DIR), str(gen_dirs["grpc"])]
+        if env.get("PYTHONPATH"):
+            path.append(env["PYTHONPATH"])
+        env["PYTHONPATH"] = os.pathsep.join(path)
+
+        names = [c.name for c in selected]
+        runner = Runner(opts, env, workdir, log)
+        log(
+            f"bench: {', '.join(names) or 'nothing'}; workloads {', '.join(opts.workloads)}; "
+            f"{opts.passes} pass(es) of {opts.duration_s}s per run (+{opts.warmup_s}s warm-up)"
+        )
+        passes = run_passes(runner, names, opts.workloads) if names else []
+
+    summary = summarise(passes, names, opts.workloads)
+    finished = time.time()
+    notes = [f"skipped {k}: {v}" for k, v in skipped.items()]
+    notes += [f"error {k}: {v}" for k, v in errors.items()]
+    from bench.contestants.floor import CODEC as floor_codec
+
+    notes.append(f"floor codec: {floor_codec}")
+    notes.append(f"W2 uses {opts.clients} client processes, each with its own connection")
+    report = {
+        "schema": 1,
+        "started_utc": datetime.fromtimestamp(started, timezone.utc).isoformat(),
+        "wall_s": round(finished - started, 1),
+        "command": shlex.join(
+            [Path(sys.executable).name, "-m", "bench.run", *(argv or sys.argv[1:])]
+        ),
+        "options": asdict(opts),
+        "machine": _machine(),
+        "contestants": {c.name: c.description for c in selected},
+        "skipped": skipped,
+        "errors": errors,
+        "notes": notes,
+        "passes": passes,
+        **summary,
+    }
+    results_dir = Path(opts.results_dir)
+    results_dir.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.fromtimestamp(started, timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    out = results_dir / f"bench-{'quick-' if opts.quick else ''}{stamp}.json"
+    out.write_text(json.dumps(report, indent=2) + "\n")
+
+    print()
+    print(render(summary, names, opts.workloads, opts, skipped))
+    for k, v in errors.items():
+        print(f"note: error {k}: {v}")
+    print(f"note: floor codec {floor_codec}; W2 runs {opts.clients} client processes")
+    print(f"results: {out}  ({finished - started:.0f}s)")
+    had_errors = bool(errors) or any(
+        "error" in r for p in passes for c in p["results"].values() for r in _flat(c)
+    )
+    return 1 if had_errors else 0
+
+
+def _flat(results: dict[str, Any]) -> Iterable[dict[str, Any]]:
+    for key, r in results.items():
+        if key == "W5":
+            yield from r.values()
+        else:
+            yield r
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,49 @@
+"""One contestant's server as its own process: ``python -m bench.serve CONTESTANT``.
+
+Prints ``BENCH_PORT <port>`` once it listens on 127.0.0.1, then serves until
+its stdin closes or it gets SIGTERM/SIGINT, stops the server and exits.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import signal
+import sys
+from types import FrameType
+
+from bench.contestants import CONTESTANTS
+
+
+def _raise_exit(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(0)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.serve")
+    parser.add_argument("contestant", choices=sorted(CONTESTANTS))
+    parser.add_argument("--metrics-log", default=None, help="srpc: metrics log path (default off)")
+    args = parser.parse_args(argv)
+
+    module = importlib.import_module(CONTESTANTS[args.contestant].module)
+    server = module.start_server(args.metrics_log)
+    signal.signal(signal.SIGTERM, _raise_exit)
+    signal.signal(signal.SIGINT, _raise_exit)
+    print(f"BENCH_PORT {server.port}", flush=True)
+    try:
+        while sys.stdin.readline():
+            pass
+    except SystemExit:
+        pass
+    finally:
+        try:
+            server.stop()
+        finally:
+            print("BENCH_STOPPED", flush=True)
+            sys.stdout.flush()
+            os._exit(0)  # peers leave non-daemon threads behind
+
+
+if __name__ == "__main__":
+    main()

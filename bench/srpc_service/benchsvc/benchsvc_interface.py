@@ -1,0 +1,31 @@
+"""The benchmark service: the same three procedures every contestant serves."""
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+
+
+@dataclass
+class Record:
+    """One row of the ``records`` workload."""
+
+    id: int
+    score: float
+    name: str
+    active: bool
+    tags: list[int]
+
+
+class BenchsvcInterface(ABC):
+    """What the benchmark calls: a tiny call, a big payload and structured data."""
+
+    @abstractmethod
+    def add(self, a: int, b: int) -> int:
+        """Return a + b (W1, W2, W5)."""
+
+    @abstractmethod
+    def echo(self, data: bytes) -> bytes:
+        """Return ``data`` unchanged (W3)."""
+
+    @abstractmethod
+    def records(self, n: int = 100) -> list[Record]:
+        """Return ``n`` records built fresh for every call (W4)."""

@@ -1,0 +1,52 @@
+"""`python -m bench.run --quick` runs srpc and the floor end to end (no timing assertions)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.slow
+def test_quick_bench_prints_the_table_and_writes_json(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bench.run",
+            "--quick",
+            "--contestants",
+            "srpc,floor",
+            "--results-dir",
+            str(tmp_path),
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+
+    lines = result.stdout.splitlines()
+    assert any(line.startswith("Medians over 1 pass") for line in lines), output
+    assert any(line.startswith("contestant") and "W1 calls/s" in line for line in lines), output
+    rows = {line.split()[0] for line in lines if line.split()}
+    assert {"srpc", "floor"} <= rows, output
+    assert any("Ratio to the floor" in line for line in lines), output
+
+    files = list(tmp_path.glob("bench-quick-*.json"))
+    assert len(files) == 1, output
+    report = json.loads(files[0].read_text())
+    assert report["options"]["quick"] is True
+    for name in ("srpc", "floor"):
+        w1 = report["passes"][0]["results"][name]["W1"]
+        assert "error" not in w1, w1
+        assert w1["calls"] > 0
+        assert report["medians"][name]["W1"] > 0
+    assert report["ratios"]["floor"]["W1"] == pytest.approx(1.0)
