@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+from abc import ABC, abstractmethod
 
 import msgspec
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from srpc import ProtocolError
+from srpc import InvalidArguments, ProtocolError, ServiceDescriptor
+from srpc.codec import encoder, service_codec
+from srpc.errors import InvalidResult
 from srpc.framing import HEADER_SIZE, FrameDecoder, encode_frame
 from srpc.protocol import (
     ErrorReply,
@@ -149,3 +152,65 @@ def test_well_formed_msgpack_that_is_not_a_message_is_a_protocol_error(
     reader = MessageReader(max_frame=1 << 20)
     with contextlib.suppress(ProtocolError):
         reader.feed(encode_frame(msgspec.msgpack.encode(fields)))
+
+
+# --- codecs: arguments and results of declared procedures ---------------------------------
+
+
+class Shapes(ABC):
+    @abstractmethod
+    def mixed(self, a: int, /, b: str, *, flag: bool = False, **extra: list[int]) -> dict[str, int]:
+        ...
+
+    @abstractmethod
+    def nested(self, items: list[tuple[int, str]], lookup: dict[str, float | None]) -> None:
+        ...
+
+    @abstractmethod
+    def nothing(self) -> bytes:
+        ...
+
+
+SHAPES = service_codec(ServiceDescriptor("shapes", Shapes, "x", ("mixed", "nested", "nothing")))
+finite = st.floats(allow_nan=False)
+names = st.text(min_size=1, max_size=8).filter(lambda s: s not in {"a", "b", "flag"})
+
+
+@given(st.integers(min_value=-(2**63), max_value=2**63 - 1), text, st.booleans(),
+       st.dictionaries(names, st.lists(st.integers(min_value=0, max_value=2**32)), max_size=3))
+def test_arguments_round_trip_keyword_kinds(
+    a: int, b: str, flag: bool, extra: dict[str, list[int]]
+) -> None:
+    kwargs = {"flag": flag, **extra}
+    args, got = SHAPES.procedures["mixed"].decode_args(encoder.encode((a, b)),
+                                                        encoder.encode(kwargs))
+    assert args == (a, b) and got == kwargs
+
+
+@given(st.lists(st.tuples(st.integers(min_value=0, max_value=2**40), text), max_size=5),
+       st.dictionaries(text, st.none() | finite, max_size=5))
+def test_arguments_round_trip_nested(
+    items: list[tuple[int, str]], lookup: dict[str, float | None]
+) -> None:
+    args, kwargs = SHAPES.procedures["nested"].decode_args(encoder.encode([items, lookup]),
+                                                           encoder.encode({}))
+    assert args == (items, lookup) and kwargs == {}
+
+
+@settings(max_examples=300)
+@given(st.sampled_from(sorted(SHAPES.procedures)),
+       st.binary(max_size=64) | msgpack_values.map(msgspec.msgpack.encode),
+       st.binary(max_size=64) | msgpack_values.map(msgspec.msgpack.encode))
+def test_arbitrary_argument_bytes_are_invalid_arguments_or_valid(
+    proc: str, args: bytes, kwargs: bytes
+) -> None:
+    with contextlib.suppress(InvalidArguments):
+        SHAPES.procedures[proc].decode_args(args, kwargs)
+
+
+@settings(max_examples=200)
+@given(st.sampled_from(sorted(SHAPES.procedures)),
+       st.binary(max_size=64) | msgpack_values.map(msgspec.msgpack.encode))
+def test_arbitrary_result_bytes_are_invalid_result_or_valid(proc: str, data: bytes) -> None:
+    with contextlib.suppress(InvalidResult):
+        SHAPES.procedures[proc].decode_result(data)
