@@ -1,15 +1,373 @@
-"""PLACEHOLDER for the runtime issue: the API shape only (see docs/ARCHITECTURE.md)."""
+"""``SyncClient`` and ``AsyncClient``: the bases of generated client stubs.
+
+Both connect lazily, keep one persistent connection, and multiplex every
+call made through a stub (and its ``with_timeout`` views) on it.
+
+The sync client has no reader thread. A calling thread that finds nobody
+reading the socket becomes the reader (leader/follower): it reads, hands
+every reply it finds to its waiting thread, and steps down; the other
+callers wait on a condition. A single-threaded caller thus costs one
+``sendall`` and one ``recv`` per call, with no thread hop.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import copy
+import itertools
+import os
+import select
+import socket
+import ssl as _ssl
+import threading
+import time
 from typing import Any, ClassVar
 
+from srpc._address import resolve_address
+from srpc.codec import ServiceCodec, encoder, service_codec
 from srpc.descriptor import ServiceDescriptor
+from srpc.errors import (
+    AuthenticationFailed,
+    CallTimeout,
+    ConnectError,
+    ConnectionLost,
+    IncompatibleStub,
+    InvalidArguments,
+    ProtocolError,
+    SrpcError,
+    TooManyConnections,
+)
+from srpc.framing import DEFAULT_MAX_FRAME
+from srpc.protocol import (
+    PROTOCOL_VERSION,
+    ErrorReply,
+    Hello,
+    Message,
+    MessageReader,
+    Refuse,
+    RefuseCode,
+    Reply,
+    Welcome,
+    encode_message,
+    encode_request,
+)
+from srpc.remote_errors import ExceptionMap, interface_exceptions, rebuild_exception
 
-__all__ = ["AsyncClient", "SyncClient"]
+__all__ = ["RESERVED_NAMES", "AsyncClient", "SyncClient"]
+
+RESERVED_NAMES = frozenset({"close", "with_timeout"})
+"""Public attribute names of the client bases; every private one starts with ``_srpc``."""
+
+_RECV_SIZE = 256 * 1024
+_monotonic = time.monotonic
+
+SslArg = _ssl.SSLContext | bool | None
+
+
+def _client_ssl(ssl: SslArg) -> _ssl.SSLContext | None:
+    if ssl is True:
+        return _ssl.create_default_context()
+    if ssl is False or ssl is None:
+        return None
+    return ssl
+
+
+def _refusal(refuse: Refuse, descriptor: ServiceDescriptor, address: str) -> SrpcError:
+    if refuse.code == RefuseCode.INCOMPATIBLE:
+        return IncompatibleStub(
+            f"the client stub does not match the server at {address}: client has service "
+            f"{descriptor.name!r}, fingerprint {descriptor.fingerprint}, protocol "
+            f"{PROTOCOL_VERSION}; server has service {refuse.service!r}, fingerprint "
+            f"{refuse.fingerprint}, protocol {refuse.version} ({refuse.message}). Regenerate "
+            "the client stub with srpc-stubgen from the server's interface file."
+        )
+    if refuse.code == RefuseCode.AUTH:
+        return AuthenticationFailed(f"the server at {address} refused the client: {refuse.message}")
+    if refuse.code == RefuseCode.TOO_MANY_CONNECTIONS:
+        return TooManyConnections(f"the server at {address} refused the client: {refuse.message}")
+    return ConnectError(f"the server at {address} refused the connection: {refuse.message}")
+
+
+def _unexpected(message: Message) -> ProtocolError:
+    return ProtocolError(f"unexpected {type(message).__name__} message from the server")
+
+
+class _Settings:
+    """What a client and all its ``with_timeout`` views share, besides the connection."""
+
+    def __init__(
+        self,
+        descriptor: ServiceDescriptor,
+        host: str | None,
+        port: int | None,
+        connect_timeout: float,
+        token: str | None,
+        ssl: SslArg,
+        max_frame: int,
+    ) -> None:
+        self.descriptor = descriptor
+        self.host, self.port = resolve_address(host, port)
+        self.label = f"{self.host}:{self.port}"
+        self.connect_timeout = connect_timeout
+        self.token = token
+        self.ssl = _client_ssl(ssl)
+        self.max_frame = max_frame
+        self.codec: ServiceCodec = service_codec(descriptor)
+        self.known: ExceptionMap = interface_exceptions(descriptor.interface)
+        self.ids = itertools.count(1)
+
+    def hello(self) -> bytearray:
+        descriptor = self.descriptor
+        return encode_message(
+            Hello(PROTOCOL_VERSION, descriptor.name, descriptor.fingerprint, self.token)
+        )
+
+    def encode(
+        self, id: int, proc: str, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> bytearray:
+        try:
+            return encode_request(encoder, id, proc, args, kwargs)
+        except (TypeError, ValueError, OverflowError) as exc:
+            raise InvalidArguments(
+                f"{self.descriptor.name}.{proc}(): cannot encode the arguments: {exc}"
+            ) from None
+
+    def result(self, proc: str, message: Message) -> Any:
+        if type(message) is Reply:
+            return self.codec.procedures[proc].decode_result(message.result)
+        if type(message) is ErrorReply:
+            raise rebuild_exception(message, self.known)
+        raise _unexpected(message)
+
+
+# -- sync ---------------------------------------------------------------------------
+
+
+class _Slot:
+    __slots__ = ("error", "message")
+
+    def __init__(self) -> None:
+        self.message: Message | None = None
+        self.error: BaseException | None = None
+
+
+class _SyncConnection:
+    """One open, handshaken socket shared by the calling threads."""
+
+    def __init__(self, sock: socket.socket, reader: MessageReader, welcome: Welcome) -> None:
+        self.sock = sock
+        self.reader = reader
+        self.server_max_frame = welcome.max_frame
+        self.pid = os.getpid()
+        self.state = threading.Condition(threading.Lock())
+        self.send_lock = threading.Lock()
+        self.pending: dict[int, _Slot] = {}
+        self.reading = False
+        self.failure: SrpcError | None = None
+        self.sock_timeout: float | None = None
+        self.poller = select.poll()
+        self.poller.register(sock, select.POLLIN)
+
+    def is_stale(self) -> bool:
+        """Whether the server closed this idle connection (checked before sending, never after)."""
+        if self.failure is not None:
+            return True
+        if self.pending or self.reading or not self.poller.poll(0):
+            return False
+        try:
+            peek = self.sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT)
+        except (BlockingIOError, InterruptedError):
+            return False
+        except OSError:
+            return True
+        return peek == b""
+
+    def call(self, frame: bytearray, id: int, deadline: float | None, label: str) -> Message:
+        if len(frame) - 4 > self.server_max_frame:
+            raise ProtocolError(
+                f"{label}: the request is {len(frame) - 4} bytes, over the server's "
+                f"limit of {self.server_max_frame}"
+            )
+        slot = _Slot()
+        state = self.state
+        with state:
+            if self.failure is not None:
+                raise ConnectionLost(str(self.failure))
+            self.pending[id] = slot
+        try:
+            with self.send_lock:
+                self.sock.sendall(frame)
+        except OSError as exc:
+            lost = ConnectionLost(f"{label}: the connection was lost while sending: {exc}")
+            self.fail(lost)
+            raise lost from None
+        while True:
+            with state:
+                if slot.message is not None:
+                    return slot.message
+                if slot.error is not None:
+                    raise slot.error
+                if self.reading:
+                    if deadline is None:
+                        state.wait()
+                        continue
+                    remaining = deadline - _monotonic()
+                    if remaining <= 0:
+                        self.pending.pop(id, None)
+                        raise CallTimeout(f"{label}: no reply within the call's timeout")
+                    state.wait(remaining)
+                    continue
+                self.reading = True
+            self._read(deadline, label)
+            if (
+                deadline is not None
+                and slot.message is None
+                and slot.error is None
+                and _monotonic() >= deadline
+            ):
+                with state:
+                    self.pending.pop(id, None)
+                if slot.message is None and slot.error is None:
+                    raise CallTimeout(f"{label}: no reply within the call's timeout")
+
+    def _read(self, deadline: float | None, label: str) -> None:
+        """One read as the leader; always steps down before returning."""
+        failure: SrpcError | None = None
+        messages: list[tuple[Message, int]] = []
+        try:
+            timeout = None if deadline is None else max(deadline - _monotonic(), 0.0)
+            if timeout != self.sock_timeout:
+                self.sock.settimeout(timeout)
+                self.sock_timeout = timeout
+            data = self.sock.recv(_RECV_SIZE)
+            if not data:
+                failure = ConnectionLost(f"{label}: the server closed the connection")
+            else:
+                messages = self.reader.feed(data)
+        except TimeoutError:
+            pass
+        except ProtocolError as exc:
+            failure = ProtocolError(f"{label}: {exc}")
+        except OSError as exc:
+            failure = ConnectionLost(f"{label}: the connection was lost: {exc}")
+        with self.state:
+            self.reading = False
+            pending = self.pending
+            for message, _ in messages:
+                slot = pending.pop(getattr(message, "id", -1), None)
+                if slot is not None:
+                    slot.message = message
+                elif type(message) not in (Reply, ErrorReply):
+                    failure = _unexpected(message)
+            self.state.notify_all()
+        if failure is not None:
+            self.fail(failure)
+
+    def fail(self, failure: SrpcError) -> None:
+        """Fail every call in flight and close the socket; the next call reconnects."""
+        with self.state:
+            if self.failure is None:
+                self.failure = failure
+            lost = (
+                failure
+                if isinstance(failure, ConnectionLost)
+                else ConnectionLost(f"the connection was closed: {failure}")
+            )
+            for slot in self.pending.values():
+                slot.error = lost
+            self.pending.clear()
+            self.state.notify_all()
+        if self.pid == os.getpid():
+            with contextlib.suppress(OSError):
+                self.sock.shutdown(socket.SHUT_RDWR)
+        self.sock.close()
+
+
+class _SyncShared:
+    def __init__(self, settings: _Settings) -> None:
+        self.settings = settings
+        self.lock = threading.Lock()
+        self.connection: _SyncConnection | None = None
+        self.pid = os.getpid()
+
+    def get(self) -> _SyncConnection:
+        connection = self.connection
+        if connection is not None and self.pid == os.getpid() and not connection.is_stale():
+            return connection
+        if self.pid != os.getpid():
+            # A fork: the parent's socket and locks are not ours.
+            self.pid = os.getpid()
+            self.lock = threading.Lock()
+            self.connection = None
+        with self.lock:
+            connection = self.connection
+            if connection is not None and not connection.is_stale():
+                return connection
+            if connection is not None:
+                connection.fail(ConnectionLost("the server closed the connection"))
+            self.connection = self._connect()
+            return self.connection
+
+    def _connect(self) -> _SyncConnection:
+        settings = self.settings
+        address = (settings.host, settings.port)
+        try:
+            sock = socket.create_connection(address, timeout=settings.connect_timeout)
+        except OSError as exc:
+            raise ConnectError(f"cannot connect to {settings.label}: {_reason(exc)}") from None
+        try:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            if settings.ssl is not None:
+                sock = settings.ssl.wrap_socket(sock, server_hostname=settings.host)
+            sock.sendall(settings.hello())
+            reader = MessageReader(settings.max_frame)
+            messages: list[tuple[Message, int]] = []
+            while not messages:
+                data = sock.recv(_RECV_SIZE)
+                if not data:
+                    raise ConnectError(
+                        f"{settings.label} closed the connection during the handshake"
+                    )
+                messages = reader.feed(data)
+        except SrpcError:
+            sock.close()
+            raise
+        except TimeoutError:
+            sock.close()
+            raise ConnectError(f"{settings.label}: no handshake answer in time") from None
+        except OSError as exc:
+            sock.close()
+            raise ConnectError(f"handshake with {settings.label} failed: {_reason(exc)}") from None
+        answer = messages[0][0]
+        if isinstance(answer, Welcome):
+            sock.settimeout(None)
+            return _SyncConnection(sock, reader, answer)
+        sock.close()
+        if isinstance(answer, Refuse):
+            raise _refusal(answer, settings.descriptor, settings.label)
+        raise ProtocolError(f"{settings.label} answered the handshake with {type(answer).__name__}")
+
+    def close(self) -> None:
+        with self.lock:
+            connection, self.connection = self.connection, None
+        if connection is not None and self.pid == os.getpid():
+            connection.fail(ConnectionLost("the client was closed"))
+
+
+def _reason(exc: OSError) -> str:
+    return exc.strerror or str(exc) or type(exc).__name__
 
 
 class SyncClient:
+    """Base of generated sync client stubs: calls block and return the result.
+
+    Safe to share between threads. ``timeout`` is the per-call deadline in
+    seconds (``None``: wait for ever); ``with_timeout()`` gives a view with
+    another deadline on the same connection. After ``close()`` the next
+    call connects again.
+    """
+
     _srpc_service: ClassVar[ServiceDescriptor]
 
     def __init__(
@@ -19,21 +377,261 @@ class SyncClient:
         *,
         timeout: float | None = None,
         connect_timeout: float = 5.0,
+        token: str | None = None,
+        ssl: SslArg = None,
+        max_frame: int = DEFAULT_MAX_FRAME,
     ) -> None:
-        raise NotImplementedError
+        settings = _Settings(self._srpc_service, host, port, connect_timeout, token, ssl, max_frame)
+        self._srpc_settings = settings
+        self._srpc_shared = _SyncShared(settings)
+        self._srpc_timeout = timeout
 
     def _srpc_call(self, proc: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        raise NotImplementedError
+        settings = self._srpc_settings
+        id = next(settings.ids)
+        frame = settings.encode(id, proc, args, kwargs)
+        timeout = self._srpc_timeout
+        deadline = None if timeout is None else _monotonic() + timeout
+        connection = self._srpc_shared.get()
+        message = connection.call(frame, id, deadline, settings.label)
+        return settings.result(proc, message)
+
+    def with_timeout(self, seconds: float | None) -> Any:
+        """A view of this client whose calls time out after ``seconds``; same connection."""
+        view = copy.copy(self)
+        view._srpc_timeout = seconds
+        return view
 
     def close(self) -> None:
-        raise NotImplementedError
+        """Close the connection; calls still in flight fail with ConnectionLost."""
+        self._srpc_shared.close()
+
+    def __enter__(self) -> Any:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self._srpc_settings.label}>"
+
+
+# -- async --------------------------------------------------------------------------
+
+
+class _AsyncConnection(asyncio.Protocol):
+    def __init__(self, settings: _Settings, loop: asyncio.AbstractEventLoop) -> None:
+        self.settings = settings
+        self.loop = loop
+        self.reader = MessageReader(settings.max_frame)
+        self.transport: asyncio.Transport | None = None
+        self.pending: dict[int, asyncio.Future[Message]] = {}
+        self.handshake: asyncio.Future[Message] = loop.create_future()
+        self.failure: SrpcError | None = None
+        self.server_max_frame = DEFAULT_MAX_FRAME
+        self.write_ready: asyncio.Future[None] | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def data_received(self, data: bytes) -> None:
+        try:
+            messages = self.reader.feed(data)
+        except ProtocolError as exc:
+            self.fail(ProtocolError(f"{self.settings.label}: {exc}"))
+            return
+        pending = self.pending
+        for message, _ in messages:
+            if not self.handshake.done():
+                self.handshake.set_result(message)
+                continue
+            future = pending.pop(getattr(message, "id", -1), None)
+            if future is not None:
+                if not future.done():
+                    future.set_result(message)
+            elif type(message) not in (Reply, ErrorReply):
+                self.fail(_unexpected(message))
+                return
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.fail(ConnectionLost(f"{self.settings.label}: the connection was lost"))
+
+    def pause_writing(self) -> None:
+        self.write_ready = self.loop.create_future()
+
+    def resume_writing(self) -> None:
+        waiter, self.write_ready = self.write_ready, None
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    def fail(self, failure: SrpcError) -> None:
+        if self.failure is None:
+            self.failure = failure
+        lost = (
+            failure
+            if isinstance(failure, ConnectionLost)
+            else ConnectionLost(f"the connection was closed: {failure}")
+        )
+        if not self.handshake.done():
+            self.handshake.set_exception(failure)
+        pending, self.pending = self.pending, {}
+        for future in pending.values():
+            if not future.done():
+                future.set_exception(lost)
+        self.resume_writing()
+        if self.transport is not None:
+            self.transport.abort()
+
+    async def call(self, frame: bytearray, id: int, timeout: float | None, label: str) -> Message:
+        if self.failure is not None:
+            raise ConnectionLost(str(self.failure))
+        if len(frame) - 4 > self.server_max_frame:
+            raise ProtocolError(
+                f"{label}: the request is {len(frame) - 4} bytes, over the server's "
+                f"limit of {self.server_max_frame}"
+            )
+        future: asyncio.Future[Message] = self.loop.create_future()
+        self.pending[id] = future
+        assert self.transport is not None
+        try:
+            self.transport.write(frame)
+            if self.write_ready is not None:
+                await self.write_ready
+            if timeout is None:
+                return await future
+            try:
+                return await asyncio.wait_for(future, timeout)
+            except asyncio.TimeoutError:
+                raise CallTimeout(f"{label}: no reply within {timeout} s") from None
+        finally:
+            self.pending.pop(id, None)
+
+
+class _AsyncShared:
+    def __init__(self, settings: _Settings) -> None:
+        self.settings = settings
+        self.connection: _AsyncConnection | None = None
+        self.lock: asyncio.Lock | None = None
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.pid = os.getpid()
+
+    async def get(self) -> _AsyncConnection:
+        loop = asyncio.get_running_loop()
+        connection = self.connection
+        if connection is not None and connection.failure is None and self.loop is loop:
+            return connection
+        if self.loop is not loop or self.pid != os.getpid():
+            self.loop = loop
+            self.pid = os.getpid()
+            self.lock = asyncio.Lock()
+            self.connection = None
+        assert self.lock is not None
+        async with self.lock:
+            connection = self.connection
+            if connection is not None and connection.failure is None:
+                return connection
+            self.connection = await self._connect(loop)
+            return self.connection
+
+    async def _connect(self, loop: asyncio.AbstractEventLoop) -> _AsyncConnection:
+        settings = self.settings
+        connection = _AsyncConnection(settings, loop)
+        try:
+            await asyncio.wait_for(
+                loop.create_connection(
+                    lambda: connection,
+                    settings.host,
+                    settings.port,
+                    ssl=settings.ssl,
+                    server_hostname=settings.host if settings.ssl is not None else None,
+                ),
+                settings.connect_timeout,
+            )
+        except asyncio.TimeoutError:
+            raise ConnectError(f"cannot connect to {settings.label}: timed out") from None
+        except OSError as exc:
+            raise ConnectError(f"cannot connect to {settings.label}: {_reason(exc)}") from None
+        assert connection.transport is not None
+        connection.transport.write(settings.hello())
+        try:
+            answer = await asyncio.wait_for(connection.handshake, settings.connect_timeout)
+        except asyncio.TimeoutError:
+            connection.transport.abort()
+            raise ConnectError(f"{settings.label}: no handshake answer in time") from None
+        except ConnectionLost:
+            raise ConnectError(
+                f"{settings.label} closed the connection during the handshake"
+            ) from None
+        if isinstance(answer, Welcome):
+            connection.server_max_frame = answer.max_frame
+            return connection
+        connection.transport.abort()
+        if isinstance(answer, Refuse):
+            raise _refusal(answer, settings.descriptor, settings.label)
+        raise ProtocolError(f"{settings.label} answered the handshake with {type(answer).__name__}")
+
+    def close(self) -> None:
+        connection, self.connection = self.connection, None
+        if connection is not None and self.pid == os.getpid():
+            # RuntimeError: its event loop is already closed.
+            with contextlib.suppress(RuntimeError):
+                connection.fail(ConnectionLost("the client was closed"))
 
 
 class AsyncClient:
+    """Base of generated asyncio client stubs: calls are awaited.
+
+    Safe to share between tasks of one event loop; used from another loop
+    (or after a fork) it opens a new connection.
+    """
+
     _srpc_service: ClassVar[ServiceDescriptor]
 
+    def __init__(
+        self,
+        host: str | None = None,
+        port: int | None = None,
+        *,
+        timeout: float | None = None,
+        connect_timeout: float = 5.0,
+        token: str | None = None,
+        ssl: SslArg = None,
+        max_frame: int = DEFAULT_MAX_FRAME,
+    ) -> None:
+        settings = _Settings(self._srpc_service, host, port, connect_timeout, token, ssl, max_frame)
+        self._srpc_settings = settings
+        self._srpc_shared = _AsyncShared(settings)
+        self._srpc_timeout = timeout
+
     async def _srpc_call(self, proc: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        raise NotImplementedError
+        settings = self._srpc_settings
+        id = next(settings.ids)
+        frame = settings.encode(id, proc, args, kwargs)
+        connection = await self._srpc_shared.get()
+        message = await connection.call(frame, id, self._srpc_timeout, settings.label)
+        return settings.result(proc, message)
+
+    def with_timeout(self, seconds: float | None) -> Any:
+        """A view of this client whose calls time out after ``seconds``; same connection."""
+        view = copy.copy(self)
+        view._srpc_timeout = seconds
+        return view
 
     async def close(self) -> None:
-        raise NotImplementedError
+        """Close the connection; calls still in flight fail with ConnectionLost."""
+        self._srpc_shared.close()
+        await asyncio.sleep(0)
+
+    async def __aenter__(self) -> Any:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self._srpc_settings.label}>"

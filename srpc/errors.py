@@ -15,6 +15,7 @@ __all__ = [
     "ConnectionLost",
     "IncompatibleStub",
     "InvalidArguments",
+    "InvalidResult",
     "ProtocolError",
     "RemoteError",
     "SrpcError",
@@ -81,3 +82,7 @@ class RemoteError(SrpcError):
         if self.remote_traceback:
             text += "\n\nRemote traceback (most recent call last):\n" + self.remote_traceback
         return text
+
+
+class InvalidResult(SrpcError, TypeError):
+    """The implementation returned a value that does not match the declared return type."""

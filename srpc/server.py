@@ -1,19 +1,615 @@
-"""PLACEHOLDER for the runtime issue: the API shape only (see docs/ARCHITECTURE.md)."""
+"""``Server``: the base of generated server stubs; asyncio inside.
+
+One listening socket per service. Each connection is an
+:class:`asyncio.Protocol` (no streams on the fast path). ``async def``
+implementations run on the event loop. Sync implementations run in a thread
+pool so they cannot stall other connections, except procedures the server
+has *observed* to be fast (``sync_mode="auto"``): after
+``_PROMOTE_AFTER`` pooled calls that each took under ``_FAST_CALL`` seconds
+they run inline on the loop, which saves the two thread hops per call; an
+inline call that takes longer than ``_SLOW_CALL`` sends that procedure back
+to the pool for good.
+"""
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+import asyncio
+import concurrent.futures
+import contextlib
+import errno
+import inspect
+import os
+import signal
+import socket
+import ssl as _ssl
+import sys
+import threading
+import time
+from collections.abc import Callable
+from typing import Any, ClassVar, Literal
 
+from srpc._address import resolve_address
+from srpc.codec import ProcedureCodec, service_codec
 from srpc.descriptor import ServiceDescriptor
+from srpc.errors import AddressInUse, InvalidArguments, ProtocolError
+from srpc.framing import DEFAULT_MAX_FRAME
+from srpc.metrics import MetricsWriter
+from srpc.protocol import (
+    ErrorReply,
+    Message,
+    MessageReader,
+    Refuse,
+    RefuseCode,
+    Reply,
+    Request,
+    Welcome,
+    answer_hello,
+    encode_message,
+)
+from srpc.remote_errors import ExceptionMap, error_reply, interface_exceptions
 
 __all__ = ["Server"]
 
+_PROMOTE_AFTER = 8
+_FAST_CALL = 0.0005
+_SLOW_CALL = 0.005
+_perf = time.perf_counter
+
+SyncMode = Literal["auto", "thread", "inline"]
+
+
+class _Procedure:
+    """A declared procedure bound to the implementation, with its execution statistics."""
+
+    __slots__ = ("codec", "fast_runs", "inline", "is_async", "method", "name")
+
+    def __init__(self, name: str, method: Callable[..., Any], codec: ProcedureCodec, mode: str):
+        self.name = name
+        self.method = method
+        self.codec = codec
+        self.is_async = inspect.iscoroutinefunction(method)
+        self.inline = mode == "inline"
+        self.fast_runs = 0 if mode == "auto" else -1  # -1: never promote
+
+
+class _Core:
+    """What every connection of one running server shares."""
+
+    def __init__(self, server: Server, loop: asyncio.AbstractEventLoop) -> None:
+        self.server = server
+        self.loop = loop
+        self.procedures = server._procedures
+        self.known = server._known_exceptions
+        self.metrics = server._metrics
+        self.pool = server._pool
+        self.connections: set[_Connection] = set()
+        self.closing = False
+        self.idle_waiter: asyncio.Future[None] | None = None
+
+    def in_flight(self) -> int:
+        return sum(c.in_flight for c in self.connections)
+
+    def connection_done(self) -> None:
+        waiter = self.idle_waiter
+        if waiter is not None and not waiter.done() and self.in_flight() == 0:
+            waiter.set_result(None)
+
+
+class _Connection(asyncio.Protocol):
+    def __init__(self, core: _Core) -> None:
+        self.core = core
+        self.server = core.server
+        self.reader = MessageReader(core.server.max_frame)
+        self.transport: asyncio.Transport | None = None
+        self.peer = "?"
+        self.welcomed = False
+        self.in_flight = 0
+        self.read_paused = False
+        self.write_paused = False
+        self.closed = False
+        self.last_activity = _perf()
+        self.timer: asyncio.TimerHandle | None = None
+
+    # -- transport callbacks -------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        peer = transport.get_extra_info("peername")
+        if isinstance(peer, tuple) and len(peer) >= 2:
+            self.peer = f"{peer[0]}:{peer[1]}"
+        sock = transport.get_extra_info("socket")
+        if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        core = self.core
+        if core.closing or len(core.connections) >= self.server.max_connections:
+            code = RefuseCode.SHUTTING_DOWN if core.closing else RefuseCode.TOO_MANY_CONNECTIONS
+            text = (
+                "the server is shutting down"
+                if core.closing
+                else f"the server is at its limit of {self.server.max_connections} connections"
+            )
+            self._refuse(code, text)
+            return
+        core.connections.add(self)
+        self.timer = core.loop.call_later(self.server.handshake_timeout, self._handshake_expired)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+        self.core.connections.discard(self)
+        self.core.connection_done()
+
+    def pause_writing(self) -> None:
+        self.write_paused = True
+        self._update_reading()
+
+    def resume_writing(self) -> None:
+        self.write_paused = False
+        self._update_reading()
+
+    def data_received(self, data: bytes) -> None:
+        received = _perf()
+        self.last_activity = received
+        try:
+            messages = self.reader.feed(data)
+        except ProtocolError:
+            self._abort()
+            return
+        for message, size in messages:
+            if self.closed:
+                return
+            if type(message) is Request and self.welcomed:
+                self._dispatch(message, size, received)
+            elif not self.welcomed:
+                self._handshake(message)
+            else:
+                self._abort()  # a client may only send requests after the handshake
+                return
+
+    # -- handshake, limits ---------------------------------------------------
+
+    def _handshake(self, message: Message) -> None:
+        server = self.server
+        descriptor = server._srpc_service
+        answer = answer_hello(
+            message,
+            service=descriptor.name,
+            fingerprint=descriptor.fingerprint,
+            token=server.token,
+            max_frame=server.max_frame,
+            max_in_flight=server.max_in_flight,
+        )
+        assert self.transport is not None
+        self.transport.write(encode_message(answer))
+        if isinstance(answer, Welcome):
+            self.welcomed = True
+            if self.timer is not None:
+                self.timer.cancel()
+                self.timer = None
+            if server.idle_timeout is not None:
+                self.timer = self.core.loop.call_later(server.idle_timeout, self._idle_check)
+        else:
+            self.closed = True
+            self.transport.close()
+
+    def _refuse(self, code: int, text: str) -> None:
+        descriptor = self.server._srpc_service
+        assert self.transport is not None
+        self.transport.write(
+            encode_message(Refuse(code, text, 1, descriptor.name, descriptor.fingerprint))
+        )
+        self.closed = True
+        self.transport.close()
+
+    def _handshake_expired(self) -> None:
+        self.timer = None
+        if not self.welcomed:
+            self._abort()
+
+    def _idle_check(self) -> None:
+        timeout = self.server.idle_timeout
+        assert timeout is not None
+        idle = _perf() - self.last_activity
+        if self.in_flight == 0 and idle >= timeout:
+            self.timer = None
+            self.close()
+        else:
+            self.timer = self.core.loop.call_later(max(timeout - idle, 0.05), self._idle_check)
+
+    def _abort(self) -> None:
+        self.closed = True
+        if self.transport is not None:
+            self.transport.abort()
+
+    def close(self) -> None:
+        if self.transport is not None and not self.closed:
+            self.closed = True
+            self.transport.close()
+
+    def _update_reading(self) -> None:
+        transport = self.transport
+        if transport is None or self.closed:
+            return
+        should_pause = (
+            self.write_paused or self.in_flight >= self.server.max_in_flight or self.core.closing
+        )
+        if should_pause and not self.read_paused:
+            self.read_paused = True
+            transport.pause_reading()
+        elif not should_pause and self.read_paused:
+            self.read_paused = False
+            transport.resume_reading()
+
+    # -- calls -----------------------------------------------------------------
+
+    def _dispatch(self, request: Request, size: int, received: float) -> None:
+        procedure = self.core.procedures.get(request.proc)
+        if procedure is None:
+            exc = ProtocolError(
+                f"service {self.server._srpc_service.name!r} has no procedure {request.proc!r}"
+            )
+            self._reply(
+                encode_message(error_reply(request.id, exc, self.core.known)),
+                request.proc,
+                False,
+                "ProtocolError",
+                size,
+                received,
+                False,
+            )
+            return
+        try:
+            args, kwargs = procedure.codec.decode_args(request.args, request.kwargs)
+        except InvalidArguments as exc:
+            self._reply(
+                encode_message(error_reply(request.id, exc, self.core.known)),
+                procedure.name,
+                False,
+                "InvalidArguments",
+                size,
+                received,
+                False,
+            )
+            return
+        if procedure.is_async:
+            self._count(1)
+            self.core.loop.create_task(
+                self._run_async(procedure, request.id, args, kwargs, size, received)
+            )
+        elif procedure.inline:
+            frame, ok, error, elapsed = _run_sync(
+                procedure, request.id, args, kwargs, self.core.known
+            )
+            if elapsed > _SLOW_CALL and procedure.fast_runs >= 0:
+                procedure.inline = False
+                procedure.fast_runs = -1
+            self._reply(frame, procedure.name, ok, error, size, received, False)
+        else:
+            self._count(1)
+            loop = self.core.loop
+            known = self.core.known
+
+            def work() -> None:
+                frame, ok, error, elapsed = _run_sync(procedure, request.id, args, kwargs, known)
+                if procedure.fast_runs >= 0:
+                    if elapsed < _FAST_CALL:
+                        procedure.fast_runs += 1
+                        if procedure.fast_runs >= _PROMOTE_AFTER:
+                            procedure.inline = True
+                    else:
+                        procedure.fast_runs = 0
+                # RuntimeError: the loop is closed, the server is gone.
+                with contextlib.suppress(RuntimeError):
+                    loop.call_soon_threadsafe(
+                        self._reply, frame, procedure.name, ok, error, size, received, True
+                    )
+
+            try:
+                self.core.pool.submit(work)
+            except RuntimeError:  # the pool is shut down
+                self._count(-1)
+
+    async def _run_async(
+        self,
+        procedure: _Procedure,
+        id: int,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        size: int,
+        received: float,
+    ) -> None:
+        try:
+            result = await procedure.method(*args, **kwargs)
+            frame = encode_message(Reply(id, _raw(procedure.codec.check_result(result))))
+            ok, error = True, None
+        except BaseException as exc:  # everything reaches the caller; the server keeps serving
+            frame = encode_message(error_reply(id, exc, self.core.known))
+            ok, error = False, type(exc).__name__
+        self._reply(frame, procedure.name, ok, error, size, received, True)
+
+    def _count(self, delta: int) -> None:
+        self.in_flight += delta
+        self._update_reading()
+
+    def _reply(
+        self,
+        frame: bytes | bytearray,
+        proc: str,
+        ok: bool,
+        error: str | None,
+        req_bytes: int,
+        received: float,
+        counted: bool,
+    ) -> None:
+        if not self.closed and self.transport is not None:
+            self.transport.write(frame)
+        self.core.metrics.record(
+            proc, ok, (_perf() - received) * 1000.0, error, self.peer, req_bytes, len(frame)
+        )
+        if counted:
+            self.in_flight -= 1
+            self._update_reading()
+            if self.core.closing:
+                self.core.connection_done()
+        self.last_activity = _perf()
+
+
+def _raw(data: bytes) -> Any:
+    import msgspec
+
+    return msgspec.Raw(data)
+
+
+def _run_sync(
+    procedure: _Procedure,
+    id: int,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    known: ExceptionMap,
+) -> tuple[bytearray, bool, str | None, float]:
+    started = _perf()
+    try:
+        result = procedure.method(*args, **kwargs)
+        elapsed = _perf() - started
+        frame = encode_message(Reply(id, _raw(procedure.codec.check_result(result))))
+        return frame, True, None, elapsed
+    except BaseException as exc:  # SystemExit & co. included: they become RemoteError
+        elapsed = _perf() - started
+        reply: ErrorReply = error_reply(id, exc, known)
+        return encode_message(reply), False, type(exc).__name__, elapsed
+
 
 class Server:
+    """Serves one implementation of one service on one TCP port.
+
+    Limits (constructor keywords, with their defaults): ``max_frame``
+    (64 MiB per message), ``max_connections`` (1024), ``max_in_flight``
+    (128 calls per connection; past it the server stops reading from that
+    connection), ``handshake_timeout`` (10 s to send a valid Hello),
+    ``idle_timeout`` (``None``: idle connections are kept), ``grace_period``
+    (5 s for in-flight calls at shutdown). ``token`` requires clients to
+    present the same shared secret; ``ssl`` is a server
+    :class:`ssl.SSLContext`. ``sync_mode`` is ``"auto"`` (see the module
+    docstring), ``"thread"`` (always the pool) or ``"inline"`` (always the
+    loop).
+    """
+
     _srpc_service: ClassVar[ServiceDescriptor]
 
+    def __init__(
+        self,
+        host: str | None = None,
+        port: int | None = None,
+        *,
+        impl: Any = None,
+        metrics_log: str | os.PathLike[str] | None = "srpc_server_metrics.log",
+        token: str | None = None,
+        ssl: _ssl.SSLContext | None = None,
+        max_frame: int = DEFAULT_MAX_FRAME,
+        max_connections: int = 1024,
+        max_in_flight: int = 128,
+        handshake_timeout: float = 10.0,
+        idle_timeout: float | None = None,
+        grace_period: float = 5.0,
+        sync_mode: SyncMode = "auto",
+        max_workers: int | None = None,
+    ) -> None:
+        descriptor = self._srpc_service
+        self.host, self.port = resolve_address(host, port)
+        self.impl = impl if impl is not None else self._srpc_default_impl()
+        self.metrics_log = metrics_log
+        self.token = token
+        self.ssl = ssl
+        self.max_frame = max_frame
+        self.max_connections = max_connections
+        self.max_in_flight = max_in_flight
+        self.handshake_timeout = handshake_timeout
+        self.idle_timeout = idle_timeout
+        self.grace_period = grace_period
+        if sync_mode not in ("auto", "thread", "inline"):
+            raise ValueError("sync_mode must be 'auto', 'thread' or 'inline'")
+        self.sync_mode = sync_mode
+        self._max_workers = max_workers
+        codec = service_codec(descriptor)
+        self._procedures: dict[str, _Procedure] = {}
+        for name in descriptor.procedures:
+            method = getattr(self.impl, name, None)
+            if not callable(method):
+                raise TypeError(
+                    f"the implementation {type(self.impl).__qualname__} has no procedure {name!r}"
+                )
+            self._procedures[name] = _Procedure(name, method, codec.procedures[name], sync_mode)
+        self._known_exceptions = interface_exceptions(descriptor.interface)
+        self._metrics = MetricsWriter(metrics_log, service=descriptor.name)
+        self._pool = concurrent.futures.ThreadPoolExecutor(
+            max_workers=max_workers, thread_name_prefix=f"srpc-{descriptor.name}"
+        )
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop_event: asyncio.Event | None = None
+        self._thread: threading.Thread | None = None
+        self._address: tuple[str, int] | None = None
+        self._ready = threading.Event()
+        self._finished = threading.Event()
+        self._error: BaseException | None = None
+
     def _srpc_default_impl(self) -> Any:
-        raise NotImplementedError
+        raise TypeError(
+            f"{type(self).__qualname__} needs impl=...: it has no default implementation"
+        )
+
+    # -- public API --------------------------------------------------------------
+
+    @property
+    def address(self) -> tuple[str, int]:
+        """The bound ``(host, port)`` (the real port when constructed with ``port=0``)."""
+        if self._address is None:
+            raise RuntimeError("the server is not running")
+        return self._address
 
     def start(self) -> None:
-        raise NotImplementedError
+        """Serve until SIGINT or SIGTERM, then shut down gracefully and return.
+
+        A port already in use prints one line on stderr and exits with status 1.
+        """
+        loop = asyncio.new_event_loop()
+        self._loop = loop
+        try:
+            try:
+                server = loop.run_until_complete(self._listen())
+            except AddressInUse as exc:
+                print(f"srpc: {exc}", file=sys.stderr)
+                raise SystemExit(1) from None
+            descriptor = self._srpc_service
+            host, port = self.address
+            log = os.fspath(self.metrics_log) if self.metrics_log is not None else "off"
+            print(
+                f"srpc: serving {descriptor.name} ({len(descriptor.procedures)} procedures) "
+                f"on {host}:{port}; metrics log: {log}; Ctrl-C to stop",
+                flush=True,
+            )
+            assert self._stop_event is not None
+            stop_event = self._stop_event
+            if threading.current_thread() is threading.main_thread():
+                for sig in (signal.SIGINT, signal.SIGTERM):
+                    try:
+                        loop.add_signal_handler(sig, stop_event.set)
+                    except (NotImplementedError, RuntimeError):
+                        signal.signal(sig, lambda *_: loop.call_soon_threadsafe(stop_event.set))
+            loop.run_until_complete(self._serve(server))
+        finally:
+            self._close_loop(loop)
+
+    def start_in_background(self) -> Server:
+        """Start serving on a daemon thread; return ``self`` once the port is bound."""
+        if self._thread is not None:
+            return self
+        self._thread = threading.Thread(
+            target=self._background, name=f"srpc-server-{self._srpc_service.name}", daemon=True
+        )
+        self._thread.start()
+        self._ready.wait()
+        if self._error is not None:
+            error, self._error = self._error, None
+            self._thread.join()
+            self._thread = None
+            raise error
+        return self
+
+    def stop(self, timeout: float | None = None) -> None:
+        """Stop accepting, let in-flight calls finish (up to ``grace_period``), close everything."""
+        loop, event = self._loop, self._stop_event
+        if loop is not None and event is not None and not loop.is_closed():
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(event.set)
+        thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout if timeout is not None else self.grace_period + 10)
+            self._thread = None
+
+    def __enter__(self) -> Server:
+        return self.start_in_background()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    # -- internals ---------------------------------------------------------------
+
+    def _background(self) -> None:
+        loop = asyncio.new_event_loop()
+        self._loop = loop
+        try:
+            try:
+                server = loop.run_until_complete(self._listen())
+            except BaseException as exc:
+                self._error = exc
+                return
+            finally:
+                self._ready.set()
+            loop.run_until_complete(self._serve(server))
+        finally:
+            self._close_loop(loop)
+
+    async def _listen(self) -> asyncio.base_events.Server:
+        loop = asyncio.get_running_loop()
+        self._stop_event = asyncio.Event()
+        core = _Core(self, loop)
+        self._core = core
+        try:
+            server = await loop.create_server(
+                lambda: _Connection(core), self.host, self.port, ssl=self.ssl, backlog=1024
+            )
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise AddressInUse(
+                    exc.errno,
+                    f"cannot listen on {self.host}:{self.port}: the address is already in use; "
+                    "stop the process holding it or choose another port "
+                    "(port=... or SRPC_PORT=...)",
+                ) from None
+            raise
+        sockname = server.sockets[0].getsockname()
+        self._address = (sockname[0], sockname[1])
+        descriptor = self._srpc_service
+        self._metrics.start(
+            address=f"{sockname[0]}:{sockname[1]}",
+            procedures=list(descriptor.procedures),
+            pid=os.getpid(),
+        )
+        return server
+
+    async def _serve(self, server: asyncio.base_events.Server) -> None:
+        assert self._stop_event is not None
+        core = self._core
+        try:
+            await self._stop_event.wait()
+        finally:
+            server.close()
+            core.closing = True
+            for connection in list(core.connections):
+                connection._update_reading()
+            if core.in_flight():
+                core.idle_waiter = core.loop.create_future()
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(core.idle_waiter, self.grace_period)
+            for connection in list(core.connections):
+                connection.close()
+            await asyncio.sleep(0)
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._metrics.close()
+
+    def _close_loop(self, loop: asyncio.AbstractEventLoop) -> None:
+        try:
+            tasks = asyncio.all_tasks(loop)
+            for task in tasks:
+                task.cancel()
+            if tasks:
+                loop.run_until_complete(asyncio.gather(*tasks, return_exceptions=True))
+            loop.run_until_complete(loop.shutdown_asyncgens())
+        finally:
+            loop.close()
+            self._address = None
+            self._finished.set()

@@ -1,0 +1,339 @@
+"""Typed per-procedure codecs, built once from the interface class.
+
+The interface's signatures (``inspect.signature`` + ``typing.get_type_hints``)
+give one msgspec decoder per parameter and one for the return type. The
+server validates every argument before the implementation runs and
+validates every result before it is sent; the client decodes results into
+the declared type (``list[Record]`` comes back as ``Record`` instances).
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import re
+import typing
+from dataclasses import dataclass, field
+from typing import Any
+
+import msgspec
+
+from srpc.descriptor import ServiceDescriptor
+from srpc.errors import InvalidArguments, InvalidResult
+
+__all__ = ["ProcedureCodec", "ServiceCodec", "encoder", "service_codec"]
+
+_EMPTY_ARRAY = b"\x90"
+_EMPTY_MAP = b"\x80"
+_PATH = re.compile(r" - at `\$((?:\[\d+\])?)(.*)`$")
+_MAX_CACHED_COUNTS = 32
+
+
+def _enc_hook(obj: Any) -> Any:
+    # msgspec encodes every SPEC type natively; these cover common near-misses.
+    if isinstance(obj, memoryview):
+        return obj.tobytes()
+    if isinstance(obj, (range, typing.KeysView, typing.ValuesView)):
+        return list(obj)
+    raise NotImplementedError(f"srpc cannot encode objects of type {type(obj).__qualname__}")
+
+
+encoder = msgspec.msgpack.Encoder(enc_hook=_enc_hook)
+"""The encoder for user values (arguments, results, exception args)."""
+
+_raw_list_decoder: msgspec.msgpack.Decoder[list[msgspec.Raw]] = msgspec.msgpack.Decoder(
+    list[msgspec.Raw]
+)
+_raw_map_decoder: msgspec.msgpack.Decoder[dict[str, msgspec.Raw]] = msgspec.msgpack.Decoder(
+    dict[str, msgspec.Raw]
+)
+_any_decoder: msgspec.msgpack.Decoder[Any] = msgspec.msgpack.Decoder()
+
+
+def _decoder_for(tp: Any) -> msgspec.msgpack.Decoder[Any]:
+    try:
+        return msgspec.msgpack.Decoder(tp)
+    except TypeError:
+        # A type msgspec cannot validate (e.g. an ambiguous Union): accept its wire form as is.
+        return _any_decoder
+
+
+def _array_length(raw: bytes | memoryview) -> int:
+    head = raw[0]
+    if 0x90 <= head <= 0x9F:
+        return head & 0x0F
+    if head == 0xDC:
+        return int.from_bytes(raw[1:3], "big")
+    if head == 0xDD:
+        return int.from_bytes(raw[1:5], "big")
+    raise msgspec.ValidationError("Expected `array`")
+
+
+_PLAIN_RESULTS: dict[Any, tuple[type, ...]] = {
+    int: (int,),
+    float: (float, int),
+    str: (str,),
+    bool: (bool,),
+    bytes: (bytes,),
+    None: (type(None),),
+    type(None): (type(None),),
+}
+
+
+@dataclass
+class ProcedureCodec:
+    """Argument and result handling for one remote procedure."""
+
+    service: str
+    name: str
+    signature: inspect.Signature
+    positional: list[tuple[str, Any]]
+    min_positional: int
+    var_positional: Any  # element type of *args, or None
+    keyword: dict[str, Any]
+    var_keyword: Any  # value type of **kwargs, or None
+    needs_keywords: bool
+    return_type: Any
+    result_decoder: msgspec.msgpack.Decoder[Any]
+    _plain_result: tuple[type, ...] | None
+    _param_decoders: dict[str, msgspec.msgpack.Decoder[Any]] = field(default_factory=dict)
+    _tuple_decoders: dict[int, msgspec.msgpack.Decoder[Any]] = field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        return f"{self.service}.{self.name}()"
+
+    # -- server side ---------------------------------------------------------
+
+    def decode_args(
+        self, args: msgspec.Raw | bytes, kwargs: msgspec.Raw | bytes
+    ) -> tuple[tuple[Any, ...], dict[str, Any]]:
+        """Validate and decode a request's arguments, or raise :class:`InvalidArguments`."""
+        view = memoryview(args)
+        try:
+            count = _array_length(view)
+        except (IndexError, msgspec.ValidationError):
+            raise InvalidArguments(f"{self.label}: positional arguments must be an array") from None
+        names = self.positional
+        if count > len(names) and self.var_positional is None:
+            raise InvalidArguments(
+                f"{self.label} takes {len(names)} positional argument"
+                f"{'' if len(names) == 1 else 's'} but {count} were given"
+            )
+        decoder = self._tuple_decoders.get(count)
+        if decoder is None:
+            decoder = self._tuple_decoder(count)
+        try:
+            values: tuple[Any, ...] = decoder.decode(view)
+        except msgspec.ValidationError as exc:
+            raise InvalidArguments(self._describe(exc, positional=True)) from None
+        except msgspec.DecodeError as exc:
+            raise InvalidArguments(f"{self.label}: malformed arguments: {exc}") from None
+        if bytes(memoryview(kwargs)[:1]) == _EMPTY_MAP and len(kwargs) == 1:
+            if count < self.min_positional or self.needs_keywords:
+                self._bind(values, {})
+            return values, {}
+        return values, self._decode_kwargs(values, kwargs)
+
+    def _tuple_decoder(self, count: int) -> msgspec.msgpack.Decoder[Any]:
+        types = [tp for _, tp in self.positional[:count]]
+        types += [self.var_positional] * (count - len(types))
+        decoder: msgspec.msgpack.Decoder[Any]
+        if all(_decoder_for(tp) is not _any_decoder for tp in types):
+            decoder = msgspec.msgpack.Decoder(tuple.__class_getitem__(tuple(types) or ()))
+        else:
+            decoder = _ElementwiseDecoder([_decoder_for(tp) for tp in types])  # type: ignore[assignment]
+        if count <= _MAX_CACHED_COUNTS:
+            self._tuple_decoders[count] = decoder
+        return decoder
+
+    def _decode_kwargs(
+        self, values: tuple[Any, ...], kwargs: msgspec.Raw | bytes
+    ) -> dict[str, Any]:
+        try:
+            raw_map = _raw_map_decoder.decode(kwargs)
+        except msgspec.DecodeError:
+            raise InvalidArguments(
+                f"{self.label}: keyword arguments must be a map of names to values"
+            ) from None
+        decoded: dict[str, Any] = {}
+        for key, raw in raw_map.items():
+            tp = self.keyword.get(key, _MISSING)
+            if tp is _MISSING:
+                if self.var_keyword is None:
+                    raise InvalidArguments(
+                        f"{self.label} got an unexpected keyword argument {key!r}"
+                    )
+                tp = self.var_keyword
+            decoder = self._param_decoders.get(key if tp is not self.var_keyword else "**")
+            if decoder is None:
+                decoder = _decoder_for(tp)
+                self._param_decoders[key if tp is not self.var_keyword else "**"] = decoder
+            try:
+                decoded[key] = decoder.decode(raw)
+            except msgspec.ValidationError as exc:
+                raise InvalidArguments(self._describe(exc, name=key)) from None
+        self._bind(values, decoded)
+        return decoded
+
+    def _bind(self, values: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        try:
+            self.signature.bind(*values, **kwargs)
+        except TypeError as exc:
+            raise InvalidArguments(f"{self.label}: {exc}") from None
+
+    def _describe(
+        self, exc: msgspec.ValidationError, *, positional: bool = False, name: str = ""
+    ) -> str:
+        text = str(exc)
+        match = _PATH.search(text)
+        if match is None:
+            return f"{self.label}: {text}"
+        index, rest = match.groups()
+        if positional and index:
+            i = int(index[1:-1])
+            name = (
+                self.positional[i][0]
+                if i < len(self.positional)
+                else f"*args[{i - len(self.positional)}]"
+            )
+        elif positional:
+            name = "arguments"
+        else:
+            rest = index + rest
+        return f"{self.label}: argument {name!r}: {text[: match.start()]} - at `{name}{rest}`"
+
+    def check_result(self, value: Any) -> bytes:
+        """Encode ``value`` and validate it against the declared return type."""
+        try:
+            data = encoder.encode(value)
+        except (TypeError, ValueError, OverflowError) as exc:
+            raise InvalidResult(
+                f"{self.label} returned a value srpc cannot encode: {exc}"
+            ) from None
+        plain = self._plain_result
+        if plain is not None and type(value) in plain:
+            return data
+        try:
+            self.result_decoder.decode(data)
+        except msgspec.ValidationError as exc:
+            raise InvalidResult(
+                f"{self.label} returned {type(value).__qualname__}, which does not match "
+                f"its declared return type {_type_name(self.return_type)}: {exc}"
+            ) from None
+        return data
+
+    # -- client side ---------------------------------------------------------
+
+    def decode_result(self, data: msgspec.Raw | bytes) -> Any:
+        try:
+            return self.result_decoder.decode(data)
+        except msgspec.DecodeError as exc:
+            raise InvalidResult(
+                f"{self.label}: the server's result does not decode: {exc}"
+            ) from None
+
+
+class _ElementwiseDecoder:
+    """Decodes an array element by element (for types msgspec cannot combine)."""
+
+    def __init__(self, decoders: list[msgspec.msgpack.Decoder[Any]]) -> None:
+        self._decoders = decoders
+
+    def decode(self, data: Any) -> tuple[Any, ...]:
+        items = _raw_list_decoder.decode(data)
+        out = []
+        for i, (decoder, raw) in enumerate(zip(self._decoders, items, strict=False)):
+            try:
+                out.append(decoder.decode(raw))
+            except msgspec.ValidationError as exc:
+                text = str(exc)
+                match = _PATH.search(text)
+                rest = "" if match is None else match.group(1) + match.group(2)
+                head = text if match is None else text[: match.start()]
+                raise msgspec.ValidationError(f"{head} - at `$[{i}]{rest}`") from None
+        return tuple(out)
+
+
+_MISSING: Any = object()
+
+
+def _type_name(tp: Any) -> str:
+    if isinstance(tp, type):
+        return tp.__qualname__
+    return repr(tp).replace("typing.", "")
+
+
+def build_procedure(service: str, interface: type, name: str) -> ProcedureCodec:
+    function = getattr(interface, name)
+    signature = inspect.signature(function)
+    params = list(signature.parameters.values())
+    if params and params[0].kind in (
+        inspect.Parameter.POSITIONAL_ONLY,
+        inspect.Parameter.POSITIONAL_OR_KEYWORD,
+    ):
+        params = params[1:]  # self
+    signature = signature.replace(parameters=params)
+    try:
+        hints = typing.get_type_hints(function, include_extras=True)
+    except Exception:  # an annotation that does not resolve: fall back to no validation
+        hints = {}
+    positional: list[tuple[str, Any]] = []
+    keyword: dict[str, Any] = {}
+    var_positional: Any = None
+    var_keyword: Any = None
+    min_positional = 0
+    needs_keywords = False
+    for p in params:
+        tp = hints.get(p.name, Any)
+        if p.kind is inspect.Parameter.POSITIONAL_ONLY:
+            positional.append((p.name, tp))
+        elif p.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD:
+            positional.append((p.name, tp))
+            keyword[p.name] = tp
+        elif p.kind is inspect.Parameter.VAR_POSITIONAL:
+            var_positional = tp
+        elif p.kind is inspect.Parameter.KEYWORD_ONLY:
+            keyword[p.name] = tp
+            if p.default is inspect.Parameter.empty:
+                needs_keywords = True
+        else:
+            var_keyword = tp
+        if (
+            p.kind in (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+            and p.default is inspect.Parameter.empty
+        ):
+            min_positional = len(positional)
+    return_type = hints.get("return", Any)
+    plain = _PLAIN_RESULTS.get(return_type)
+    return ProcedureCodec(
+        service=service,
+        name=name,
+        signature=signature,
+        positional=positional,
+        min_positional=min_positional,
+        var_positional=var_positional,
+        keyword=keyword,
+        var_keyword=var_keyword,
+        needs_keywords=needs_keywords,
+        return_type=return_type,
+        result_decoder=_decoder_for(return_type),
+        _plain_result=plain,
+    )
+
+
+class ServiceCodec:
+    """The procedure codecs of one service, keyed by procedure name."""
+
+    def __init__(self, descriptor: ServiceDescriptor) -> None:
+        self.descriptor = descriptor
+        self.procedures: dict[str, ProcedureCodec] = {
+            name: build_procedure(descriptor.name, descriptor.interface, name)
+            for name in descriptor.procedures
+        }
+
+
+@functools.cache
+def service_codec(descriptor: ServiceDescriptor) -> ServiceCodec:
+    """The (cached) codec of ``descriptor``'s service."""
+    return ServiceCodec(descriptor)

@@ -1,0 +1,231 @@
+"""srpc messages (msgspec Structs) and the sans-IO handshake rules.
+
+Every message is a MessagePack array whose first element is an integer tag
+(msgspec ``array_like`` + ``tag``), framed by :mod:`srpc.framing`. The
+byte-level layout is documented in ``docs/PROTOCOL.md``. Nothing here does
+I/O: the same functions serve the sync client, the async client, the server
+and any future transport.
+
+Payload fields (``args``, ``kwargs``, ``result``, error ``args``) are
+:class:`msgspec.Raw` on decode, so the envelope is decoded once and the
+payload is decoded afterwards with the typed decoder of its procedure.
+"""
+
+from __future__ import annotations
+
+import hmac
+from typing import Any, Final, Union
+
+import msgspec
+
+from srpc.errors import ProtocolError
+from srpc.framing import DEFAULT_MAX_FRAME, FrameDecoder
+
+__all__ = [
+    "PROTOCOL_VERSION",
+    "RESERVED_TAGS",
+    "ErrorKind",
+    "ErrorReply",
+    "Hello",
+    "Message",
+    "MessageReader",
+    "Refuse",
+    "RefuseCode",
+    "Reply",
+    "Request",
+    "Welcome",
+    "answer_hello",
+    "encode_message",
+    "encode_request",
+]
+
+PROTOCOL_VERSION: Final = 1
+
+TAG_HELLO: Final = 1
+TAG_WELCOME: Final = 2
+TAG_REFUSE: Final = 3
+TAG_REQUEST: Final = 4
+TAG_REPLY: Final = 5
+TAG_ERROR_REPLY: Final = 6
+
+RESERVED_TAGS: Final[dict[int, str]] = {
+    7: "StreamItem: one item of a streamed result (id, item)",
+    8: "StreamEnd: end of a streamed result (id)",
+    9: "Cancel: the client abandons call id (id)",
+    10: "ServerRequest: a call from server to client (id, proc, args, kwargs)",
+    11: "ServerReply: the client's answer to a ServerRequest (id, result)",
+    12: "ServerErrorReply: the client's error answer to a ServerRequest",
+    13: "Ping: liveness probe (nonce)",
+    14: "Pong: answer to Ping (nonce)",
+    15: "GoAway: the sender stops accepting requests (last id, reason)",
+}
+"""Tags 7-15 are reserved for these future messages; 16-63 for later protocol versions."""
+
+
+class RefuseCode:
+    """Why a server refused a handshake (the ``code`` of :class:`Refuse`)."""
+
+    INCOMPATIBLE: Final = 1
+    AUTH: Final = 2
+    TOO_MANY_CONNECTIONS: Final = 3
+    BAD_HELLO: Final = 4
+    SHUTTING_DOWN: Final = 5
+
+
+class ErrorKind:
+    """How the client should rebuild the exception in an :class:`ErrorReply`."""
+
+    BUILTIN: Final = 0  # a builtins exception: same type, same args
+    INTERFACE: Final = 1  # a class defined in or imported by the interface module
+    REMOTE: Final = 2  # anything else: srpc.RemoteError
+    SRPC: Final = 3  # an srpc.errors type raised by the server runtime (bad arguments etc.)
+
+
+class Hello(msgspec.Struct, array_like=True, tag=TAG_HELLO, frozen=True):
+    """Client -> server, first frame of a connection."""
+
+    version: int
+    service: str
+    fingerprint: str
+    token: str | None = None
+
+
+class Welcome(msgspec.Struct, array_like=True, tag=TAG_WELCOME, frozen=True):
+    """Server -> client: the handshake succeeded; requests may follow."""
+
+    version: int
+    service: str
+    fingerprint: str
+    max_frame: int
+    max_in_flight: int
+
+
+class Refuse(msgspec.Struct, array_like=True, tag=TAG_REFUSE, frozen=True):
+    """Server -> client: the handshake failed; the server closes the connection."""
+
+    code: int
+    message: str
+    version: int
+    service: str
+    fingerprint: str
+
+
+class Request(msgspec.Struct, array_like=True, tag=TAG_REQUEST, frozen=True):
+    """Client -> server: call ``proc(*args, **kwargs)``; ``id`` is echoed in the answer."""
+
+    id: int
+    proc: str
+    args: msgspec.Raw
+    kwargs: msgspec.Raw
+
+
+class Reply(msgspec.Struct, array_like=True, tag=TAG_REPLY, frozen=True):
+    """Server -> client: call ``id`` returned ``result``."""
+
+    id: int
+    result: msgspec.Raw
+
+
+class ErrorReply(msgspec.Struct, array_like=True, tag=TAG_ERROR_REPLY, frozen=True):
+    """Server -> client: call ``id`` raised an exception."""
+
+    id: int
+    kind: int
+    module: str
+    qualname: str
+    message: str
+    args: msgspec.Raw
+    traceback: str
+    attrs: msgspec.Raw
+
+
+Message = Union[Hello, Welcome, Refuse, Request, Reply, ErrorReply]  # noqa: UP007
+
+_encoder = msgspec.msgpack.Encoder()
+
+
+def encode_message(message: Message) -> bytearray:
+    """Encode ``message`` as one complete frame (length prefix included)."""
+    buffer = bytearray(4)
+    _encoder.encode_into(message, buffer, 4)
+    buffer[:4] = (len(buffer) - 4).to_bytes(4, "big")
+    return buffer
+
+
+def encode_request(
+    encoder: msgspec.msgpack.Encoder,
+    id: int,
+    proc: str,
+    args: tuple[Any, ...] | list[Any],
+    kwargs: dict[str, Any],
+) -> bytearray:
+    """Encode a :class:`Request` frame whose arguments are still Python objects.
+
+    One pass with the caller's encoder (its ``enc_hook`` handles user types);
+    the bytes are identical to ``encode_message(Request(...))``.
+    """
+    buffer = bytearray(4)
+    encoder.encode_into((TAG_REQUEST, id, proc, args, kwargs), buffer, 4)
+    buffer[:4] = (len(buffer) - 4).to_bytes(4, "big")
+    return buffer
+
+
+class MessageReader:
+    """Sans-IO inbound side: feed bytes, get ``(message, frame_size)`` pairs.
+
+    Raises :class:`~srpc.errors.ProtocolError` for an oversized frame,
+    invalid MessagePack, or a frame that is not an srpc message; after that
+    the connection must be closed.
+    """
+
+    __slots__ = ("_decoder", "_frames")
+
+    def __init__(self, max_frame: int = DEFAULT_MAX_FRAME) -> None:
+        self._frames = FrameDecoder(max_frame)
+        self._decoder: msgspec.msgpack.Decoder[Message] = msgspec.msgpack.Decoder(Message)
+
+    @property
+    def buffered(self) -> int:
+        return self._frames.buffered
+
+    def feed(self, data: bytes | bytearray | memoryview) -> list[tuple[Message, int]]:
+        out = []
+        for frame in self._frames.feed(data):
+            out.append((self.decode(frame), len(frame) + 4))
+        return out
+
+    def decode(self, frame: bytes) -> Message:
+        try:
+            return self._decoder.decode(frame)
+        except msgspec.DecodeError as exc:
+            raise ProtocolError(f"invalid srpc message: {exc}") from None
+
+
+def answer_hello(
+    hello: Message,
+    *,
+    service: str,
+    fingerprint: str,
+    token: str | None,
+    max_frame: int,
+    max_in_flight: int,
+) -> Welcome | Refuse:
+    """The server's handshake decision for the first message of a connection."""
+
+    def refuse(code: int, message: str) -> Refuse:
+        return Refuse(code, message, PROTOCOL_VERSION, service, fingerprint)
+
+    if not isinstance(hello, Hello):
+        return refuse(RefuseCode.BAD_HELLO, "the first message must be a Hello")
+    if hello.version != PROTOCOL_VERSION:
+        return refuse(
+            RefuseCode.INCOMPATIBLE,
+            f"protocol version {hello.version} is not supported (server speaks {PROTOCOL_VERSION})",
+        )
+    if hello.service != service or hello.fingerprint != fingerprint:
+        return refuse(RefuseCode.INCOMPATIBLE, "service or interface fingerprint differs")
+    if token is not None and (
+        hello.token is None or not hmac.compare_digest(hello.token.encode(), token.encode())
+    ):
+        return refuse(RefuseCode.AUTH, "missing or wrong token")
+    return Welcome(PROTOCOL_VERSION, service, fingerprint, max_frame, max_in_flight)
