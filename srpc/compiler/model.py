@@ -153,8 +153,8 @@ class ServiceModel:
     future_annotations: bool
     imports: tuple[ImportModel, ...]
     """What the annotations and defaults need, besides the interface class itself."""
-    legacy_typing: bool
-    """The annotations use ``typing`` spellings (``List``, ``Optional``) that pyupgrade flags."""
+    typing_spellings: tuple[str, ...]
+    """Old ``typing`` spellings the annotations use (``typing.List``, ``typing.Optional``)."""
     exceptions: tuple[str, ...]
     """Exception classes the interface module defines or imports."""
     data_types: tuple[str, ...]

@@ -102,7 +102,7 @@ _ALLOWED_QUALIFIED = frozenset(
     }
 )
 
-# Spellings pyupgrade (ruff UP) rewrites; the stub must repeat them verbatim anyway.
+# Spellings pyupgrade (ruff UP) flags; the stub must repeat them verbatim anyway.
 _LEGACY_TYPING = frozenset(
     f"typing.{n}"
     for n in (
@@ -260,7 +260,7 @@ class _ModuleReader(cst.CSTVisitor):
         self.result: ParsedService | None = None
         self.module: cst.Module | None = None
         self.scope = _ModuleScope()
-        self.legacy_typing = False
+        self.typing_spellings: set[str] = set()
         self.needed: dict[str, cst.CSTNode] = {}
 
     # -- helpers ---------------------------------------------------------
@@ -402,7 +402,7 @@ class _ModuleReader(cst.CSTVisitor):
             docstring_text=cls.get_docstring(clean=True),
             future_annotations=future,
             imports=imports,
-            legacy_typing=self.legacy_typing,
+            typing_spellings=tuple(sorted(self.typing_spellings)),
             exceptions=self.exception_names(),
             data_types=tuple(n for n in self.scope.classes if self.is_data_type(n)),
         )
@@ -682,7 +682,7 @@ class _ModuleReader(cst.CSTVisitor):
                 raise self.unsupported(node, where)
             return
         if canonical in _LEGACY_TYPING:
-            self.legacy_typing = True
+            self.typing_spellings.add(canonical)
         top = canonical.split(".")[0]
         if (top in sys.stdlib_module_names or top == "typing_extensions") and (
             canonical not in _ALLOWED_QUALIFIED

@@ -95,21 +95,62 @@ def _section(imports: Sequence[ImportModel]) -> list[str]:
     return lines
 
 
-def format_imports(service: ServiceModel) -> str:
-    """The stub's imports of what annotations and defaults need, as isort would order them.
+def format_imports(service: ServiceModel, srpc_import: str) -> str:
+    """The stub's imports, sorted as ruff's isort wants them wherever ruff runs.
 
-    Standard library and third-party imports come first; the service's own package
-    follows after an ``isort: split`` so that either classification of it (first-
-    or third-party, which depends on where ruff runs) is already sorted.
+    Whether ``srpc`` and the service's package count as first- or third-party depends
+    on where ruff runs, so each of them is its own block after an ``isort: split``:
+    standard library, third-party, ``srpc``, then the service's package.
     """
     own = [i for i in service.imports if i.top_module == service.name]
     external = [i for i in service.imports if i.top_module != service.name]
     stdlib = [i for i in external if i.top_module in sys.stdlib_module_names]
     third = [i for i in external if i.top_module not in sys.stdlib_module_names]
-    blocks = [_section(part) for part in (stdlib, third) if part]
-    text = "\n\n".join("\n".join(block) for block in blocks)
-    own_text = "# isort: split\n" + "\n".join(_section(own))
-    return f"{text}\n\n{own_text}" if text else own_text
+    text = ""
+    if stdlib:
+        text += "\n".join(_section(stdlib)) + "\n\n"
+    if third:
+        text += "\n".join(_section(third)) + "\n\n# isort: split\n"
+    text += srpc_import + "\n\n# isort: split\n"
+    return text + "\n".join(_section(own))
+
+
+_PEP585 = frozenset(f"typing.{n}" for n in ("List", "Dict", "Tuple", "Set", "FrozenSet"))
+_DEPRECATED_TYPING_IMPORTS = frozenset(
+    {
+        "List",
+        "Dict",
+        "Tuple",
+        "Set",
+        "FrozenSet",
+        "Sequence",
+        "MutableSequence",
+        "Mapping",
+        "MutableMapping",
+        "AbstractSet",
+    }
+)
+
+
+def ruff_noqa(service: ServiceModel) -> str:
+    """The pyupgrade rules the client stub's verbatim annotations would trip, for a file noqa.
+
+    Only the rules that do fire are listed: ruff reports unused ones (RUF100).
+    """
+    used = set(service.typing_spellings)
+    codes = set()
+    if used & _PEP585:
+        codes.add("UP006")
+    if "typing.Union" in used:
+        codes.add("UP007")
+    if "typing.Optional" in used:
+        codes.add("UP045")
+    if any(
+        imp.module == "typing" and any(n in _DEPRECATED_TYPING_IMPORTS for n, _ in imp.names)
+        for imp in service.imports
+    ):
+        codes.add("UP035")
+    return ", ".join(sorted(codes))
 
 
 def _module_docstring(text: str) -> str:
@@ -127,6 +168,7 @@ def _environment() -> jinja2.Environment:
     )
     env.filters["import_block"] = format_imports
     env.filters["module_docstring"] = _module_docstring
+    env.filters["ruff_noqa"] = ruff_noqa
     env.globals["wrap"] = wrap
     return env
 

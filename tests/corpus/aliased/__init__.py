@@ -1,0 +1,1 @@
+"""Corpus service aliased (an interface package for stubgen tests)."""

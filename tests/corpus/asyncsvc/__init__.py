@@ -1,0 +1,1 @@
+"""Corpus service asyncsvc (an interface package for stubgen tests)."""

@@ -1,0 +1,1 @@
+"""Corpus service bank (an interface package for stubgen tests)."""

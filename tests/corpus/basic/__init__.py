@@ -1,0 +1,1 @@
+"""Corpus service basic (an interface package for stubgen tests)."""

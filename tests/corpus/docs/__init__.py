@@ -1,0 +1,1 @@
+"""Corpus service docs (an interface package for stubgen tests)."""

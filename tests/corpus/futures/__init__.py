@@ -1,0 +1,1 @@
+"""Corpus service futures (an interface package for stubgen tests)."""

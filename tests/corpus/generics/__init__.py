@@ -1,0 +1,1 @@
+"""Corpus service generics (an interface package for stubgen tests)."""

@@ -1,0 +1,1 @@
+"""Corpus service kinds (an interface package for stubgen tests)."""

@@ -1,0 +1,1 @@
+"""Corpus service kwonly (an interface package for stubgen tests)."""

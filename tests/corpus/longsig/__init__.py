@@ -1,0 +1,1 @@
+"""Corpus service longsig (an interface package for stubgen tests)."""

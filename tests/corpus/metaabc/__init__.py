@@ -1,0 +1,1 @@
+"""Corpus service metaabc (an interface package for stubgen tests)."""

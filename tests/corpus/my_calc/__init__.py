@@ -1,0 +1,1 @@
+"""Corpus service my_calc (an interface package for stubgen tests)."""

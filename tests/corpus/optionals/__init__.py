@@ -1,0 +1,1 @@
+"""Corpus service optionals (an interface package for stubgen tests)."""

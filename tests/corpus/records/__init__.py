@@ -1,0 +1,1 @@
+"""Corpus service records (an interface package for stubgen tests)."""

@@ -1,0 +1,1 @@
+"""Corpus service shapes (an interface package for stubgen tests)."""

@@ -1,0 +1,1 @@
+"""Corpus service sibling (an interface package for stubgen tests)."""

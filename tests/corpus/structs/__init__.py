@@ -1,0 +1,1 @@
+"""Corpus service structs (an interface package for stubgen tests)."""

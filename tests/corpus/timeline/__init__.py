@@ -1,0 +1,1 @@
+"""Corpus service timeline (an interface package for stubgen tests)."""

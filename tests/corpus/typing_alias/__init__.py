@@ -1,0 +1,1 @@
+"""Corpus service typing_alias (an interface package for stubgen tests)."""
