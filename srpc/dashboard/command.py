@@ -98,6 +98,10 @@ def _run_live(log: Path, refresh: float) -> None:
     aggregate = MetricsAggregate()
     follower = LogFollower(log)
     dropped_seen = 0
+    # a shell's COLUMNS/LINES are the size at launch; rich would pin them, the screen must follow
+    # the terminal as it is resized
+    for name in ("COLUMNS", "LINES"):
+        os.environ.pop(name, None)
     console = Console()
     try:
         with _QuitKeys() as keys, Live(console=console, screen=True, auto_refresh=False) as live:

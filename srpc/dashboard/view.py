@@ -6,7 +6,7 @@ import time
 from collections.abc import Sequence
 
 from rich import box
-from rich.console import Group, RenderableType
+from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
@@ -145,10 +145,22 @@ def build_dashboard(
     """The live screen: header, per-procedure table, chart."""
     return Group(
         Panel(build_header(snapshot, log, waiting=waiting), box=box.ROUNDED),
-        build_procs_table(snapshot),
+        _ByWidth(build_procs_table(snapshot), build_procs_table(snapshot, plain=True), 110),
         Panel(build_chart(snapshot), box=box.ROUNDED),
         Text(f"updated {_clock(snapshot.now)}  {footer}", style="dim"),
     )
+
+
+class _ByWidth:
+    """Renders ``wide`` when there is room for it, else ``narrow`` (decided at render time)."""
+
+    def __init__(self, wide: RenderableType, narrow: RenderableType, min_width: int) -> None:
+        self.wide = wide
+        self.narrow = narrow
+        self.min_width = min_width
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        yield self.wide if options.max_width >= self.min_width else self.narrow
 
 
 def build_plain(snapshot: Snapshot, log: str) -> RenderableType:
