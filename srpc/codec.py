@@ -35,7 +35,7 @@ def _enc_hook(obj: Any) -> Any:
         return obj.tobytes()
     if isinstance(obj, (range, typing.KeysView, typing.ValuesView)):
         return list(obj)
-    raise NotImplementedError(f"srpc cannot encode objects of type {type(obj).__qualname__}")
+    raise TypeError(f"srpc cannot encode objects of type {type(obj).__qualname__}")
 
 
 encoder = msgspec.msgpack.Encoder(enc_hook=_enc_hook)
@@ -188,6 +188,8 @@ class ProcedureCodec:
         text = str(exc)
         match = _PATH.search(text)
         if match is None:
+            if name:
+                return f"{self.label}: argument {name!r}: {text} - at `{name}`"
             return f"{self.label}: {text}"
         index, rest = match.groups()
         if positional and index:
