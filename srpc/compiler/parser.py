@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import builtins
 import difflib
 import hashlib
@@ -214,8 +215,20 @@ def parse_interface_source(
             f"(or rename it to {folder}_interface.py)",
         )
     try:
+        # Python's own parser names the problem best; libcst's is the fallback.
+        ast.parse(source, filename=shown)
+    except SyntaxError as exc:
+        raise StubgenError.at(
+            shown,
+            exc.lineno or 1,
+            exc.offset or 1,
+            expected="valid Python source",
+            found=f"a syntax error ({exc.msg})",
+            fix="fix the syntax error; the file must be valid Python",
+        ) from None
+    try:
         module = cst.parse_module(source)
-    except cst.ParserSyntaxError as exc:
+    except cst.ParserSyntaxError as exc:  # pragma: no cover - ast accepted it
         raise StubgenError.at(
             shown,
             exc.editor_line,
@@ -360,10 +373,11 @@ class _ModuleReader(cst.CSTVisitor):
                 if near
                 else f"define `class {class_name}(ABC):` with @abstractmethod methods"
             )
+            where = self.pos(self.scope.classes[near[0]]) if near else CodePosition(1, 0)
             raise StubgenError.at(
                 self.path,
-                1,
-                1,
+                where.line,
+                where.column + 1,
                 expected=f"class {class_name} (service {self.service!r} -> {class_name})",
                 found=found,
                 fix=fix,
@@ -372,7 +386,9 @@ class _ModuleReader(cst.CSTVisitor):
             raise self.error(
                 cls,
                 expected=f"{class_name} to subclass abc.ABC (or use metaclass=abc.ABCMeta)",
-                found=f"class {class_name}" + (f"({self.code_of_bases(cls)})"),
+                found=f"class {class_name}({self.code_of_bases(cls)})"
+                if cls.bases or cls.keywords
+                else f"class {class_name} without a base class",
                 fix=f"write `class {class_name}(ABC):` with `from abc import ABC, abstractmethod`",
             )
         procedures, warnings = self.read_procedures(cls, class_name)

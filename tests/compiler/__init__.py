@@ -1,0 +1,1 @@
+"""Tests of srpc-stubgen: parser, model, fingerprint, rendering, command line, corpus."""

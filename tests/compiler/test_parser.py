@@ -1,0 +1,406 @@
+"""Interface source in, ServiceModel out: valid and invalid sources side by side."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+from srpc.compiler.errors import StubgenError
+from srpc.compiler.model import ParamKind, ServiceModel
+from srpc.compiler.parser import parse_interface_source, reserved_names
+
+
+def parse(source: str, service: str = "calc") -> ServiceModel:
+    return parse_interface_source(textwrap.dedent(source).lstrip(), service=service).model
+
+
+def parse_error(source: str, service: str = "calc") -> str:
+    with pytest.raises(StubgenError) as info:
+        parse_interface_source(textwrap.dedent(source).lstrip(), service=service)
+    return str(info.value)
+
+
+CALC = """
+    from abc import ABC, abstractmethod
+
+
+    class CalcInterface(ABC):
+        '''A calculator.'''
+
+        @abstractmethod
+        def add(self, a: int, b: int) -> int:
+            '''Return a + b.'''
+
+        @abstractmethod
+        def div(self, a: int, b: int) -> float: ...
+"""
+
+
+def test_calc_procedures_in_source_order_with_names_and_docstrings() -> None:
+    model = parse(CALC)
+    assert model.name == "calc"
+    assert model.interface_class == "CalcInterface"
+    assert model.procedure_names == ("add", "div")
+    assert model.client_stub_class == "SrpcCalcClientStub"
+    assert model.async_client_stub_class == "SrpcCalcAsyncClientStub"
+    assert model.server_stub_class == "SrpcCalcServerStub"
+    assert model.client_stub_filename == "srpc_calc_client_stub.py"
+    assert model.server_stub_filename == "srpc_calc_server_stub.py"
+    assert model.interface_module == "calc.calc_interface"
+    assert (model.impl_module, model.impl_class) == ("calc.calc", "Calc")
+    assert model.source_path == "calc/calc_interface.py"
+    assert model.docstring == "'''A calculator.'''"
+    assert model.docstring_text == "A calculator."
+    add = model.procedures[0]
+    assert add.docstring == "'''Return a + b.'''"
+    assert [(p.name, p.kind, p.annotation) for p in add.params] == [
+        ("a", ParamKind.POSITIONAL_OR_KEYWORD, "int"),
+        ("b", ParamKind.POSITIONAL_OR_KEYWORD, "int"),
+    ]
+    assert add.returns == "int"
+    assert not add.is_async
+    assert model.procedures[1].docstring is None
+
+
+def test_snake_case_service_is_pascal_cased() -> None:
+    model = parse(CALC.replace("CalcInterface", "MyCalcInterface"), service="my_calc")
+    assert model.interface_class == "MyCalcInterface"
+    assert model.client_stub_class == "SrpcMyCalcClientStub"
+    assert model.impl_module == "my_calc.my_calc"
+    assert model.impl_class == "MyCalc"
+
+
+def test_every_parameter_kind_with_defaults_as_source_text() -> None:
+    model = parse(
+        """
+        from abc import ABC, abstractmethod
+
+        LIMIT = 3
+
+        class CalcInterface(ABC):
+            @abstractmethod
+            async def f(
+                this, a: int, b: int = 1, /, c: str = 'x', *args: float,
+                d: bool, e: int = LIMIT  +  1, **kw: str,
+            ) -> None: ...
+        """
+    )
+    proc = model.procedures[0]
+    assert proc.is_async
+    assert proc.self_name == "this"
+    assert [(p.name, p.kind, p.default) for p in proc.params] == [
+        ("a", ParamKind.POSITIONAL_ONLY, None),
+        ("b", ParamKind.POSITIONAL_ONLY, "1"),
+        ("c", ParamKind.POSITIONAL_OR_KEYWORD, "'x'"),
+        ("args", ParamKind.VAR_POSITIONAL, None),
+        ("d", ParamKind.KEYWORD_ONLY, None),
+        ("e", ParamKind.KEYWORD_ONLY, "LIMIT  +  1"),
+        ("kw", ParamKind.VAR_KEYWORD, None),
+    ]
+    assert proc.parameter_sources == (
+        "this",
+        "a: int",
+        "b: int = 1",
+        "/",
+        "c: str = 'x'",
+        "*args: float",
+        "d: bool",
+        "e: int = LIMIT  +  1",
+        "**kw: str",
+    )
+    assert proc.args_expr == "(a, b, c, *args)"
+    assert proc.kwargs_expr == '{"d": d, "e": e, **kw}'
+    assert proc.returns_none
+    # LIMIT is needed by a default, so the stub imports it from the interface module.
+    assert any(("LIMIT", None) in imp.names for imp in model.imports)
+
+
+def test_bare_star_and_single_positional_call_shapes() -> None:
+    model = parse(
+        """
+        from abc import ABC, abstractmethod
+
+        class CalcInterface(ABC):
+            @abstractmethod
+            def f(self, a: int, *, k: int) -> int: ...
+
+            @abstractmethod
+            def g(self, result: int) -> int: ...
+        """
+    )
+    f, g = model.procedures
+    assert f.parameter_sources == ("self", "a: int", "*", "k: int")
+    assert f.args_expr == "(a,)"
+    assert f.kwargs_expr == '{"k": k}'
+    assert g.result_name == "result_"
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "import abc as a\nclass CalcInterface(a.ABC):\n    @a.abstractmethod",
+        "from abc import ABCMeta, abstractmethod as am\n"
+        "class CalcInterface(metaclass=ABCMeta):\n    @am",
+        "import abc\nclass CalcInterface(abc.ABC):\n    @abc.abstractmethod",
+        "from abc import ABC as Base, abstractmethod\n"
+        "class CalcInterface(Base):\n    @abstractmethod",
+    ],
+)
+def test_abc_and_abstractmethod_under_any_alias(header: str) -> None:
+    model = parse(header + "\n    def add(self, a: int) -> int: ...\n")
+    assert model.procedure_names == ("add",)
+
+
+def test_non_abstract_methods_are_left_out_with_a_warning() -> None:
+    parsed = parse_interface_source(
+        textwrap.dedent(
+            """
+            from abc import ABC, abstractmethod
+
+            class CalcInterface(ABC):
+                def helper(self) -> int:
+                    return 1
+
+                @abstractmethod
+                def add(self, a: int) -> int: ...
+            """
+        ).lstrip(),
+        service="calc",
+    )
+    assert parsed.model.procedure_names == ("add",)
+    (warning,) = parsed.warnings
+    assert warning.location == "calc/calc_interface.py:4:5"
+    assert "'helper'" in warning.format("warning")
+
+
+def test_types_and_exceptions_the_module_defines_or_imports() -> None:
+    model = parse(
+        """
+        import datetime as dt
+        import enum
+        from abc import ABC, abstractmethod
+        from dataclasses import dataclass
+        from decimal import Decimal
+        from typing import NamedTuple, Optional, TypedDict
+
+        import msgspec
+        from .errors import QuotaError
+
+        class Color(enum.Enum):
+            RED = 1
+
+        @dataclass
+        class Point:
+            x: int
+
+        class Movie(TypedDict):
+            title: str
+
+        class Pair(NamedTuple):
+            a: int
+
+        class User(msgspec.Struct):
+            name: str
+
+        class Child(Point):
+            pass
+
+        class BadInput(ValueError):
+            pass
+
+        class CalcInterface(ABC):
+            @abstractmethod
+            def f(
+                self, c: Color, p: Point, m: Movie, u: User, when: dt.datetime, d: Decimal
+            ) -> Optional[Pair]: ...
+
+            @abstractmethod
+            def g(self, c: Child) -> QuotaError | None: ...
+        """
+    )
+    assert set(model.data_types) == {"Color", "Point", "Movie", "Pair", "User", "Child"}
+    assert set(model.exceptions) == {"BadInput", "QuotaError"}
+    assert model.typing_spellings == ("typing.Optional",)
+    imports = {(i.module, i.names, i.alias) for i in model.imports}
+    assert ("datetime", (), "dt") in imports
+    assert ("decimal", (("Decimal", None),), None) in imports
+    assert ("typing", (("Optional", None),), None) in imports
+    assert ("calc.errors", (("QuotaError", None),), None) in imports
+    interface_import = next(i for i in model.imports if i.module == "calc.calc_interface")
+    assert {n for n, _ in interface_import.names} == {
+        "CalcInterface",
+        "Child",
+        "Color",
+        "Movie",
+        "Pair",
+        "Point",
+        "User",
+    }
+
+
+def test_future_annotations_and_forward_references() -> None:
+    model = parse(
+        """
+        from __future__ import annotations
+        from abc import ABC, abstractmethod
+
+        class CalcInterface(ABC):
+            @abstractmethod
+            def wrap(self, v: int) -> Box: ...
+
+            @abstractmethod
+            def quoted(self, v: 'Box') -> list['Box']: ...
+
+        from dataclasses import dataclass
+
+        @dataclass
+        class Box:
+            v: int
+        """
+    )
+    assert model.future_annotations
+    assert model.procedures[1].params[0].annotation == "'Box'"
+
+
+def test_reserved_names_include_the_client_api() -> None:
+    names = reserved_names()
+    assert {"close", "with_timeout", "connect", "address", "start", "stop"} <= names
+    assert "start_in_background" in names
+
+
+# ---------------------------------------------------------------- invalid sources
+
+H = "from abc import ABC, abstractmethod\n\n"
+
+INVALID = [
+    pytest.param(
+        H + "class CalcInterfac(ABC):\n    pass\n",
+        "calc/calc_interface.py:3:1",
+        ["expected class CalcInterface", "found classes CalcInterfac", "rename CalcInterfac"],
+        id="class-misnamed",
+    ),
+    pytest.param(
+        H + "x = 1\n",
+        "calc/calc_interface.py:1:1",
+        ["expected class CalcInterface", "no class at module level", "class CalcInterface(ABC)"],
+        id="class-missing",
+    ),
+    pytest.param(
+        H + "class CalcInterface:\n    @abstractmethod\n    def f(self) -> int: ...\n",
+        "calc/calc_interface.py:3:1",
+        ["subclass abc.ABC", "without a base class", "class CalcInterface(ABC):"],
+        id="not-an-abc",
+    ),
+    pytest.param(
+        H + "class CalcInterface(ABC):\n    def f(self) -> int: ...\n",
+        "calc/calc_interface.py:3:1",
+        ["at least one @abstractmethod", "no abstract methods", "decorate"],
+        id="no-abstract-methods",
+    ),
+    pytest.param(
+        H + "class CalcInterface(ABC):\n    @abstractmethod\n    def add(self, a: int): ...\n",
+        "calc/calc_interface.py:5:9",
+        ["return annotation on 'add'", "`-> None`", "def add(self, a: int) -> None:"],
+        id="missing-return-annotation",
+    ),
+    pytest.param(
+        H + "class CalcInterface(ABC):\n    @abstractmethod\n    def add(self, a, b: int) -> int: ...\n",
+        "calc/calc_interface.py:5:19",
+        ["annotation on every parameter", "parameter 'a' without a type", "`a: int`"],
+        id="missing-param-annotation",
+    ),
+    pytest.param(
+        "from pathlib import Path\n"
+        + H
+        + "class CalcInterface(ABC):\n    @abstractmethod\n    def f(self, p: list[Path]) -> int: ...\n",
+        "calc/calc_interface.py:6:25",
+        ["supported type in parameter 'p' of 'f'", "found `Path`"],
+        id="unsupported-annotation",
+    ),
+    pytest.param(
+        H + "class CalcInterface(ABC):\n    @abstractmethod\n    def f(self) -> object: ...\n",
+        "calc/calc_interface.py:5:20",
+        ["the return type of 'f'", "found `object`"],
+        id="unsupported-return",
+    ),
+    pytest.param(
+        H + "class Point:\n    pass\n\n"
+        "class CalcInterface(ABC):\n    @abstractmethod\n    def f(self, p: Point) -> int: ...\n",
+        "calc/calc_interface.py:8:20",
+        ["found `Point`", "a plain class, not a dataclass"],
+        id="plain-class-annotation",
+    ),
+    pytest.param(
+        H + "class CalcInterface(ABC):\n    @abstractmethod\n    def f(self, p: Point) -> int: ...\n",
+        "calc/calc_interface.py:5:20",
+        ["undefined name `Point`", "import Point"],
+        id="undefined-name",
+    ),
+    pytest.param(
+        H + "class CalcInterface(ABC):\n    @abstractmethod\n    def f(self, a: int -> int: ...\n",
+        "calc/calc_interface.py:5:",
+        ["valid Python source", "syntax error"],
+        id="syntax-error",
+    ),
+    pytest.param(
+        H + "class CalcInterface(ABC):\n    @abstractmethod\n    def close(self) -> None: ...\n",
+        "calc/calc_interface.py:5:9",
+        ["'close', which the generated stubs reserve", "rename 'close'"],
+        id="reserved-close",
+    ),
+    pytest.param(
+        H + "class CalcInterface(ABC):\n    @abstractmethod\n    def _srpc_x(self) -> None: ...\n",
+        "calc/calc_interface.py:5:9",
+        ["'_srpc_x', which the generated stubs reserve"],
+        id="reserved-srpc-prefix",
+    ),
+    pytest.param(
+        H + "class CalcInterface(ABC):\n    @abstractmethod\n    def with_timeout(self) -> None: ...\n",
+        "calc/calc_interface.py:5:9",
+        ["'with_timeout', which the generated stubs reserve"],
+        id="reserved-with-timeout",
+    ),
+    pytest.param(
+        H + "class CalcInterface(ABC):\n"
+        "    @abstractmethod\n    def add(self) -> None: ...\n\n"
+        "    @abstractmethod\n    def add(self, a: int) -> None: ...\n",
+        "calc/calc_interface.py:8:5",
+        ["one method per name", "second method 'add' (the first is on line 5)"],
+        id="duplicate-method",
+    ),
+    pytest.param(
+        H + "class CalcInterface(ABC):\n    @staticmethod\n    @abstractmethod\n"
+        "    def add(a: int) -> None: ...\n",
+        "calc/calc_interface.py:4:5",
+        ["decorated only with @abstractmethod", "@staticmethod"],
+        id="staticmethod",
+    ),
+]
+
+
+@pytest.mark.parametrize(("source", "location", "fragments"), INVALID)
+def test_invalid_interfaces_name_place_expectation_and_fix(
+    source: str, location: str, fragments: list[str]
+) -> None:
+    message = parse_error(source)
+    assert message.startswith(location), message
+    assert ": error: expected " in message
+    assert "; found " in message
+    assert "\n  fix: " in message
+    for fragment in fragments:
+        assert fragment in message
+
+
+@pytest.mark.parametrize(
+    ("service", "fragment"),
+    [("Calc", "lower-case Python identifier"), ("my-calc", "lower-case"), ("class", "lower")],
+)
+def test_service_name_must_be_a_lower_case_identifier(service: str, fragment: str) -> None:
+    message = parse_error(CALC, service=service)
+    assert fragment in message
+
+
+def test_folder_must_match_the_service_name() -> None:
+    with pytest.raises(StubgenError, match="folder named 'calc'"):
+        parse_interface_source(CALC, service="calc", folder="wrong", path="wrong/calc_interface.py")
