@@ -146,13 +146,14 @@ def test_a_stalled_peer_trips_the_deadlines() -> None:
 
 
 def test_a_slow_server_call_times_out_and_the_connection_stays_usable() -> None:
-    with background_server() as server:
-        with SrpcHardeningClientStub("127.0.0.1", server.address[1]) as client:
-            with pytest.raises(CallTimeout):
-                client.with_timeout(0.1).slow(0.5, "late")
-            assert client.echo("next") == "next"  # the late reply is not mistaken for this one
-            time.sleep(0.5)
-            assert client.echo("after the late reply") == "after the late reply"
+    with background_server() as server, SrpcHardeningClientStub(
+        "127.0.0.1", server.address[1]
+    ) as client:
+        with pytest.raises(CallTimeout):
+            client.with_timeout(0.1).slow(0.5, "late")
+        assert client.echo("next") == "next"  # the late reply is not mistaken for this one
+        time.sleep(0.5)
+        assert client.echo("after the late reply") == "after the late reply"
 
 
 def test_clients_reconnect_after_a_server_restart() -> None:
