@@ -47,7 +47,7 @@ class FrameDecoder:
     @property
     def buffered(self) -> int:
         """Bytes received but not yet returned as a frame."""
-        return len(self._buffer)
+        return len(self._buffer) + (HEADER_SIZE if self._needed >= 0 else 0)
 
     def feed(self, data: bytes | bytearray | memoryview) -> list[bytes]:
         """Add ``data``; return every frame it completes, in order (possibly none)."""

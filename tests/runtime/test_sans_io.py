@@ -1,0 +1,179 @@
+"""Framing and protocol without sockets: bytes in, frames and messages out."""
+
+from __future__ import annotations
+
+import msgspec
+import pytest
+
+from srpc import ProtocolError
+from srpc.codec import encoder, service_codec
+from srpc.framing import FrameDecoder, encode_frame
+from srpc.protocol import (
+    PROTOCOL_VERSION,
+    RESERVED_TAGS,
+    ErrorReply,
+    Hello,
+    MessageReader,
+    Refuse,
+    RefuseCode,
+    Reply,
+    Request,
+    Welcome,
+    answer_hello,
+    encode_message,
+    encode_request,
+)
+from srpc.remote_errors import error_reply, interface_exceptions, rebuild_exception
+
+from .stubs import KITCHEN_SERVICE
+
+FRAMES = [b"", b"a", b"hello world", bytes(range(256)) * 40]
+STREAM = b"".join(encode_frame(f) for f in FRAMES)
+
+
+def test_encode_frame_is_a_big_endian_length_prefix() -> None:
+    assert encode_frame(b"abc") == b"\x00\x00\x00\x03abc"
+    assert encode_frame(b"") == b"\x00\x00\x00\x00"
+
+
+def test_feed_whole() -> None:
+    assert FrameDecoder().feed(STREAM) == FRAMES
+
+
+def test_feed_one_byte_at_a_time() -> None:
+    decoder = FrameDecoder()
+    out: list[bytes] = []
+    for i in range(len(STREAM)):
+        out += decoder.feed(STREAM[i : i + 1])
+    assert out == FRAMES
+    assert decoder.buffered == 0
+
+
+def test_trailing_bytes_stay_buffered() -> None:
+    decoder = FrameDecoder()
+    assert decoder.feed(STREAM + b"\x00\x00\x00\x05ab") == FRAMES
+    assert decoder.buffered == 6
+    assert decoder.feed(b"cde\x00") == [b"abcde"]
+    assert decoder.buffered == 1
+
+
+def test_oversize_length_is_a_protocol_error_before_the_body_arrives() -> None:
+    decoder = FrameDecoder(max_frame=10)
+    assert decoder.feed(encode_frame(b"x" * 10)) == [b"x" * 10]
+    with pytest.raises(ProtocolError, match="exceeds the limit of 10"):
+        decoder.feed(b"\x00\x00\x00\x0b")
+    assert decoder.buffered == 0
+
+
+def test_huge_declared_length_allocates_nothing() -> None:
+    decoder = FrameDecoder()
+    with pytest.raises(ProtocolError):
+        decoder.feed(b"\xff\xff\xff\xff" + b"x" * 100)
+    assert decoder.buffered == 0
+
+
+def test_message_layout_is_a_tagged_array() -> None:
+    frame = encode_message(Hello(PROTOCOL_VERSION, "calc", "ab"))
+    assert bytes(frame) == b"\x00\x00\x00\x0c\x95\x01\x01\xa4calc\xa2ab\xc0"
+    request = encode_request(encoder, 7, "add", (1, 2), {})
+    assert bytes(request) == b"\x00\x00\x00\x0b\x95\x04\x07\xa3add\x92\x01\x02\x80"
+    [(message, size)] = MessageReader().feed(request)
+    assert isinstance(message, Request)
+    assert (message.id, message.proc, bytes(message.args), bytes(message.kwargs)) == (
+        7,
+        "add",
+        b"\x92\x01\x02",
+        b"\x80",
+    )
+    assert size == len(request)
+
+
+def test_reserved_tags_do_not_collide_with_messages() -> None:
+    used = {1, 2, 3, 4, 5, 6}
+    assert not used & set(RESERVED_TAGS)
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        b"\xc1",  # never-used MessagePack byte
+        b"\x92\x01",  # truncated array
+        msgspec.msgpack.encode([99, 1, 2]),  # unknown tag
+        msgspec.msgpack.encode([4, "not an id", "add", [], {}]),  # wrong shape
+        msgspec.msgpack.encode({"a": 1}),
+        msgspec.msgpack.encode([7, 1, 2]),  # a reserved tag is not a message yet
+    ],
+)
+def test_invalid_messages_are_protocol_errors(payload: bytes) -> None:
+    with pytest.raises(ProtocolError):
+        MessageReader().feed(encode_frame(payload))
+
+
+def test_handshake_answers() -> None:
+    def answer(hello: Hello, token: str | None = None) -> Welcome | Refuse:
+        return answer_hello(
+            hello, service="calc", fingerprint="f", token=token, max_frame=10, max_in_flight=2
+        )
+
+    assert isinstance(answer(Hello(PROTOCOL_VERSION, "calc", "f")), Welcome)
+    for hello in [Hello(PROTOCOL_VERSION, "calc", "g"), Hello(PROTOCOL_VERSION, "x", "f")]:
+        refuse = answer(hello)
+        assert isinstance(refuse, Refuse)
+        assert refuse.code == RefuseCode.INCOMPATIBLE
+        assert (refuse.service, refuse.fingerprint) == ("calc", "f")
+    assert answer(Hello(PROTOCOL_VERSION + 1, "calc", "f")).code == RefuseCode.INCOMPATIBLE  # type: ignore[union-attr]
+    assert answer(Hello(PROTOCOL_VERSION, "calc", "f"), "t").code == RefuseCode.AUTH  # type: ignore[union-attr]
+    assert isinstance(answer(Hello(PROTOCOL_VERSION, "calc", "f", "t"), "t"), Welcome)
+
+
+def test_a_client_and_a_server_talk_without_sockets() -> None:
+    """The message layer alone: hello, a typed request, a reply and an error reply."""
+    codec = service_codec(KITCHEN_SERVICE)
+    known = interface_exceptions(KITCHEN_SERVICE.interface)
+    client_in, server_in = MessageReader(), MessageReader()
+
+    wire = encode_message(Hello(PROTOCOL_VERSION, "kitchen", KITCHEN_SERVICE.fingerprint))
+    wire += encode_request(encoder, 1, "defaults", (1,), {"c": 5})
+    wire += encode_request(encoder, 2, "raise_error", ("zero",), {})
+    to_client = bytearray()
+    for i in range(len(wire)):  # one byte at a time
+        for message, _ in server_in.feed(wire[i : i + 1]):
+            if isinstance(message, Hello):
+                to_client += encode_message(
+                    answer_hello(
+                        message,
+                        service="kitchen",
+                        fingerprint=KITCHEN_SERVICE.fingerprint,
+                        token=None,
+                        max_frame=1 << 20,
+                        max_in_flight=8,
+                    )
+                )
+                continue
+            assert isinstance(message, Request)
+            proc = codec.procedures[message.proc]
+            args, kwargs = proc.decode_args(message.args, message.kwargs)
+            try:
+                result = getattr(_Impl(), message.proc)(*args, **kwargs)
+            except Exception as exc:
+                to_client += encode_message(error_reply(message.id, exc, known))
+            else:
+                data = proc.check_result(result)
+                to_client += encode_message(Reply(message.id, msgspec.Raw(data)))
+
+    messages = [m for m, _ in client_in.feed(to_client)]
+    assert isinstance(messages[0], Welcome)
+    reply, error = messages[1], messages[2]
+    assert isinstance(reply, Reply)
+    assert codec.procedures["defaults"].decode_result(reply.result) == 16
+    assert isinstance(error, ErrorReply)
+    rebuilt = rebuild_exception(error, known)
+    assert type(rebuilt) is ZeroDivisionError
+
+
+class _Impl:
+    def defaults(self, a: int, b: int = 10, *, c: int = 100) -> int:
+        return a + b + c
+
+    def raise_error(self, kind: str) -> None:
+        raise ZeroDivisionError("division by zero")
