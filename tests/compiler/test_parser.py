@@ -272,6 +272,7 @@ def test_reserved_names_include_the_client_api() -> None:
 # ---------------------------------------------------------------- invalid sources
 
 H = "from abc import ABC, abstractmethod\n\n"
+C = H + "class CalcInterface(ABC):\n    @abstractmethod\n"
 
 INVALID = [
     pytest.param(
@@ -299,27 +300,25 @@ INVALID = [
         id="no-abstract-methods",
     ),
     pytest.param(
-        H + "class CalcInterface(ABC):\n    @abstractmethod\n    def add(self, a: int): ...\n",
+        C + "    def add(self, a: int): ...\n",
         "calc/calc_interface.py:5:9",
         ["return annotation on 'add'", "`-> None`", "def add(self, a: int) -> None:"],
         id="missing-return-annotation",
     ),
     pytest.param(
-        H + "class CalcInterface(ABC):\n    @abstractmethod\n    def add(self, a, b: int) -> int: ...\n",
+        C + "    def add(self, a, b: int) -> int: ...\n",
         "calc/calc_interface.py:5:19",
         ["annotation on every parameter", "parameter 'a' without a type", "`a: int`"],
         id="missing-param-annotation",
     ),
     pytest.param(
-        "from pathlib import Path\n"
-        + H
-        + "class CalcInterface(ABC):\n    @abstractmethod\n    def f(self, p: list[Path]) -> int: ...\n",
+        "from pathlib import Path\n" + C + "    def f(self, p: list[Path]) -> int: ...\n",
         "calc/calc_interface.py:6:25",
         ["supported type in parameter 'p' of 'f'", "found `Path`"],
         id="unsupported-annotation",
     ),
     pytest.param(
-        H + "class CalcInterface(ABC):\n    @abstractmethod\n    def f(self) -> object: ...\n",
+        C + "    def f(self) -> object: ...\n",
         "calc/calc_interface.py:5:20",
         ["the return type of 'f'", "found `object`"],
         id="unsupported-return",
@@ -332,31 +331,31 @@ INVALID = [
         id="plain-class-annotation",
     ),
     pytest.param(
-        H + "class CalcInterface(ABC):\n    @abstractmethod\n    def f(self, p: Point) -> int: ...\n",
+        C + "    def f(self, p: Point) -> int: ...\n",
         "calc/calc_interface.py:5:20",
         ["undefined name `Point`", "import Point"],
         id="undefined-name",
     ),
     pytest.param(
-        H + "class CalcInterface(ABC):\n    @abstractmethod\n    def f(self, a: int -> int: ...\n",
+        C + "    def f(self, a: int -> int: ...\n",
         "calc/calc_interface.py:5:",
         ["valid Python source", "syntax error"],
         id="syntax-error",
     ),
     pytest.param(
-        H + "class CalcInterface(ABC):\n    @abstractmethod\n    def close(self) -> None: ...\n",
+        C + "    def close(self) -> None: ...\n",
         "calc/calc_interface.py:5:9",
         ["'close', which the generated stubs reserve", "rename 'close'"],
         id="reserved-close",
     ),
     pytest.param(
-        H + "class CalcInterface(ABC):\n    @abstractmethod\n    def _srpc_x(self) -> None: ...\n",
+        C + "    def _srpc_x(self) -> None: ...\n",
         "calc/calc_interface.py:5:9",
         ["'_srpc_x', which the generated stubs reserve"],
         id="reserved-srpc-prefix",
     ),
     pytest.param(
-        H + "class CalcInterface(ABC):\n    @abstractmethod\n    def with_timeout(self) -> None: ...\n",
+        C + "    def with_timeout(self) -> None: ...\n",
         "calc/calc_interface.py:5:9",
         ["'with_timeout', which the generated stubs reserve"],
         id="reserved-with-timeout",

@@ -1,0 +1,77 @@
+"""The interface fingerprint ignores formatting and comments, and sees what a peer would notice."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+from srpc.compiler.parser import parse_interface_source
+
+BASE = """
+    from abc import ABC, abstractmethod
+
+
+    class CalcInterface(ABC):
+        @abstractmethod
+        def add(self, a: int, b: int = 1, *, c: list[int] | None = None) -> int:
+            '''Docstrings do not count.'''
+
+        @abstractmethod
+        def div(self, a: int, b: int) -> float: ...
+"""
+
+
+def fingerprint(source: str) -> str:
+    model = parse_interface_source(textwrap.dedent(source).lstrip(), service="calc").model
+    assert len(model.fingerprint) == 64
+    int(model.fingerprint, 16)
+    return model.fingerprint
+
+
+SAME = [
+    pytest.param(
+        BASE.replace("a: int, b: int = 1", "a:int,b:int=1  # why\n        "), id="whitespace"
+    ),
+    pytest.param(BASE.replace("list[int] | None", "(list[ int ]|None)"), id="parentheses"),
+    pytest.param(BASE.replace("Docstrings do not count.", "Other words."), id="docstring"),
+    pytest.param(BASE.replace("(self,", "(this,"), id="self-name"),
+    pytest.param(
+        BASE.replace("import ABC, abstractmethod", "import abstractmethod, ABC"), id="imports"
+    ),
+    pytest.param(BASE + "\n    # a trailing comment\n", id="comment"),
+]
+
+DIFFERENT = [
+    pytest.param(BASE.replace("def div", "def divide"), id="proc-name"),
+    pytest.param(BASE.replace("b: int = 1", "bb: int = 1"), id="param-name"),
+    pytest.param(BASE.replace("b: int = 1", "b: float = 1"), id="param-type"),
+    pytest.param(BASE.replace("b: int = 1", "b: int = 2"), id="default"),
+    pytest.param(BASE.replace("b: int = 1", "b: int"), id="default-removed"),
+    pytest.param(BASE.replace(", *, c", ", c"), id="param-kind"),
+    pytest.param(BASE.replace("-> float", "-> int"), id="return-type"),
+    pytest.param(BASE.replace("def div", "async def div"), id="async"),
+    pytest.param(
+        BASE.replace("def add", "def xadd")
+        .replace("def div", "def add")
+        .replace("def xadd", "def div"),
+        id="order",
+    ),
+]
+
+
+@pytest.mark.parametrize("variant", SAME)
+def test_fingerprint_is_stable_across_formatting(variant: str) -> None:
+    assert fingerprint(variant) == fingerprint(BASE)
+
+
+@pytest.mark.parametrize("variant", DIFFERENT)
+def test_fingerprint_changes_with_what_a_peer_notices(variant: str) -> None:
+    assert fingerprint(variant) != fingerprint(BASE)
+
+
+def test_fingerprint_includes_the_service_name() -> None:
+    other = parse_interface_source(
+        textwrap.dedent(BASE).replace("CalcInterface", "AbacusInterface"), service="abacus"
+    ).model.fingerprint
+    assert other != fingerprint(BASE)
