@@ -173,15 +173,18 @@ class _SyncConnection:
         """Whether the server closed this idle connection (checked before sending, never after)."""
         if self.failure is not None:
             return True
-        if self.pending or self.reading or not self.poller.poll(0):
+        if self.pending or self.reading:
             return False
-        try:
-            peek = self.sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT)
-        except (BlockingIOError, InterruptedError):
-            return False
-        except OSError:
-            return True
-        return peek == b""
+        with self.state:  # a poll object must not be polled from two threads at once
+            if self.pending or self.reading or not self.poller.poll(0):
+                return False
+            try:
+                peek = self.sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT)
+            except (BlockingIOError, InterruptedError, ValueError):  # ValueError: TLS sockets
+                return False
+            except OSError:
+                return True
+            return peek == b""
 
     def call(self, frame: bytearray, id: int, deadline: float | None, label: str) -> Message:
         if len(frame) - 4 > self.server_max_frame:
