@@ -202,16 +202,19 @@ def test_sync_implementations_do_not_stall_other_connections() -> None:
 
 def test_fast_sync_procedures_are_promoted_to_inline_and_slow_ones_demoted() -> None:
     impl = Kitchen()
-    with SrpcKitchenServerStub(port=0, impl=impl, metrics_log=None) as server:
-        with SrpcKitchenClientStub(*server.address) as k:
-            for _ in range(20):
-                k.echo_int(1)
-            assert server._procedures["echo_int"].inline
-            for _ in range(20):
-                k.sleep(0.0)
-            assert server._procedures["sleep"].inline
-            k.sleep(0.05)
-            assert not server._procedures["sleep"].inline
+    with (
+        SrpcKitchenServerStub(port=0, impl=impl, metrics_log=None) as server,
+        SrpcKitchenClientStub(*server.address) as k,
+    ):
+        procedure = server._procedures["sleep"]
+        for _ in range(1000):  # promotion needs a run of fast calls; a loaded machine may reset it
+            if procedure.inline:
+                break
+            k.sleep(0.0)
+        assert procedure.inline
+        k.sleep(0.05)
+        assert not procedure.inline
+        assert k.sleep(0.0) == 0.0
 
 
 class _OtherInterface(KITCHEN_SERVICE.interface):  # type: ignore[misc,name-defined]
@@ -311,7 +314,8 @@ def test_metrics_record_every_call(metrics_server: tuple[SrpcCalcServerStub, str
         with pytest.raises(ZeroDivisionError):
             calc.div(1, 0)
     server.stop()
-    lines = [json.loads(line) for line in open(path, encoding="utf-8")]
+    with open(path, encoding="utf-8") as f:
+        lines = [json.loads(line) for line in f]
     calls = [line for line in lines if "proc" in line]
     assert [c["proc"] for c in calls] == ["add", "div"]
     assert calls[0]["ok"] is True and calls[1]["error"] == "ZeroDivisionError"
