@@ -1,0 +1,17 @@
+"""The runtime never imports the compiler's dependencies."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+
+def test_import_srpc_does_not_import_libcst_jinja2_or_typer() -> None:
+    code = (
+        "import sys, srpc, srpc.client, srpc.server\n"
+        "leaked = sorted(m for m in ('libcst', 'jinja2', 'typer', 'srpc.compiler') "
+        "if m in sys.modules)\n"
+        "assert not leaked, leaked\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
