@@ -94,7 +94,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--duration-s", type=float, default=1.5)
     parser.add_argument("--max-calls", type=int, default=10**9)
     parser.add_argument("--wait-go", action="store_true")
+    parser.add_argument("--cpu", type=int, default=None, help="pin this process to one CPU")
     args = parser.parse_args(argv)
+    if args.cpu is not None:
+        os.sched_setaffinity(0, {args.cpu})
 
     contestant = CONTESTANTS[args.contestant]
     module = importlib.import_module(contestant.module)

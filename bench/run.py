@@ -73,6 +73,7 @@ class Options:
     workloads: list[str] = field(default_factory=lambda: list(ALL_WORKLOADS))
     results_dir: str = str(RESULTS_DIR)
     quick: bool = False
+    pin: str = "same"  # CPU pinning for one-client workloads: same, split or none
 
 
 # --------------------------------------------------------------------------- processes
@@ -158,7 +159,18 @@ class Runner:
     workdir: Path
     log: Callable[[str], None]
 
-    def _client_argv(self, name: str, workload: str, port: int, wait_go: bool) -> list[str]:
+    def _cpus(self, workload: str) -> tuple[int | None, int | None]:
+        """(server CPU, client CPU) for a workload, per ``--pin``; W2 is never pinned."""
+        if workload == "W2" or self.opts.pin == "none" or not hasattr(os, "sched_getaffinity"):
+            return None, None
+        cpus = sorted(os.sched_getaffinity(0))
+        if self.opts.pin == "split" and len(cpus) >= 2:
+            return cpus[-2], cpus[-1]
+        return cpus[-1], cpus[-1]
+
+    def _client_argv(
+        self, name: str, workload: str, port: int, wait_go: bool, cpu: int | None
+    ) -> list[str]:
         o = self.opts
         argv = [
             sys.executable, "-m", "bench.client", name, workload,
@@ -170,11 +182,16 @@ class Runner:
         ]  # fmt: skip
         if wait_go:
             argv.append("--wait-go")
+        if cpu is not None:
+            argv += ["--cpu", str(cpu)]
         return argv
 
     def measure(self, name: str, workload: str, metrics_log: bool = False) -> dict[str, Any]:
         """One measurement: a fresh server process, the workload's client process(es)."""
+        server_cpu, client_cpu = self._cpus(workload)
         argv = [sys.executable, "-m", "bench.serve", name]
+        if server_cpu is not None:
+            argv += ["--cpu", str(server_cpu)]
         if metrics_log:
             argv += ["--metrics-log", str(self.workdir / f"metrics-{time.monotonic_ns()}.log")]
         server = Child(argv, self.env, self.workdir)
@@ -184,7 +201,11 @@ class Runner:
             n = self.opts.clients if workload == "W2" else 1
             timeout = 60 + self.opts.warmup_s + self.opts.duration_s
             clients = [
-                Child(self._client_argv(name, workload, port, n > 1), self.env, self.workdir)
+                Child(
+                    self._client_argv(name, workload, port, n > 1, client_cpu),
+                    self.env,
+                    self.workdir,
+                )
                 for _ in range(n)
             ]
             if n > 1:
@@ -373,7 +394,9 @@ def summarise(
 # --------------------------------------------------------------------------- printing
 
 
-def _table(headers: list[str], rows: Iterable[list[str]]) -> str:
+def _table(headers: list[str], rows: Iterable[list[str]], align: str = "") -> str:
+    """A plain text table; ``align`` has "l" or "r" per column (default: first left, rest right)."""
+    align = align or "l" + "r" * (len(headers) - 1)
     rows = list(rows)
     widths = [
         max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)
@@ -381,7 +404,7 @@ def _table(headers: list[str], rows: Iterable[list[str]]) -> str:
 
     def line(cells: list[str]) -> str:
         return "  ".join(
-            cell.ljust(w) if i == 0 else cell.rjust(w)
+            cell.ljust(w) if align[i] == "l" else cell.rjust(w)
             for i, (cell, w) in enumerate(zip(cells, widths, strict=True))
         ).rstrip()
 
@@ -445,7 +468,7 @@ def render(
             fmt = "{:.3f}" if t["target"] == "W5" else "{:.2f}x"
             state = "n/a" if t["met"] is None else ("met" if t["met"] else "MISSED")
             rows.append([t["contestant"], t["label"], _num(t["measured"], fmt), state])
-        parts.append(_table(["contestant", "target", "measured", ""], rows))
+        parts.append(_table(["contestant", "target", "measured", "status"], rows, "llrl"))
         if SRPC in med and med[SRPC].get("W5_on") is not None:
             parts.append(
                 f"W5: srpc W1 calls/s with metrics log on {med[SRPC]['W5_on']:,.0f}, "
@@ -490,6 +513,12 @@ def parse_args(argv: list[str] | None) -> Options:
     parser.add_argument("--duration", type=float, help="seconds measured per client run")
     parser.add_argument("--warmup", type=float, help="seconds of warm-up per client run")
     parser.add_argument("--clients", type=int, help="W2 client processes (default 8)")
+    parser.add_argument(
+        "--pin",
+        choices=["same", "split", "none"],
+        help="one-client workloads: server and client on the same CPU (default), "
+        "on two CPUs, or left to the scheduler",
+    )
     parser.add_argument("--results-dir", help=f"where the JSON goes (default {RESULTS_DIR})")
     args = parser.parse_args(argv)
 
@@ -527,6 +556,8 @@ def parse_args(argv: list[str] | None) -> Options:
         opts.warmup_s = args.warmup
     if args.clients is not None:
         opts.clients = args.clients
+    if args.pin:
+        opts.pin = args.pin
     if args.results_dir:
         opts.results_dir = args.results_dir
     return opts
@@ -589,6 +620,7 @@ def main(argv: list[str] | None = None) -> int:
 
     notes.append(f"floor codec: {floor_codec}")
     notes.append(f"W2 uses {opts.clients} client processes, each with its own connection")
+    notes.append(f"CPU pinning of one-client workloads: {opts.pin} (W2 unpinned)")
     report = {
         "schema": 1,
         "started_utc": datetime.fromtimestamp(started, timezone.utc).isoformat(),
@@ -615,7 +647,10 @@ def main(argv: list[str] | None = None) -> int:
     print(render(summary, names, opts.workloads, opts, skipped))
     for k, v in errors.items():
         print(f"note: error {k}: {v}")
-    print(f"note: floor codec {floor_codec}; W2 runs {opts.clients} client processes")
+    print(
+        f"note: floor codec {floor_codec}; W2 runs {opts.clients} client processes, unpinned; "
+        f"W1/W3/W4/W5 server+client CPU pinning: {opts.pin}"
+    )
     print(f"results: {out}  ({finished - started:.0f}s)")
     had_errors = bool(errors) or any(
         "error" in r for p in passes for c in p["results"].values() for r in _flat(c)

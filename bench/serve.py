@@ -7,6 +7,7 @@ its stdin closes or it gets SIGTERM/SIGINT, stops the server and exits.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import os
 import signal
@@ -24,7 +25,10 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.serve")
     parser.add_argument("contestant", choices=sorted(CONTESTANTS))
     parser.add_argument("--metrics-log", default=None, help="srpc: metrics log path (default off)")
+    parser.add_argument("--cpu", type=int, default=None, help="pin this process to one CPU")
     args = parser.parse_args(argv)
+    if args.cpu is not None:
+        os.sched_setaffinity(0, {args.cpu})
 
     module = importlib.import_module(CONTESTANTS[args.contestant].module)
     server = module.start_server(args.metrics_log)
@@ -40,8 +44,8 @@ def main(argv: list[str] | None = None) -> None:
         try:
             server.stop()
         finally:
-            print("BENCH_STOPPED", flush=True)
-            sys.stdout.flush()
+            with contextlib.suppress(OSError):  # the driver may be gone already
+                print("BENCH_STOPPED", flush=True)
             os._exit(0)  # peers leave non-daemon threads behind
 
 
