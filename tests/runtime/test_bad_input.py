@@ -206,12 +206,14 @@ def test_max_in_flight_applies_backpressure_without_losing_calls() -> None:
 
 
 def test_idle_connections_are_closed_and_the_next_call_reconnects() -> None:
-    with SrpcKitchenServerStub(port=0, metrics_log=None, idle_timeout=0.05) as server:
-        with SrpcKitchenClientStub(*server.address) as kitchen:
-            assert kitchen.echo_int(1) == 1
-            connection = kitchen._srpc_shared.connection
-            assert connection is not None
-            while server._core.connections:
-                time.sleep(0.02)
-            assert kitchen.echo_int(2) == 2
-            assert kitchen._srpc_shared.connection is not connection
+    with (
+        SrpcKitchenServerStub(port=0, metrics_log=None, idle_timeout=0.05) as server,
+        SrpcKitchenClientStub(*server.address) as kitchen,
+    ):
+        assert kitchen.echo_int(1) == 1
+        connection = kitchen._srpc_shared.connection
+        assert connection is not None
+        while server._core.connections:
+            time.sleep(0.02)
+        assert kitchen.echo_int(2) == 2
+        assert kitchen._srpc_shared.connection is not connection
