@@ -19,6 +19,7 @@ def stubgen(
         Path,
         typer.Argument(
             help="The interface file, N/N_interface.py (e.g. calc/calc_interface.py).",
+            metavar="INTERFACE",
             show_default=False,
         ),
     ],
