@@ -23,7 +23,7 @@ from srpc.dashboard.view import build_dashboard, build_plain
 __all__ = ["metrics"]
 
 _QUIT_KEYS = (b"q", b"Q", b"\x03", b"\x04")
-_MAX_BLOCKS_PER_FRAME = 16
+_MAX_BLOCKS_PER_FRAME = 4
 """Blocks (up to 4 MiB each) read between two refreshes, so a huge log still shows progress."""
 
 
