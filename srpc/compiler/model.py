@@ -59,12 +59,16 @@ class ProcedureModel:
     docstring: str | None
     """The docstring literal exactly as written in the interface, or ``None``."""
     line: int
+    self_positional_only: bool = False
+    """``def f(self, /, ...)``: the ``/`` follows ``self``."""
 
     @property
     def parameter_sources(self) -> tuple[str, ...]:
         """The ``def`` parameter list, ``self`` first, with ``/`` and ``*`` where needed."""
         out = [self.self_name]
         kinds = [p.kind for p in self.params]
+        if self.self_positional_only and ParamKind.POSITIONAL_ONLY not in kinds:
+            out.append("/")
         for i, param in enumerate(self.params):
             if (
                 param.kind is ParamKind.KEYWORD_ONLY

@@ -133,15 +133,11 @@ _BUILTIN_EXCEPTIONS = frozenset(
 
 
 def reserved_names() -> frozenset[str]:
-    """Names a procedure may not take: the stub bases' public API plus a fixed list."""
+    """Names a procedure may not take: the client bases' public API plus a fixed list."""
     from srpc.client import AsyncClient, SyncClient
-    from srpc.server import Server
 
     public = {
-        name
-        for base in (SyncClient, AsyncClient, Server)
-        for name in dir(base)
-        if not name.startswith("_")
+        name for base in (SyncClient, AsyncClient) for name in dir(base) if not name.startswith("_")
     }
     return frozenset(public | _FIXED_RESERVED)
 
@@ -535,7 +531,7 @@ class _ModuleReader(cst.CSTVisitor):
                 found=f"{name!r} without a self parameter",
                 fix=f"write `def {name}(self, ...)`",
             )
-        self_param, _ = plain.pop(0)
+        self_param, self_kind = plain.pop(0)
         self_name = self_param.name.value
         all_params: list[tuple[cst.Param, ParamKind]] = list(plain)
         if isinstance(params.star_arg, cst.Param):
@@ -577,6 +573,7 @@ class _ModuleReader(cst.CSTVisitor):
             params=tuple(models),
             returns=self.code(fn.returns.annotation),
             is_async=fn.asynchronous is not None,
+            self_positional_only=self_kind is ParamKind.POSITIONAL_ONLY,
             docstring=self.docstring_literal(fn.body),
             line=self.pos(fn).line,
         )

@@ -131,6 +131,13 @@ def test_bare_star_and_single_positional_call_shapes() -> None:
     )
     f, g = model.procedures
     assert f.parameter_sources == ("self", "a: int", "*", "k: int")
+    h = parse(
+        "from abc import ABC, abstractmethod\n"
+        "class CalcInterface(ABC):\n"
+        "    @abstractmethod\n"
+        "    def h(self, /, *, k: int) -> None: ...\n"
+    ).procedures[0]
+    assert h.parameter_sources == ("self", "/", "*", "k: int")
     assert f.args_expr == "(a,)"
     assert f.kwargs_expr == '{"k": k}'
     assert g.result_name == "result_"

@@ -18,3 +18,6 @@ class Kinds(KindsInterface):
 
     def mixed(self, head: int, *rest: str, flag: bool = False) -> tuple[int, tuple[str, ...], bool]:
         return head, rest, flag
+
+    def self_positional_only(self, /, *, key: str) -> str:
+        return key

@@ -21,3 +21,6 @@ class KindsInterface(ABC):
 
     @abstractmethod
     def mixed(self, head: int, *rest: str, flag: bool = False) -> tuple[int, tuple[str, ...], bool]: ...
+
+    @abstractmethod
+    def self_positional_only(self, /, *, key: str) -> str: ...
