@@ -630,8 +630,13 @@ class _ModuleReader(cst.CSTVisitor):
             if len(elements) != len(node.slice):
                 raise self.unsupported(node, where)
             if qualified == "typing.Literal":
+                # Values, not types; the stub still needs the names they read (Color.RED).
+                for element in elements:
+                    self.need_names(element, where)
                 return
             if qualified == "typing.Annotated":
+                for element in elements[1:]:
+                    self.need_names(element, where)
                 elements = elements[:1]
             for element in elements:
                 if isinstance(element, cst.Ellipsis) or (

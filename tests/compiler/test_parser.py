@@ -246,6 +246,31 @@ def test_types_and_exceptions_the_module_defines_or_imports() -> None:
     }
 
 
+def test_names_inside_literal_and_annotated_metadata_are_imported() -> None:
+    model = parse(
+        """
+        import enum
+        from abc import ABC, abstractmethod
+        from typing import Annotated, Literal
+
+        import msgspec
+
+        class Color(enum.Enum):
+            RED = 1
+
+        class CalcInterface(ABC):
+            @abstractmethod
+            def f(
+                self, c: Literal[Color.RED], n: Annotated[int, msgspec.Meta(ge=0)]
+            ) -> None: ...
+        """
+    )
+    modules = {i.module for i in model.imports}
+    assert {"msgspec", "typing", "calc.calc_interface"} <= modules
+    interface_import = next(i for i in model.imports if i.module == "calc.calc_interface")
+    assert ("Color", None) in interface_import.names
+
+
 def test_future_annotations_and_forward_references() -> None:
     model = parse(
         """

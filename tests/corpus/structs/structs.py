@@ -1,3 +1,7 @@
+from typing import Annotated
+
+import msgspec
+
 from structs.structs_interface import Group, StructsInterface, User
 
 
@@ -7,3 +11,6 @@ class Structs(StructsInterface):
 
     def group(self, *users: User) -> Group:
         return Group(members=list(users))
+
+    def older_than(self, group: Group, age: Annotated[int, msgspec.Meta(ge=0)] = 0) -> list[User]:
+        return [u for u in group.members if u.age > age]

@@ -1,6 +1,7 @@
 """msgspec.Struct types, one from `import msgspec`, one from `from msgspec import Struct`."""
 
 from abc import ABC, abstractmethod
+from typing import Annotated
 
 import msgspec
 from msgspec import Struct
@@ -21,3 +22,6 @@ class StructsInterface(ABC):
 
     @abstractmethod
     def group(self, *users: User) -> Group: ...
+
+    @abstractmethod
+    def older_than(self, group: Group, age: Annotated[int, msgspec.Meta(ge=0)] = 0) -> list[User]: ...
