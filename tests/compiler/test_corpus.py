@@ -152,3 +152,20 @@ def test_future_annotations_are_mirrored(generated: Path) -> None:
     text = (generated / "srpc_futures_client_stub.py").read_text()
     assert "\nfrom __future__ import annotations\n" in text
     assert "from __future__" not in (generated / "srpc_basic_client_stub.py").read_text()
+
+
+def test_corpus_round_trips_through_the_runtime(generated: Path) -> None:
+    script = Path(__file__).with_name("corpus_roundtrip.py")
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            f"import runpy; runpy.run_path({str(script)!r}, run_name='__main__')",
+        ],
+        cwd=generated,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "round trips ok" in done.stdout
