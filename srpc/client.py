@@ -166,6 +166,8 @@ class _SyncConnection:
         self.reading = False
         self.failure: SrpcError | None = None
         self.sock_timeout: float | None = None
+        self.buffer = bytearray(_RECV_SIZE)
+        self.view = memoryview(self.buffer)
         self.poller = select.poll()
         self.poller.register(sock, select.POLLIN)
 
@@ -243,11 +245,12 @@ class _SyncConnection:
             if timeout != self.sock_timeout:
                 self.sock.settimeout(timeout)
                 self.sock_timeout = timeout
-            data = self.sock.recv(_RECV_SIZE)
-            if not data:
+            # recv_into a reused buffer: recv(256 KiB) would allocate and shrink a bytes each time.
+            size = self.sock.recv_into(self.buffer)
+            if not size:
                 failure = ConnectionLost(f"{label}: the server closed the connection")
             else:
-                messages = self.reader.feed(data)
+                messages = self.reader.feed(self.view[:size])
         except TimeoutError:
             pass
         except ProtocolError as exc:

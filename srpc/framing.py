@@ -51,9 +51,27 @@ class FrameDecoder:
 
     def feed(self, data: bytes | bytearray | memoryview) -> list[bytes]:
         """Add ``data``; return every frame it completes, in order (possibly none)."""
-        buffer = self._buffer
-        buffer += data
         frames: list[bytes] = []
+        buffer = self._buffer
+        if not buffer and self._needed < 0:
+            # Fast path: frames parsed straight from ``data``; only a partial tail is kept.
+            view = memoryview(data)
+            start, end = 0, len(view)
+            while end - start >= HEADER_SIZE:
+                needed = int.from_bytes(view[start : start + HEADER_SIZE], "big")
+                if needed > self.max_frame:
+                    raise ProtocolError(
+                        f"frame length {needed} exceeds the limit of {self.max_frame} bytes"
+                    )
+                if end - start - HEADER_SIZE < needed:
+                    break
+                start += HEADER_SIZE
+                frames.append(bytes(view[start : start + needed]))
+                start += needed
+            if start == end:
+                return frames
+            data = view[start:]
+        buffer += data
         start = 0
         end = len(buffer)
         needed = self._needed

@@ -1,14 +1,16 @@
 """``Server``: the base of generated server stubs; asyncio inside.
 
 One listening socket per service. Each connection is an
-:class:`asyncio.Protocol` (no streams on the fast path). ``async def``
-implementations run on the event loop. Sync implementations run in a thread
-pool so they cannot stall other connections, except procedures the server
-has *observed* to be fast (``sync_mode="auto"``): after
-``_PROMOTE_AFTER`` pooled calls that each took under ``_FAST_CALL`` seconds
-they run inline on the loop, which saves the two thread hops per call; an
-inline call that takes longer than ``_SLOW_CALL`` sends that procedure back
-to the pool for good.
+:class:`asyncio.BufferedProtocol` (no streams on the fast path).
+``async def`` implementations run on the event loop. Sync implementations
+run in a thread pool so they cannot stall other connections, except
+procedures the server has *observed* to be fast (``sync_mode="auto"``):
+after a run of pooled calls that each took under ``_FAST_CALL`` seconds a
+procedure runs inline on the loop, which saves two thread hops per call.
+An inline call that takes longer than ``_SLOW_CALL`` sends the procedure
+back to the pool; each demotion doubles the run of fast calls needed to
+promote it again, so a procedure that sometimes blocks stalls the loop at
+most a few times (a preempted fast call is not punished for ever).
 """
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ from srpc.remote_errors import ExceptionMap, error_reply, interface_exceptions
 __all__ = ["Server"]
 
 _PROMOTE_AFTER = 8
+_MAX_PROMOTE_AFTER = 1 << 20
 _FAST_CALL = 0.0005
 _SLOW_CALL = 0.005
 _perf = time.perf_counter
@@ -61,7 +64,16 @@ SyncMode = Literal["auto", "thread", "inline"]
 class _Procedure:
     """A declared procedure bound to the implementation, with its execution statistics."""
 
-    __slots__ = ("codec", "fast_runs", "inline", "is_async", "method", "name")
+    __slots__ = (
+        "auto",
+        "codec",
+        "fast_runs",
+        "inline",
+        "is_async",
+        "method",
+        "name",
+        "promote_after",
+    )
 
     def __init__(self, name: str, method: Callable[..., Any], codec: ProcedureCodec, mode: str):
         self.name = name
@@ -69,7 +81,25 @@ class _Procedure:
         self.codec = codec
         self.is_async = inspect.iscoroutinefunction(method)
         self.inline = mode == "inline"
-        self.fast_runs = 0 if mode == "auto" else -1  # -1: never promote
+        self.auto = mode == "auto"
+        self.fast_runs = 0
+        self.promote_after = _PROMOTE_AFTER
+
+    def ran_inline(self, elapsed: float) -> None:
+        if elapsed > _SLOW_CALL and self.auto:
+            self.inline = False
+            self.fast_runs = 0
+            self.promote_after = min(self.promote_after * 2, _MAX_PROMOTE_AFTER)
+
+    def ran_pooled(self, elapsed: float) -> None:
+        if not self.auto:
+            return
+        if elapsed < _FAST_CALL:
+            self.fast_runs += 1
+            if self.fast_runs >= self.promote_after:
+                self.inline = True
+        else:
+            self.fast_runs = 0
 
 
 class _Core:
@@ -95,7 +125,12 @@ class _Core:
             waiter.set_result(None)
 
 
-class _Connection(asyncio.Protocol):
+_RECV_SIZE = 256 * 1024
+
+
+class _Connection(asyncio.BufferedProtocol):
+    """One client connection. Buffered: the loop reads into one reused buffer per connection."""
+
     def __init__(self, core: _Core) -> None:
         self.core = core
         self.server = core.server
@@ -109,6 +144,7 @@ class _Connection(asyncio.Protocol):
         self.closed = False
         self.last_activity = _perf()
         self.timer: asyncio.TimerHandle | None = None
+        self.view = memoryview(bytearray(_RECV_SIZE))
 
     # -- transport callbacks -------------------------------------------------
 
@@ -151,11 +187,14 @@ class _Connection(asyncio.Protocol):
         self.write_paused = False
         self._update_reading()
 
-    def data_received(self, data: bytes) -> None:
+    def get_buffer(self, sizehint: int) -> memoryview:
+        return self.view
+
+    def buffer_updated(self, nbytes: int) -> None:
         received = _perf()
         self.last_activity = received
         try:
-            messages = self.reader.feed(data)
+            messages = self.reader.feed(self.view[:nbytes])
         except ProtocolError:
             self._abort()
             return
@@ -284,9 +323,7 @@ class _Connection(asyncio.Protocol):
             frame, ok, error, elapsed = _run_sync(
                 procedure, request.id, args, kwargs, self.core.known
             )
-            if elapsed > _SLOW_CALL and procedure.fast_runs >= 0:
-                procedure.inline = False
-                procedure.fast_runs = -1
+            procedure.ran_inline(elapsed)
             self._reply(frame, procedure.name, ok, error, size, received, False)
         else:
             self._count(1)
@@ -295,13 +332,7 @@ class _Connection(asyncio.Protocol):
 
             def work() -> None:
                 frame, ok, error, elapsed = _run_sync(procedure, request.id, args, kwargs, known)
-                if procedure.fast_runs >= 0:
-                    if elapsed < _FAST_CALL:
-                        procedure.fast_runs += 1
-                        if procedure.fast_runs >= _PROMOTE_AFTER:
-                            procedure.inline = True
-                    else:
-                        procedure.fast_runs = 0
+                procedure.ran_pooled(elapsed)
                 # RuntimeError: the loop is closed, the server is gone.
                 with contextlib.suppress(RuntimeError):
                     loop.call_soon_threadsafe(
