@@ -609,7 +609,7 @@ class _ModuleReader(cst.CSTVisitor):
             base = f"<local>.{root}"
         elif root in self.scope.imported_qualified:
             base = self.scope.imported_qualified[root]
-        elif hasattr(builtins, root) or root == "None":
+        elif hasattr(builtins, root):
             base = f"builtins.{root}"
         else:
             base = f"<undefined>.{root}"
@@ -639,13 +639,8 @@ class _ModuleReader(cst.CSTVisitor):
                     self.need_names(element, where)
                 elements = elements[:1]
             for element in elements:
-                if isinstance(element, cst.Ellipsis) or (
-                    isinstance(element, cst.List) and qualified == "typing.Callable"
-                ):
-                    continue
-                if isinstance(element, cst.List):
-                    raise self.unsupported(element, where)
-                self.check_annotation(element, where)
+                if not isinstance(element, cst.Ellipsis):  # tuple[int, ...]
+                    self.check_annotation(element, where)
             return
         if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.BitOr):
             self.check_annotation(node.left, where)

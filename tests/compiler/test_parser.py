@@ -407,6 +407,38 @@ INVALID = [
         ["decorated only with @abstractmethod", "@staticmethod"],
         id="staticmethod",
     ),
+    pytest.param(
+        "from typing import Callable\n"
+        + C
+        + "    def f(self, cb: Callable[[int], int]) -> int: ...\n",
+        "calc/calc_interface.py:6:21",
+        ["found `Callable`"],
+        id="callable",
+    ),
+    pytest.param(
+        C + "    def f(self, x: 'Nope') -> int: ...\n",
+        "calc/calc_interface.py:5:20",
+        ["undefined name `Nope`"],
+        id="undefined-forward-reference",
+    ),
+    pytest.param(
+        "from typing import Any as SERVICE\n" + C + "    def f(self, x: SERVICE) -> int: ...\n",
+        "calc/calc_interface.py:6:20",
+        ["`SERVICE`, which the generated stubs use"],
+        id="clashes-with-stub-names",
+    ),
+    pytest.param(
+        C + "    def f() -> int: ...\n",
+        "calc/calc_interface.py:5:5",
+        ["instance method", "write `def f(self, ...)`"],
+        id="no-self",
+    ),
+    pytest.param(
+        C + "    def __call__(self) -> int: ...\n",
+        "calc/calc_interface.py:5:9",
+        ["'__call__', which the generated stubs reserve"],
+        id="dunder",
+    ),
 ]
 
 
