@@ -9,7 +9,7 @@ import hashlib
 import keyword
 import re
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -294,23 +294,33 @@ class _ModuleReader(cst.CSTVisitor):
 
     def visit_Module(self, node: cst.Module) -> bool:
         self.module = node
-        self.collect_scope(node)
+        self.collect_scope()
         self.result = self.read_service(node)
         return False
 
-    def collect_scope(self, module: cst.Module) -> None:
+    def collect_scope(
+        self, statements: Sequence[cst.CSTNode] | None = None, *, nested: bool = False
+    ) -> None:
+        """Top-level bindings, including those under ``if``/``try`` (first binding wins there).
+
+        ``if TYPE_CHECKING:`` imports and ``try``/``except ImportError`` fallbacks count;
+        the stub imports the first spelling unconditionally.
+        """
         scope = self.scope
-        for stmt in module.body:
+        assert self.module is not None
+        for stmt in self.module.body if statements is None else statements:
             if isinstance(stmt, cst.ClassDef):
-                scope.classes[stmt.name.value] = stmt
+                scope.classes.setdefault(stmt.name.value, stmt)
             elif isinstance(stmt, cst.FunctionDef):
                 scope.others.add(stmt.name.value)
+            elif isinstance(stmt, (cst.If, cst.Try, cst.Else, cst.ExceptHandler, cst.Finally)):
+                self.collect_scope(_nested_statements(stmt), nested=True)
             elif isinstance(stmt, cst.SimpleStatementLine):
                 for small in stmt.body:
                     if isinstance(small, cst.Import):
-                        self.collect_import(small)
+                        self.collect_import(small, nested=nested)
                     elif isinstance(small, cst.ImportFrom):
-                        self.collect_import_from(small)
+                        self.collect_import_from(small, nested=nested)
                     elif isinstance(small, cst.Assign):
                         for target in small.targets:
                             if isinstance(target.target, cst.Name):
@@ -320,19 +330,23 @@ class _ModuleReader(cst.CSTVisitor):
                     elif isinstance(small, cst.TypeAlias):
                         scope.others.add(small.name.value)
 
-    def collect_import(self, node: cst.Import) -> None:
+    def collect_import(self, node: cst.Import, *, nested: bool = False) -> None:
         for alias in node.names:
             dotted = self.code(alias.name)
             if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
                 bound = alias.asname.name.value
+                if nested and bound in self.scope.imported_qualified:
+                    continue
                 self.scope.imports.setdefault(bound, []).append(ImportModel(dotted, alias=bound))
                 self.scope.imported_qualified[bound] = dotted
             else:
                 bound = dotted.split(".")[0]
+                if nested and bound in self.scope.imported_qualified:
+                    continue
                 self.scope.imports.setdefault(bound, []).append(ImportModel(dotted))
                 self.scope.imported_qualified[bound] = bound
 
-    def collect_import_from(self, node: cst.ImportFrom) -> None:
+    def collect_import_from(self, node: cst.ImportFrom, *, nested: bool = False) -> None:
         if isinstance(node.names, cst.ImportStar):
             return
         module = self.code(node.module) if node.module is not None else ""
@@ -350,6 +364,8 @@ class _ModuleReader(cst.CSTVisitor):
                 else None
             )
             bound = asname or name
+            if nested and bound in self.scope.imported_qualified:
+                continue
             self.scope.imports.setdefault(bound, []).append(
                 ImportModel(module, names=((name, asname),))
             )
@@ -807,6 +823,20 @@ class _ModuleReader(cst.CSTVisitor):
             if n.endswith(("Error", "Exception")) and n not in defined
         ]
         return tuple(defined + imported)
+
+
+def _nested_statements(node: cst.CSTNode) -> list[cst.CSTNode]:
+    """The statements directly inside an ``if``/``try`` block and its branches."""
+    out: list[cst.CSTNode] = []
+    body = getattr(node, "body", None)
+    if isinstance(body, cst.IndentedBlock):
+        out.extend(body.body)
+    for attr in ("orelse", "finalbody"):
+        branch = getattr(node, attr, None)
+        if branch is not None:
+            out.append(branch)
+    out.extend(getattr(node, "handlers", ()))
+    return out
 
 
 def _canonical(qualified: str) -> str:

@@ -271,6 +271,35 @@ def test_names_inside_literal_and_annotated_metadata_are_imported() -> None:
     assert ("Color", None) in interface_import.names
 
 
+def test_imports_under_type_checking_and_try_fallbacks() -> None:
+    model = parse(
+        """
+        from __future__ import annotations
+
+        from abc import ABC, abstractmethod
+        from typing import TYPE_CHECKING
+
+        try:
+            from typing import TypedDict
+        except ImportError:
+            from typing_extensions import TypedDict
+
+        if TYPE_CHECKING:
+            from decimal import Decimal
+
+        class Movie(TypedDict):
+            title: str
+
+        class CalcInterface(ABC):
+            @abstractmethod
+            def f(self, m: Movie, d: Decimal) -> None: ...
+        """
+    )
+    assert "Movie" in model.data_types
+    modules = [i.module for i in model.imports]
+    assert "decimal" in modules and "typing_extensions" not in modules
+
+
 def test_future_annotations_and_forward_references() -> None:
     model = parse(
         """
