@@ -28,6 +28,7 @@ from bench.common import (
     run_sync_loop,
 )
 from bench.contestants import CONTESTANTS
+from bench.profiling import ThreadProfiler
 
 _PAYLOAD = os.urandom(ECHO_SIZE)
 
@@ -95,9 +96,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--max-calls", type=int, default=10**9)
     parser.add_argument("--wait-go", action="store_true")
     parser.add_argument("--cpu", type=int, default=None, help="pin this process to one CPU")
+    parser.add_argument("--profile", metavar="OUT", help="write cProfile stats of all threads")
     args = parser.parse_args(argv)
     if args.cpu is not None:
         os.sched_setaffinity(0, {args.cpu})
+    profiler = ThreadProfiler(args.profile) if args.profile else None
+    if profiler is not None:
+        profiler.start()
 
     contestant = CONTESTANTS[args.contestant]
     module = importlib.import_module(contestant.module)
@@ -112,6 +117,8 @@ def main(argv: list[str] | None = None) -> None:
         result = asyncio.run(_run_async(module, args.workload, args.port, cfg))
     else:
         result = _run_sync(module, args.workload, args.port, cfg)
+    if profiler is not None:
+        profiler.dump()
     print("BENCH_RESULT " + json.dumps(result), flush=True)
 
 

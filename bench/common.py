@@ -116,7 +116,7 @@ class LoopConfig:
     barrier: Callable[[], None] | None = None
 
 
-def _summary(lat_ns: list[int], elapsed_ns: int, payload: int) -> dict[str, Any]:
+def _summary(lat_ns: list[int], elapsed_ns: int, payload: int, cpu_s: float) -> dict[str, Any]:
     lat_ns.sort()
     n = len(lat_ns)
 
@@ -132,6 +132,7 @@ def _summary(lat_ns: list[int], elapsed_ns: int, payload: int) -> dict[str, Any]
         "p50_us": pct(0.50),
         "p99_us": pct(0.99),
         "max_us": lat_ns[-1] / 1000.0,
+        "client_cpu_us_per_call": cpu_s * 1e6 / n,  # this client process, all threads
     }
 
 
@@ -151,6 +152,7 @@ def run_sync_loop(call: Callable[[], object], cfg: LoopConfig, payload: int = 0)
     _barrier(cfg)
     lat: list[int] = []
     append_lat = lat.append
+    cpu0 = time.process_time()
     t0 = now = clock()
     deadline = t0 + int(cfg.duration_s * 1e9)
     max_calls = cfg.max_calls
@@ -161,7 +163,7 @@ def run_sync_loop(call: Callable[[], object], cfg: LoopConfig, payload: int = 0)
         now = t
         if t >= deadline or len(lat) >= max_calls:
             break
-    return _summary(lat, now - t0, payload)
+    return _summary(lat, now - t0, payload, time.process_time() - cpu0)
 
 
 async def run_async_loop(
@@ -177,6 +179,7 @@ async def run_async_loop(
     _barrier(cfg)
     lat: list[int] = []
     append_lat = lat.append
+    cpu0 = time.process_time()
     t0 = now = clock()
     deadline = t0 + int(cfg.duration_s * 1e9)
     max_calls = cfg.max_calls
@@ -187,4 +190,4 @@ async def run_async_loop(
         now = t
         if t >= deadline or len(lat) >= max_calls:
             break
-    return _summary(lat, now - t0, payload)
+    return _summary(lat, now - t0, payload, time.process_time() - cpu0)

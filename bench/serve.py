@@ -12,9 +12,11 @@ import importlib
 import os
 import signal
 import sys
+import time
 from types import FrameType
 
 from bench.contestants import CONTESTANTS
+from bench.profiling import ThreadProfiler
 
 
 def _raise_exit(signum: int, frame: FrameType | None) -> None:
@@ -26,9 +28,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("contestant", choices=sorted(CONTESTANTS))
     parser.add_argument("--metrics-log", default=None, help="srpc: metrics log path (default off)")
     parser.add_argument("--cpu", type=int, default=None, help="pin this process to one CPU")
+    parser.add_argument("--profile", metavar="OUT", help="write cProfile stats of all threads")
     args = parser.parse_args(argv)
     if args.cpu is not None:
         os.sched_setaffinity(0, {args.cpu})
+    profiler = ThreadProfiler(args.profile) if args.profile else None
+    if profiler is not None:
+        profiler.start()
 
     module = importlib.import_module(CONTESTANTS[args.contestant].module)
     server = module.start_server(args.metrics_log)
@@ -41,11 +47,15 @@ def main(argv: list[str] | None = None) -> None:
     except SystemExit:
         pass
     finally:
+        cpu = -1.0
         try:
             server.stop()
+            cpu = time.process_time()
+            if profiler is not None:
+                profiler.dump()
         finally:
             with contextlib.suppress(OSError):  # the driver may be gone already
-                print("BENCH_STOPPED", flush=True)
+                print(f"BENCH_STOPPED cpu_s={cpu:.3f}", flush=True)
             os._exit(0)  # peers leave non-daemon threads behind
 
 
