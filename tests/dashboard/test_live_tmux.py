@@ -49,12 +49,6 @@ class Tmux:
             time.sleep(0.1)
         raise AssertionError(f"timed out waiting for {what}; screen:\n{screen}")
 
-    def pane_status(self) -> tuple[str, str]:
-        """("1", exit status) once the program has exited, ("0", "") while it runs."""
-        fields = self("display-message", "-p", "-t", "dash", "#{pane_dead} #{pane_dead_status}")
-        dead, _, status = fields.strip().partition(" ")
-        return dead, status
-
 
 @pytest.fixture
 def tmux(tmp_path: Path) -> Iterator[Tmux]:
@@ -77,9 +71,12 @@ def row(screen: str, proc: str) -> list[str]:
 def test_live_view_follows_the_log_and_quits(tmux: Tmux, log: Path, quit_key: str) -> None:
     t0 = time.time()
     append(log, event_line("start", ts=t0), *[call_line("add", ts=t0) for _ in range(5)])
+    # the shell reports the exit status on the screen (tmux's own #{pane_dead_status} can lag)
     command = shlex.join([*metrics_command(), str(log), "--refresh", "0.1"])
+    command += '; echo "srpc-metrics exited with $?"'
+    command += "; echo terminal mode $(stty -a | tr ' ;' '\\n\\n' | grep -x -e -*icanon -e -*echo)"
+    command += "; sleep 60"
     tmux("new-session", "-d", "-s", "dash", "-x", "140", "-y", "40", command)
-    tmux("set-option", "-t", "dash", "remain-on-exit", "on")
 
     screen = tmux.wait_for(lambda s: row(s, "add")[1:2] == ["5"], "the add row")
     assert "calls 5" in screen and "service calc" in screen
@@ -101,11 +98,9 @@ def test_live_view_follows_the_log_and_quits(tmux: Tmux, log: Path, quit_key: st
     tmux.wait_for(lambda s: row(s, "mult")[1:2] == ["4"], "the mult row after rotation")
 
     tmux("send-keys", "-t", "dash", quit_key)
-    deadline = time.monotonic() + 10
-    while tmux.pane_status()[0] != "1":
-        assert time.monotonic() < deadline, "srpc-metrics did not exit on " + quit_key
-        time.sleep(0.1)
-    assert tmux.pane_status() == ("1", "0")
+    screen = tmux.wait_for(lambda s: "srpc-metrics exited" in s, f"the exit after {quit_key}")
+    assert "srpc-metrics exited with 0" in screen
+    assert "terminal mode icanon echo" in tmux.wait_for(lambda s: "terminal mode" in s, "stty")
     assert "Traceback" not in tmux.screen()
 
 
