@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 from srpc.cli import app
 from tests.compiler.helpers import BIN, CALC, write_interface
+from tests.compiler.test_parser import INVALID
 
 runner = CliRunner()
 
@@ -147,3 +148,18 @@ def test_real_srpc_stubgen_process_on_the_calc_example(tmp_path: Path) -> None:
     assert failed.stderr.startswith(
         "calc/calc_interface.py:1:1: error: expected class CalcInterface"
     )
+
+
+@pytest.mark.parametrize(("source", "location", "fragments"), INVALID)
+def test_every_invalid_interface_fails_on_the_command_line(
+    in_tmp: Path, source: str, location: str, fragments: list[str]
+) -> None:
+    (in_tmp / "calc").mkdir()
+    (in_tmp / "calc" / "calc_interface.py").write_text(source)
+    code, out, err = stubgen("calc/calc_interface.py")
+    assert code == 1
+    assert out == ""
+    assert err.startswith(location), err
+    for fragment in fragments:
+        assert fragment in err
+    assert not list(in_tmp.glob("srpc_*"))
