@@ -324,6 +324,7 @@ def summarise(
         if "W1" in workloads:
             m["W1_p50_us"] = _median(_values(passes, c, "W1", "p50_us"))
             m["W1_p99_us"] = _median(_values(passes, c, "W1", "p99_us"))
+            m["W1_client_cpu_us"] = _median(_values(passes, c, "W1", "client_cpu_us_per_call"))
         medians[c] = m
 
         r: dict[str, float | None] = {}
@@ -433,6 +434,7 @@ def render(
             ("W1 calls/s", "W1", "{:,.0f}"),
             ("W1 p50 us", "W1_p50_us", "{:,.1f}"),
             ("W1 p99 us", "W1_p99_us", "{:,.1f}"),
+            ("W1 client CPU us", "W1_client_cpu_us", "{:,.1f}"),
         ]
     if "W2" in workloads:
         cols.append((f"W2 calls/s ({opts.clients} procs)", "W2", "{:,.0f}"))
