@@ -78,19 +78,19 @@ def _read_snapshot(log: Path) -> Snapshot:
         fail(f"srpc-metrics: no metrics log at {log} (is the server running from this directory?)")
     if log.is_dir():
         fail(f"srpc-metrics: {log} is a directory, not a metrics log")
-    aggregate = MetricsAggregate()
     try:
-        with LogFollower(log) as follower:
-            if not follower.exists:
-                raise PermissionError(f"cannot open {log}")
-            while True:
-                block = follower.poll()
-                aggregate.feed(block)
-                if not block and not follower.advanced:
-                    break
-            aggregate.malformed += follower.dropped_partial
+        with open(log, "rb"):
+            pass
     except OSError as exc:
-        fail(f"srpc-metrics: cannot read {log}: {exc}")
+        fail(f"srpc-metrics: cannot read {log}: {exc.strerror or exc}")
+    aggregate = MetricsAggregate()
+    with LogFollower(log) as follower:
+        while True:
+            block = follower.poll()
+            aggregate.feed(block)
+            if not block and not follower.advanced:
+                break
+        aggregate.malformed += follower.dropped_partial
     return aggregate.snapshot(time.time())
 
 

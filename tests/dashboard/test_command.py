@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 from pathlib import Path
 
@@ -136,3 +137,13 @@ def test_real_process_default_log_missing(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert "srpc_server_metrics.log" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root can read anything")
+def test_unreadable_log_is_a_clear_error(sample_log: Path) -> None:
+    sample_log.chmod(0)
+    try:
+        code, _, err = invoke(str(sample_log), "--once")
+    finally:
+        sample_log.chmod(0o600)
+    assert code == 1 and "cannot read" in err
