@@ -32,9 +32,11 @@ class GeneratedFiles:
         try:
             for name, text in self.files:
                 fd, tmp_name = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=directory)
+                staged.append((name, Path(tmp_name)))
                 with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
                     handle.write(text)
-                staged.append((name, Path(tmp_name)))
+                # mkstemp makes the file 0600; give it the mode a plain open() would.
+                os.chmod(tmp_name, 0o666 & ~_umask())
             for name, staged_path in staged:
                 os.replace(staged_path, directory / name)
         finally:
@@ -55,6 +57,12 @@ class GeneratedFiles:
             if current != text:
                 out.append(target)
         return out
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def generate(path: Path | str) -> GeneratedFiles:

@@ -55,6 +55,10 @@ def test_writes_both_stubs_into_the_current_directory(in_tmp: Path) -> None:
     assert (in_tmp / "srpc_calc_server_stub.py").is_file()
     assert "warning" in err and "'helper'" in err
     assert not [p for p in in_tmp.iterdir() if p.name.endswith(".tmp")]
+    mode = (in_tmp / "srpc_calc_client_stub.py").stat().st_mode & 0o777
+    plain = in_tmp / "plain.txt"
+    plain.write_text("")
+    assert mode == plain.stat().st_mode & 0o777
 
 
 def test_out_dir(in_tmp: Path) -> None:
