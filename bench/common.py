@@ -79,8 +79,12 @@ def check_records(rows: Any, n: int) -> None:
         raise AssertionError(f"records({n}) returned {len(rows)} rows")
     for i in (0, n - 1):
         row = rows[i]
-        get = row.__getitem__ if isinstance(row, dict) else lambda k, r=row: getattr(r, k)
-        got = (get("id"), get("score"), get("name"), get("active"), list(get("tags")))
+        fields = ("id", "score", "name", "active", "tags")
+        if isinstance(row, dict):
+            values = [row[k] for k in fields]
+        else:
+            values = [getattr(row, k) for k in fields]
+        got = (*values[:4], list(values[4]))
         if got != record_fields(i):
             raise AssertionError(f"records row {i} is {got!r}")
 

@@ -39,7 +39,7 @@ class ThreadProfiler:
         self._enable_here()
 
     def start(self) -> None:
-        threading.setprofile(self._hook)  # type: ignore[arg-type]
+        threading.setprofile(self._hook)
         self._enable_here()
 
     def dump(self) -> None:
@@ -47,7 +47,7 @@ class ThreadProfiler:
         if self._dumped:
             return
         self._dumped = True
-        threading.setprofile(None)  # type: ignore[arg-type]
+        threading.setprofile(None)
         with self._lock:
             profiles = list(self._profiles)
         for p in profiles:

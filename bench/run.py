@@ -356,11 +356,11 @@ def summarise(
 
                 r[w] = _median(_per_pass_ratios(passes, to_floor))
         if "W1" in workloads:
-            r["W1tail"] = _median(
-                _per_pass_ratios(
-                    passes, lambda res, c=c: res[c]["W1"]["p99_us"] / res[c]["W1"]["p50_us"]
-                )
-            )
+
+            def tail(res: dict[str, Any], c: str = c) -> float:
+                return float(res[c]["W1"]["p99_us"]) / float(res[c]["W1"]["p50_us"])
+
+            r["W1tail"] = _median(_per_pass_ratios(passes, tail))
         if c == SRPC and "W5" in workloads:
             r["W5"] = _median(
                 _per_pass_ratios(

@@ -19,7 +19,7 @@ from typing import Any
 from bench.common import record_dicts
 
 try:
-    import msgpack
+    import msgpack  # type: ignore[import-untyped, import-not-found, unused-ignore]
 
     def _packb(obj: Any) -> bytes:
         return msgpack.packb(obj)  # type: ignore[no-any-return]
@@ -31,8 +31,12 @@ try:
 except ImportError:  # pragma: no cover - depends on the venv
     import msgspec
 
-    _packb = msgspec.msgpack.encode
-    _unpackb = msgspec.msgpack.decode
+    def _packb(obj: Any) -> bytes:
+        return msgspec.msgpack.encode(obj)
+
+    def _unpackb(data: bytes | bytearray) -> Any:
+        return msgspec.msgpack.decode(data)
+
     CODEC = "msgspec.msgpack (msgpack not installed)"
 
 _HEADER = struct.Struct(">I")

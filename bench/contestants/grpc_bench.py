@@ -5,9 +5,9 @@ from __future__ import annotations
 from concurrent import futures
 from typing import Any
 
-import benchsvc_pb2 as pb  # type: ignore[import-not-found]
-import benchsvc_pb2_grpc as pb_grpc  # type: ignore[import-not-found]
-import grpc
+import benchsvc_pb2 as pb  # type: ignore[import-not-found, unused-ignore]
+import benchsvc_pb2_grpc as pb_grpc  # type: ignore[import-not-found, unused-ignore]
+import grpc  # type: ignore[import-untyped, import-not-found, unused-ignore]
 
 _OPTIONS = [
     ("grpc.max_send_message_length", 64 * 1024 * 1024),

@@ -10,8 +10,8 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-import Pyro5.api
-from Pyro5 import config
+import Pyro5.api  # type: ignore[import-untyped, import-not-found, unused-ignore]
+from Pyro5 import config  # type: ignore[import-untyped, import-not-found, unused-ignore]
 
 from bench.common import Record, record_fields
 

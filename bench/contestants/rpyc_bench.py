@@ -9,8 +9,8 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-import rpyc
-from rpyc.utils.server import ThreadedServer
+import rpyc  # type: ignore[import-untyped, import-not-found, unused-ignore]
+from rpyc.utils.server import ThreadedServer  # type: ignore[import-untyped, import-not-found, unused-ignore]
 
 from bench.common import Record, record_tuples
 

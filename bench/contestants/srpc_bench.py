@@ -11,7 +11,9 @@ from typing import Any
 
 class SrpcServer:
     def __init__(self, metrics_log: str | None) -> None:
-        from srpc_benchsvc_server_stub import SrpcBenchsvcServerStub
+        from srpc_benchsvc_server_stub import (  # type: ignore[import-not-found, unused-ignore]
+            SrpcBenchsvcServerStub,
+        )
 
         self._server: Any = SrpcBenchsvcServerStub(
             host="127.0.0.1", port=0, metrics_log=metrics_log
@@ -27,7 +29,9 @@ def start_server(metrics_log: str | None) -> SrpcServer:
 
 
 def connect(port: int) -> Any:
-    from srpc_benchsvc_client_stub import SrpcBenchsvcClientStub
+    from srpc_benchsvc_client_stub import (  # type: ignore[import-not-found, unused-ignore]
+        SrpcBenchsvcClientStub,
+    )
 
     return SrpcBenchsvcClientStub("127.0.0.1", port)
 
