@@ -79,11 +79,12 @@ def build_header(snapshot: Snapshot, log: str, *, waiting: bool = False) -> Text
     text.append(f"uptime {format_duration(s.uptime_s)}  ")
     text.append(f"calls {s.calls:,}  ok {s.ok:,}  ")
     text.append(f"failed {s.failed:,} ({s.error_pct:.1f}%)", style="red" if s.failed else "")
+    text.append(f"  malformed lines {s.malformed:,}", style="yellow" if s.malformed else "")
+    text.append("\n")
     text.append(
-        f"  rate {format_rate(s.rate)}/s (last {s.rate_window_s}s)"
-        f"  {format_rate(s.overall_rate)}/s overall"
+        f"rate {format_rate(s.rate)} calls/s (last {s.rate_window_s}s)"
+        f"  {format_rate(s.overall_rate)} calls/s overall"
     )
-    text.append(f"  malformed lines {s.malformed:,}", style="yellow" if s.malformed else "dim")
     return text
 
 
