@@ -77,7 +77,7 @@ class LogFollower:
 
     def _open(self) -> bool:
         try:
-            fd = os.open(self.path, os.O_RDONLY)
+            fd = os.open(self.path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
         except (FileNotFoundError, NotADirectoryError, PermissionError):
             return False
         st = os.fstat(fd)
@@ -100,7 +100,8 @@ class LogFollower:
         want = min(budget, size - self._pos)
         if want <= 0:
             return b""
-        data = os.pread(self._fd, want, self._pos)
+        os.lseek(self._fd, self._pos, os.SEEK_SET)  # not pread: Windows has none
+        data = os.read(self._fd, want)
         self._pos += len(data)
         self.advanced = self.advanced or bool(data)
         return self._complete_lines(data)
