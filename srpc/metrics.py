@@ -22,12 +22,14 @@ __all__ = ["MetricsWriter"]
 # ts, proc, ok, latency_ms, error, peer, req_bytes, resp_bytes
 _Pending = tuple[float, str, bool, float, "str | None", str, int, int]
 
+_now = time.time
+
 _MAX_PENDING = 1_000_000
 """Records kept in memory while the log cannot be written; older ones are dropped past it."""
 
 
-class _CallLine(msgspec.Struct):
-    """One finished call, in the documented field order."""
+class _CallLine(msgspec.Struct, gc=False):
+    """One finished call, in the documented field order (atomic fields only: no GC tracking)."""
 
     ts: float
     service: str
@@ -118,7 +120,7 @@ class MetricsWriter:
     ) -> None:
         """Queue one finished call; no I/O, no lock, no formatting."""
         if self.path is not None:
-            self._append((time.time(), proc, ok, latency_ms, error, peer, req_bytes, resp_bytes))
+            self._append((_now(), proc, ok, latency_ms, error, peer, req_bytes, resp_bytes))
 
     def close(self, **fields: object) -> None:
         """Write the ``stop`` event, flush everything and stop the background thread."""
