@@ -160,7 +160,10 @@ class _SyncConnection:
         self.reader = reader
         self.server_max_frame = welcome.max_frame
         self.pid = os.getpid()
-        self.state = threading.Condition(threading.Lock())
+        # ``lock`` guards the fields below; ``wakeup`` (same lock) parks the followers.
+        self.lock = threading.Lock()
+        self.wakeup = threading.Condition(self.lock)
+        self.waiting = 0
         self.send_lock = threading.Lock()
         self.pending: dict[int, _Slot] = {}
         self.reading = False
@@ -177,16 +180,18 @@ class _SyncConnection:
             return True
         if self.pending or self.reading:
             return False
-        with self.state:  # a poll object must not be polled from two threads at once
-            if self.pending or self.reading or not self.poller.poll(0):
+        # Poll first: a failing MSG_DONTWAIT recv costs an exception, and in timeout mode
+        # CPython would turn its EAGAIN into a wait for data.
+        with self.lock:  # a poll object must not be polled from two threads at once
+            if not self.poller.poll(0):
                 return False
-            try:
-                peek = self.sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT)
-            except (BlockingIOError, InterruptedError, ValueError):  # ValueError: TLS sockets
-                return False
-            except OSError:
-                return True
-            return peek == b""
+        try:
+            peek = self.sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT)
+        except (BlockingIOError, InterruptedError, ValueError):  # ValueError: TLS sockets
+            return False
+        except OSError:
+            return True
+        return peek == b""
 
     def call(self, frame: bytearray, id: int, deadline: float | None, label: str) -> Message:
         if len(frame) - 4 > self.server_max_frame:
@@ -195,12 +200,14 @@ class _SyncConnection:
                 f"limit of {self.server_max_frame}"
             )
         slot = _Slot()
-        state = self.state
-        with state:
+        lock = self.lock
+        with lock:
             if self.failure is not None:
                 raise ConnectionLost(str(self.failure))
             self.pending[id] = slot
         try:
+            # Sending before taking the reader role: a sender blocked by a slow server
+            # must not keep other threads' replies unread.
             with self.send_lock:
                 self.sock.sendall(frame)
         except OSError as exc:
@@ -208,30 +215,31 @@ class _SyncConnection:
             self.fail(lost)
             raise lost from None
         while True:
-            with state:
+            with lock:
                 if slot.message is not None:
                     return slot.message
                 if slot.error is not None:
                     raise slot.error
                 if self.reading:
-                    if deadline is None:
-                        state.wait()
+                    self.waiting += 1
+                    try:
+                        if deadline is None:
+                            self.wakeup.wait()
+                            continue
+                        remaining = deadline - _monotonic()
+                        if remaining <= 0:
+                            self.pending.pop(id, None)
+                            raise CallTimeout(f"{label}: no reply within the call's timeout")
+                        self.wakeup.wait(remaining)
                         continue
-                    remaining = deadline - _monotonic()
-                    if remaining <= 0:
-                        self.pending.pop(id, None)
-                        raise CallTimeout(f"{label}: no reply within the call's timeout")
-                    state.wait(remaining)
-                    continue
+                    finally:
+                        self.waiting -= 1
                 self.reading = True
             self._read(deadline, label)
-            if (
-                deadline is not None
-                and slot.message is None
-                and slot.error is None
-                and _monotonic() >= deadline
-            ):
-                with state:
+            if slot.message is not None:
+                return slot.message
+            if deadline is not None and slot.error is None and _monotonic() >= deadline:
+                with lock:
                     self.pending.pop(id, None)
                 if slot.message is None and slot.error is None:
                     raise CallTimeout(f"{label}: no reply within the call's timeout")
@@ -257,7 +265,7 @@ class _SyncConnection:
             failure = ProtocolError(f"{label}: {exc}")
         except OSError as exc:
             failure = ConnectionLost(f"{label}: the connection was lost: {exc}")
-        with self.state:
+        with self.lock:
             self.reading = False
             pending = self.pending
             for message, _ in messages:
@@ -266,13 +274,14 @@ class _SyncConnection:
                     slot.message = message
                 elif type(message) not in (Reply, ErrorReply):
                     failure = _unexpected(message)
-            self.state.notify_all()
+            if self.waiting:
+                self.wakeup.notify_all()
         if failure is not None:
             self.fail(failure)
 
     def fail(self, failure: SrpcError) -> None:
         """Fail every call in flight and close the socket; the next call reconnects."""
-        with self.state:
+        with self.lock:
             if self.failure is None:
                 self.failure = failure
             lost = (
@@ -283,7 +292,7 @@ class _SyncConnection:
             for slot in self.pending.values():
                 slot.error = lost
             self.pending.clear()
-            self.state.notify_all()
+            self.wakeup.notify_all()
         if self.pid == os.getpid():
             with contextlib.suppress(OSError):
                 self.sock.shutdown(socket.SHUT_RDWR)

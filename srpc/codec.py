@@ -23,8 +23,7 @@ from srpc.errors import InvalidArguments, InvalidResult
 
 __all__ = ["ProcedureCodec", "ServiceCodec", "encoder", "service_codec"]
 
-_EMPTY_ARRAY = b"\x90"
-_EMPTY_MAP = b"\x80"
+_EMPTY_RAW_MAP = msgspec.Raw(b"\x80")
 _PATH = re.compile(r" - at `\$((?:\[\d+\])?)(.*)`$")
 _MAX_CACHED_COUNTS = 32
 
@@ -109,6 +108,22 @@ class ProcedureCodec:
         self, args: msgspec.Raw | bytes, kwargs: msgspec.Raw | bytes
     ) -> tuple[tuple[Any, ...], dict[str, Any]]:
         """Validate and decode a request's arguments, or raise :class:`InvalidArguments`."""
+        full = self._full_decoder
+        values: tuple[Any, ...]
+        if full is not None:
+            try:
+                values = full.decode(args)  # the usual case: every positional parameter passed
+            except (msgspec.ValidationError, msgspec.DecodeError):
+                values = self._decode_positional(args)
+        else:
+            values = self._decode_positional(args)
+        if kwargs == _EMPTY_RAW_MAP:
+            if len(values) < self.min_positional or self.needs_keywords:
+                self._bind(values, {})
+            return values, {}
+        return values, self._decode_kwargs(values, kwargs)
+
+    def _decode_positional(self, args: msgspec.Raw | bytes) -> tuple[Any, ...]:
         view = memoryview(args)
         try:
             count = _array_length(view)
@@ -124,16 +139,18 @@ class ProcedureCodec:
         if decoder is None:
             decoder = self._tuple_decoder(count)
         try:
-            values: tuple[Any, ...] = decoder.decode(view)
+            return decoder.decode(view)  # type: ignore[no-any-return]
         except msgspec.ValidationError as exc:
             raise InvalidArguments(self._describe(exc, positional=True)) from None
         except msgspec.DecodeError as exc:
             raise InvalidArguments(f"{self.label}: malformed arguments: {exc}") from None
-        if bytes(memoryview(kwargs)[:1]) == _EMPTY_MAP and len(kwargs) == 1:
-            if count < self.min_positional or self.needs_keywords:
-                self._bind(values, {})
-            return values, {}
-        return values, self._decode_kwargs(values, kwargs)
+
+    @functools.cached_property
+    def _full_decoder(self) -> msgspec.msgpack.Decoder[Any] | None:
+        if self.var_positional is not None:
+            return None
+        decoder = self._tuple_decoder(len(self.positional))
+        return None if isinstance(decoder, _ElementwiseDecoder) else decoder
 
     def _tuple_decoder(self, count: int) -> msgspec.msgpack.Decoder[Any]:
         types = [tp for _, tp in self.positional[:count]]

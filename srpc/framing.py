@@ -7,6 +7,8 @@ payload. Sync and async transports are thin loops around the two.
 
 from __future__ import annotations
 
+import struct
+
 from srpc.errors import ProtocolError
 
 __all__ = ["DEFAULT_MAX_FRAME", "HEADER_SIZE", "FrameDecoder", "encode_frame"]
@@ -16,6 +18,7 @@ DEFAULT_MAX_FRAME = 64 * 1024 * 1024
 """Largest frame payload accepted by default (64 MiB); configurable per decoder."""
 
 _MAX_LENGTH = 0xFFFFFFFF
+_unpack_header = struct.Struct(">I").unpack_from
 
 
 def encode_frame(payload: bytes | bytearray | memoryview) -> bytes:
@@ -51,14 +54,18 @@ class FrameDecoder:
 
     def feed(self, data: bytes | bytearray | memoryview) -> list[bytes]:
         """Add ``data``; return every frame it completes, in order (possibly none)."""
-        frames: list[bytes] = []
         buffer = self._buffer
         if not buffer and self._needed < 0:
             # Fast path: frames parsed straight from ``data``; only a partial tail is kept.
-            view = memoryview(data)
-            start, end = 0, len(view)
+            end = len(data)
+            if end >= HEADER_SIZE:
+                (needed,) = _unpack_header(data, 0)
+                if needed + HEADER_SIZE == end and needed <= self.max_frame:
+                    return [bytes(data[HEADER_SIZE:])]  # the usual case: exactly one frame
+            frames: list[bytes] = []
+            start = 0
             while end - start >= HEADER_SIZE:
-                needed = int.from_bytes(view[start : start + HEADER_SIZE], "big")
+                (needed,) = _unpack_header(data, start)
                 if needed > self.max_frame:
                     raise ProtocolError(
                         f"frame length {needed} exceeds the limit of {self.max_frame} bytes"
@@ -66,11 +73,13 @@ class FrameDecoder:
                 if end - start - HEADER_SIZE < needed:
                     break
                 start += HEADER_SIZE
-                frames.append(bytes(view[start : start + needed]))
+                frames.append(bytes(data[start : start + needed]))
                 start += needed
             if start == end:
                 return frames
-            data = view[start:]
+            data = memoryview(data)[start:]
+        else:
+            frames = []
         buffer += data
         start = 0
         end = len(buffer)

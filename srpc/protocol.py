@@ -189,10 +189,12 @@ class MessageReader:
         return self._frames.buffered
 
     def feed(self, data: bytes | bytearray | memoryview) -> list[tuple[Message, int]]:
-        out = []
-        for frame in self._frames.feed(data):
-            out.append((self.decode(frame), len(frame) + 4))
-        return out
+        frames = self._frames.feed(data)
+        decode = self._decoder.decode
+        try:
+            return [(decode(frame), len(frame) + 4) for frame in frames]
+        except msgspec.DecodeError as exc:
+            raise ProtocolError(f"invalid srpc message: {exc}") from None
 
     def decode(self, frame: bytes) -> Message:
         try:

@@ -252,7 +252,10 @@ class _Connection(asyncio.BufferedProtocol):
     def _idle_check(self) -> None:
         timeout = self.server.idle_timeout
         assert timeout is not None
-        idle = _perf() - self.last_activity
+        now = _perf()
+        if self.in_flight:
+            self.last_activity = now  # idle time counts from when calls stop running
+        idle = now - self.last_activity
         if self.in_flight == 0 and idle >= timeout:
             self.timer = None
             self.close()
@@ -364,7 +367,8 @@ class _Connection(asyncio.BufferedProtocol):
 
     def _count(self, delta: int) -> None:
         self.in_flight += delta
-        self._update_reading()
+        if self.in_flight >= self.server.max_in_flight or self.read_paused:
+            self._update_reading()
 
     def _reply(
         self,
@@ -383,10 +387,10 @@ class _Connection(asyncio.BufferedProtocol):
         )
         if counted:
             self.in_flight -= 1
-            self._update_reading()
+            if self.read_paused or self.core.closing:
+                self._update_reading()
             if self.core.closing:
                 self.core.connection_done()
-        self.last_activity = _perf()
 
 
 def _raw(data: bytes) -> Any:
