@@ -6,6 +6,7 @@ import json
 import os
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -87,14 +88,27 @@ def test_flushed_within_the_interval_without_close(tmp_path: Path) -> None:
         w.close()
 
 
-def test_record_does_no_io(tmp_path: Path) -> None:
+def test_record_does_no_io(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import builtins
+    import threading
+
     log = tmp_path / "m.log"
-    w = MetricsWriter(log, service="calc", flush_interval=1.0)
+    w = MetricsWriter(log, service="calc", flush_interval=0.05)
     w.start()
-    size = log.stat().st_size
+    caller = threading.get_ident()
+    real_open = builtins.open
+    io_threads: set[int] = set()
+
+    def watching_open(*args: Any, **kwargs: Any) -> Any:
+        io_threads.add(threading.get_ident())
+        return real_open(*args, **kwargs)
+
+    monkeypatch.setattr(builtins, "open", watching_open)
     for _ in range(1000):
         w.record("add", True, 0.1, None, "p", 1, 1)
-    assert log.stat().st_size == size or len(read_lines(log)) >= 1001  # only the flusher writes
+    time.sleep(0.3)
+    monkeypatch.undo()
+    assert io_threads and caller not in io_threads  # only the flusher opened the log
     w.close()
     assert len(read_lines(log)) == 1002
 

@@ -5,6 +5,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from srpc.dashboard.follow import LogFollower
 
 from .helpers import append
@@ -108,3 +112,24 @@ def test_an_endless_line_is_dropped_and_counted(log: Path) -> None:
         assert got[-1] == "ok"
         assert sum(len(line) for line in got) < 1024 * 1024
         assert f.dropped_partial == 1
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.binary(max_size=40).map(lambda b: b.replace(b"\n", b"")), max_size=30), st.data()
+)
+def test_any_write_pattern_yields_exactly_the_complete_lines(
+    tmp_path_factory: pytest.TempPathFactory, lines: list[bytes], data: st.DataObject
+) -> None:
+    log = tmp_path_factory.mktemp("follow") / "m.log"
+    payload = b"".join(line + b"\n" for line in lines) + b"partial"
+    cuts = sorted(data.draw(st.lists(st.integers(0, len(payload)), max_size=8)))
+    got = b""
+    with LogFollower(log, chunk=data.draw(st.integers(1, 64))) as f:
+        previous = 0
+        for cut in [*cuts, len(payload)]:
+            with log.open("ab") as fh:
+                fh.write(payload[previous:cut])
+            previous = cut
+            got += f.read_all()
+    assert got == b"".join(line + b"\n" for line in lines)
