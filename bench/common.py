@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import statistics
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -120,7 +121,36 @@ class LoopConfig:
     barrier: Callable[[], None] | None = None
 
 
+WINDOWS = 10  # a run's rate is the median of this many equal-time windows
+
+
+def window_rates(lat_ns: list[int], windows: int = WINDOWS) -> list[float]:
+    """Calls/s in each of ``windows`` consecutive equal-time slices of a run (in call order).
+
+    The median of these is robust to a burst of interference from other
+    processes on the machine, which the plain total rate is not.
+    """
+    total = sum(lat_ns)
+    if total <= 0 or len(lat_ns) < windows:
+        return [len(lat_ns) / (total / 1e9)] if total > 0 else []
+    width = total / windows
+    rates: list[float] = []
+    edge, start, count, t = width, 0, 0, 0
+    for lat in lat_ns:
+        t += lat
+        count += 1
+        if t >= edge:
+            rates.append(count / ((t - start) / 1e9))
+            start, count = t, 0
+            edge += width
+    if count:
+        rates.append(count / ((t - start) / 1e9))
+    return rates
+
+
 def _summary(lat_ns: list[int], elapsed_ns: int, payload: int, cpu_s: float) -> dict[str, Any]:
+    rates = window_rates(lat_ns)
+    rate = statistics.median(rates)
     lat_ns.sort()
     n = len(lat_ns)
 
@@ -131,8 +161,12 @@ def _summary(lat_ns: list[int], elapsed_ns: int, payload: int, cpu_s: float) -> 
     return {
         "calls": n,
         "elapsed_s": elapsed_s,
-        "calls_per_s": n / elapsed_s,
-        "mib_per_s": n * payload / (1024 * 1024) / elapsed_s,
+        # the rate the tables use: median over equal-time windows of the run
+        "calls_per_s": rate,
+        "mib_per_s": rate * payload / (1024 * 1024),
+        # the plain rate over the whole run
+        "calls_per_s_total": n / elapsed_s,
+        "window_rates": [round(r, 1) for r in rates],
         "p50_us": pct(0.50),
         "p99_us": pct(0.99),
         "max_us": lat_ns[-1] / 1000.0,
