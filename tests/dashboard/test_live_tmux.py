@@ -72,11 +72,11 @@ def test_live_view_follows_the_log_and_quits(tmux: Tmux, log: Path, quit_key: st
     t0 = time.time()
     append(log, event_line("start", ts=t0), *[call_line("add", ts=t0) for _ in range(5)])
     # the shell reports the exit status on the screen (tmux's own #{pane_dead_status} can lag)
-    command = shlex.join([*metrics_command(), str(log), "--refresh", "0.1"])
+    command = shlex.join([*metrics_command(), log.name, "--refresh", "0.1"])
     command += '; echo "srpc-metrics exited with $?"'
     command += "; echo terminal mode $(stty -a | tr ' ;' '\\n\\n' | grep -x -e -*icanon -e -*echo)"
     command += "; sleep 60"
-    tmux("new-session", "-d", "-s", "dash", "-x", "140", "-y", "40", command)
+    tmux("new-session", "-d", "-s", "dash", "-x", "140", "-y", "40", "-c", str(log.parent), command)
 
     screen = tmux.wait_for(lambda s: row(s, "add")[1:2] == ["5"], "the add row")
     assert "calls 5" in screen and "service calc" in screen
@@ -105,8 +105,8 @@ def test_live_view_follows_the_log_and_quits(tmux: Tmux, log: Path, quit_key: st
 
 
 def test_live_view_waits_for_the_log(tmux: Tmux, log: Path) -> None:
-    command = shlex.join([*metrics_command(), str(log), "--refresh", "0.1"])
-    tmux("new-session", "-d", "-s", "dash", "-x", "140", "-y", "40", command)
+    command = shlex.join([*metrics_command(), log.name, "--refresh", "0.1"])
+    tmux("new-session", "-d", "-s", "dash", "-x", "140", "-y", "40", "-c", str(log.parent), command)
     tmux.wait_for(lambda s: "waiting for the log" in s, "the waiting notice")
     append(log, call_line("add", ts=time.time()))
     tmux.wait_for(lambda s: row(s, "add")[1:2] == ["1"], "the add row")
