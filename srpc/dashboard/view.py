@@ -88,8 +88,8 @@ def build_header(snapshot: Snapshot, log: str, *, waiting: bool = False) -> Text
     return text
 
 
-def build_procs_table(snapshot: Snapshot, *, plain: bool = False) -> Table:
-    """One row per procedure."""
+def build_procs_table(snapshot: Snapshot, *, plain: bool = False, errors: bool = True) -> Table:
+    """One row per procedure; ``errors=False`` leaves out the last-error column."""
     table = Table(
         box=box.SIMPLE_HEAD if plain else box.ROUNDED,
         expand=not plain,
@@ -108,7 +108,8 @@ def build_procs_table(snapshot: Snapshot, *, plain: bool = False) -> Table:
     table.add_column("procedure", overflow="fold", min_width=9)
     for name in ("calls", "ok", "failed", "err%", "calls/s", "p50", "p95", "p99", "max"):
         table.add_column(name, justify="right", no_wrap=True, min_width=len(name))
-    table.add_column("last error", overflow="fold", min_width=6)
+    if errors:
+        table.add_column("last error", overflow="fold", min_width=6)
     for p in snapshot.procs:
         table.add_row(
             p.name,
@@ -121,10 +122,10 @@ def build_procs_table(snapshot: Snapshot, *, plain: bool = False) -> Table:
             format_ms(p.p95_ms),
             format_ms(p.p99_ms),
             format_ms(p.max_ms),
-            p.last_error or "",
+            *([p.last_error or ""] if errors else []),
         )
     if not snapshot.procs:
-        table.add_row("(no calls yet)", *[""] * 10)
+        table.add_row("(no calls yet)", *[""] * (len(table.columns) - 1))
     return table
 
 
@@ -146,7 +147,7 @@ def build_dashboard(
     """The live screen: header, per-procedure table, chart."""
     return Group(
         Panel(build_header(snapshot, log, waiting=waiting), box=box.ROUNDED),
-        _ByWidth(build_procs_table(snapshot), build_procs_table(snapshot, plain=True), 110),
+        _ByWidth(build_procs_table(snapshot), _plain_table(snapshot), 110),
         Panel(build_chart(snapshot), box=box.ROUNDED),
         Text(f"updated {_clock(snapshot.now)}  {footer}", style="dim"),
     )
@@ -164,10 +165,20 @@ class _ByWidth:
         yield self.wide if options.max_width >= self.min_width else self.narrow
 
 
+def _last_errors(snapshot: Snapshot) -> Text:
+    text = Text("last errors:" if any(p.last_error for p in snapshot.procs) else "")
+    for p in snapshot.procs:
+        if p.last_error:
+            text.append(f"\n  {p.name}: {p.last_error}")
+    return text
+
+
+def _plain_table(snapshot: Snapshot) -> RenderableType:
+    """The borderless table; on narrow terminals the last errors go below it."""
+    narrow = Group(build_procs_table(snapshot, plain=True, errors=False), _last_errors(snapshot))
+    return _ByWidth(build_procs_table(snapshot, plain=True), narrow, 100)
+
+
 def build_plain(snapshot: Snapshot, log: str) -> RenderableType:
     """The ``--once`` snapshot: the same figures without panels or colours."""
-    return Group(
-        build_header(snapshot, log),
-        build_procs_table(snapshot, plain=True),
-        build_chart(snapshot),
-    )
+    return Group(build_header(snapshot, log), _plain_table(snapshot), build_chart(snapshot))

@@ -88,3 +88,15 @@ def test_formats() -> None:
     assert format_duration(5.25) == "5.2s"
     assert format_duration(125) == "2m05s"
     assert format_duration(3 * 3600 + 61) == "3h01m01s"
+
+
+def test_narrow_terminals_keep_numbers_and_errors_whole() -> None:
+    for width in (80, 100, 140):
+        for renderable in (
+            build_dashboard(sample_snapshot(), "m.log"),
+            build_plain(sample_snapshot(), "m.log"),
+        ):
+            text = render(renderable, width=width)
+            assert "1,234" in text and "30.0" in text
+            assert "ZeroDivisionError" in text, (width, text)
+            assert max(len(line) for line in text.splitlines()) <= width
