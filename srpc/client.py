@@ -168,11 +168,17 @@ class _SyncConnection:
         self.pending: dict[int, _Slot] = {}
         self.reading = False
         self.failure: SrpcError | None = None
-        self.sock_timeout: float | None = None
         self.buffer = bytearray(_RECV_SIZE)
         self.view = memoryview(self.buffer)
         self.poller = select.poll()
         self.poller.register(sock, select.POLLIN)
+        self.read_poller = select.poll()  # used by the reader only
+        self.read_poller.register(sock, select.POLLIN)
+
+    def pending_tls(self) -> int:
+        """Decrypted bytes a TLS socket holds that a poll on the descriptor cannot see."""
+        pending = getattr(self.sock, "pending", None)
+        return pending() if pending is not None else 0
 
     def is_stale(self) -> bool:
         """Whether the server closed this idle connection (checked before sending, never after)."""
@@ -180,8 +186,7 @@ class _SyncConnection:
             return True
         if self.pending or self.reading:
             return False
-        # Poll first: a failing MSG_DONTWAIT recv costs an exception, and in timeout mode
-        # CPython would turn its EAGAIN into a wait for data.
+        # Poll first: a failing MSG_DONTWAIT recv costs an exception.
         with self.lock:  # a poll object must not be polled from two threads at once
             if not self.poller.poll(0):
                 return False
@@ -249,10 +254,14 @@ class _SyncConnection:
         failure: SrpcError | None = None
         messages: list[tuple[Message, int]] = []
         try:
-            timeout = None if deadline is None else max(deadline - _monotonic(), 0.0)
-            if timeout != self.sock_timeout:
-                self.sock.settimeout(timeout)
-                self.sock_timeout = timeout
+            # The socket stays in blocking mode (a socket timeout would also cut other threads'
+            # sends short); a deadline is a poll before the read.
+            if (
+                deadline is not None
+                and not self.pending_tls()
+                and not self.read_poller.poll(max(deadline - _monotonic(), 0.0) * 1000.0)
+            ):
+                raise TimeoutError
             # recv_into a reused buffer: recv(256 KiB) would allocate and shrink a bytes each time.
             size = self.sock.recv_into(self.buffer)
             if not size:

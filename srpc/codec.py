@@ -24,6 +24,8 @@ from srpc.errors import InvalidArguments, InvalidResult
 __all__ = ["ProcedureCodec", "ServiceCodec", "encoder", "service_codec"]
 
 _EMPTY_RAW_MAP = msgspec.Raw(b"\x80")
+# msgspec raises UnicodeDecodeError (a ValueError) for invalid UTF-8, DecodeError otherwise.
+_DECODE_ERRORS = (msgspec.DecodeError, ValueError, RecursionError)
 _PATH = re.compile(r" - at `\$((?:\[\d+\])?)(.*)`$")
 _MAX_CACHED_COUNTS = 32
 
@@ -113,7 +115,7 @@ class ProcedureCodec:
         if full is not None:
             try:
                 values = full.decode(args)  # the usual case: every positional parameter passed
-            except (msgspec.ValidationError, msgspec.DecodeError):
+            except _DECODE_ERRORS:
                 values = self._decode_positional(args)
         else:
             values = self._decode_positional(args)
@@ -129,6 +131,8 @@ class ProcedureCodec:
             count = _array_length(view)
         except (IndexError, msgspec.ValidationError):
             raise InvalidArguments(f"{self.label}: positional arguments must be an array") from None
+        if count > len(view):  # each element takes at least one byte
+            raise InvalidArguments(f"{self.label}: malformed arguments (truncated array)")
         names = self.positional
         if count > len(names) and self.var_positional is None:
             raise InvalidArguments(
@@ -142,7 +146,7 @@ class ProcedureCodec:
             return decoder.decode(view)  # type: ignore[no-any-return]
         except msgspec.ValidationError as exc:
             raise InvalidArguments(self._describe(exc, positional=True)) from None
-        except msgspec.DecodeError as exc:
+        except _DECODE_ERRORS as exc:
             raise InvalidArguments(f"{self.label}: malformed arguments: {exc}") from None
 
     @functools.cached_property
@@ -153,13 +157,19 @@ class ProcedureCodec:
         return None if isinstance(decoder, _ElementwiseDecoder) else decoder
 
     def _tuple_decoder(self, count: int) -> msgspec.msgpack.Decoder[Any]:
-        types = [tp for _, tp in self.positional[:count]]
-        types += [self.var_positional] * (count - len(types))
+        fixed = [tp for _, tp in self.positional[:count]]
+        extra = count - len(fixed)
         decoder: msgspec.msgpack.Decoder[Any]
+        if extra > _MAX_CACHED_COUNTS:  # a long *args: element by element
+            decoder = _ElementwiseDecoder(  # type: ignore[assignment]
+                [_decoder_for(tp) for tp in fixed], _decoder_for(self.var_positional)
+            )
+            return decoder
+        types = fixed + [self.var_positional] * extra
         if all(_decoder_for(tp) is not _any_decoder for tp in types):
             decoder = msgspec.msgpack.Decoder(tuple.__class_getitem__(tuple(types) or ()))
         else:
-            decoder = _ElementwiseDecoder([_decoder_for(tp) for tp in types])  # type: ignore[assignment]
+            decoder = _ElementwiseDecoder([_decoder_for(tp) for tp in types], None)  # type: ignore[assignment]
         if count <= _MAX_CACHED_COUNTS:
             self._tuple_decoders[count] = decoder
         return decoder
@@ -169,7 +179,7 @@ class ProcedureCodec:
     ) -> dict[str, Any]:
         try:
             raw_map = _raw_map_decoder.decode(kwargs)
-        except msgspec.DecodeError:
+        except _DECODE_ERRORS:
             raise InvalidArguments(
                 f"{self.label}: keyword arguments must be a map of names to values"
             ) from None
@@ -190,6 +200,10 @@ class ProcedureCodec:
                 decoded[key] = decoder.decode(raw)
             except msgspec.ValidationError as exc:
                 raise InvalidArguments(self._describe(exc, name=key)) from None
+            except _DECODE_ERRORS as exc:
+                raise InvalidArguments(
+                    f"{self.label}: argument {key!r}: malformed value: {exc}"
+                ) from None
         self._bind(values, decoded)
         return decoded
 
@@ -247,7 +261,7 @@ class ProcedureCodec:
     def decode_result(self, data: msgspec.Raw | bytes) -> Any:
         try:
             return self.result_decoder.decode(data)
-        except msgspec.DecodeError as exc:
+        except _DECODE_ERRORS as exc:
             raise InvalidResult(
                 f"{self.label}: the server's result does not decode: {exc}"
             ) from None
@@ -256,13 +270,22 @@ class ProcedureCodec:
 class _ElementwiseDecoder:
     """Decodes an array element by element (for types msgspec cannot combine)."""
 
-    def __init__(self, decoders: list[msgspec.msgpack.Decoder[Any]]) -> None:
+    def __init__(
+        self,
+        decoders: list[msgspec.msgpack.Decoder[Any]],
+        rest: msgspec.msgpack.Decoder[Any] | None,
+    ) -> None:
         self._decoders = decoders
+        self._rest = rest
 
     def decode(self, data: Any) -> tuple[Any, ...]:
         items = _raw_list_decoder.decode(data)
+        decoders = self._decoders
         out = []
-        for i, (decoder, raw) in enumerate(zip(self._decoders, items, strict=False)):
+        for i, raw in enumerate(items):
+            decoder = decoders[i] if i < len(decoders) else self._rest
+            if decoder is None:
+                raise msgspec.ValidationError("Expected `array` of fewer items")
             try:
                 out.append(decoder.decode(raw))
             except msgspec.ValidationError as exc:

@@ -193,13 +193,13 @@ class MessageReader:
         decode = self._decoder.decode
         try:
             return [(decode(frame), len(frame) + 4) for frame in frames]
-        except msgspec.DecodeError as exc:
+        except (msgspec.DecodeError, ValueError, RecursionError) as exc:  # ValueError: bad UTF-8
             raise ProtocolError(f"invalid srpc message: {exc}") from None
 
     def decode(self, frame: bytes) -> Message:
         try:
             return self._decoder.decode(frame)
-        except msgspec.DecodeError as exc:
+        except (msgspec.DecodeError, ValueError, RecursionError) as exc:  # ValueError: bad UTF-8
             raise ProtocolError(f"invalid srpc message: {exc}") from None
 
 

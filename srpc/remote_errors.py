@@ -146,7 +146,7 @@ def rebuild_exception(reply: ErrorReply, known: ExceptionMap) -> BaseException:
     try:
         args = _decoder.decode(reply.args)
         attrs = _decoder.decode(reply.attrs)
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, ValueError, RecursionError):
         return errors.RemoteError(remote_name, reply.message, reply.traceback)
     if not isinstance(args, list):
         args = [args]

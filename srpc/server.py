@@ -20,6 +20,7 @@ import concurrent.futures
 import contextlib
 import errno
 import inspect
+import logging
 import os
 import signal
 import socket
@@ -51,6 +52,8 @@ from srpc.protocol import (
 from srpc.remote_errors import ExceptionMap, error_reply, interface_exceptions
 
 __all__ = ["Server"]
+
+log = logging.getLogger("srpc.server")
 
 _PROMOTE_AFTER = 8
 _MAX_PROMOTE_AFTER = 1 << 20
@@ -166,6 +169,7 @@ class _Connection(asyncio.BufferedProtocol):
                 if core.closing
                 else f"the server is at its limit of {self.server.max_connections} connections"
             )
+            log.info("refused %s: %s", self.peer, text)
             self._refuse(code, text)
             return
         core.connections.add(self)
@@ -195,7 +199,8 @@ class _Connection(asyncio.BufferedProtocol):
         self.last_activity = received
         try:
             messages = self.reader.feed(self.view[:nbytes])
-        except ProtocolError:
+        except ProtocolError as exc:
+            log.info("closing %s: %s", self.peer, exc)
             self._abort()
             return
         for message, size in messages:
@@ -206,6 +211,7 @@ class _Connection(asyncio.BufferedProtocol):
             elif not self.welcomed:
                 self._handshake(message)
             else:
+                log.info("closing %s: unexpected %s message", self.peer, type(message).__name__)
                 self._abort()  # a client may only send requests after the handshake
                 return
 
@@ -232,6 +238,7 @@ class _Connection(asyncio.BufferedProtocol):
             if server.idle_timeout is not None:
                 self.timer = self.core.loop.call_later(server.idle_timeout, self._idle_check)
         else:
+            log.info("refused %s: %s", self.peer, answer.message)
             self.closed = True
             self.transport.close()
 
@@ -247,6 +254,9 @@ class _Connection(asyncio.BufferedProtocol):
     def _handshake_expired(self) -> None:
         self.timer = None
         if not self.welcomed:
+            log.info(
+                "closing %s: no handshake within %s s", self.peer, self.server.handshake_timeout
+            )
             self._abort()
 
     def _idle_check(self) -> None:
@@ -504,6 +514,18 @@ class Server:
         if self._address is None:
             raise RuntimeError("the server is not running")
         return self._address
+
+    @property
+    def connection_count(self) -> int:
+        """Open client connections (handshaken or not)."""
+        core = getattr(self, "_core", None)
+        return 0 if core is None else len(core.connections)
+
+    @property
+    def calls_in_flight(self) -> int:
+        """Calls received and not yet answered, over all connections."""
+        core = getattr(self, "_core", None)
+        return 0 if core is None else sum(c.in_flight for c in list(core.connections))
 
     def start(self) -> None:
         """Serve until SIGINT or SIGTERM, then shut down gracefully and return.
