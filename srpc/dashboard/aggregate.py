@@ -29,7 +29,7 @@ RELATIVE_ERROR = 0.01
 """Bound on |estimate - exact| / exact for every latency percentile."""
 
 RATE_WINDOW = 10
-"""Seconds over which the recent calls/s are counted."""
+"""Whole seconds over which the recent calls/s are counted (plus the current partial second)."""
 
 CHART_SECONDS = 60
 """Seconds of per-second call counts kept for the chart."""
@@ -286,9 +286,11 @@ class MetricsAggregate:
         procs = []
         total = failed = 0
         recent_total = 0
+        # the last RATE_WINDOW whole seconds and the current one so far: no dip as a second starts
+        window = RATE_WINDOW + (now - int(now))
         for name in sorted(self._procs):
             s = self._procs[name]
-            recent = sum(s.recent.series(now, RATE_WINDOW))
+            recent = sum(s.recent.series(now, RATE_WINDOW + 1))
             recent_total += recent
             total += s.calls
             failed += s.failed
@@ -300,7 +302,7 @@ class MetricsAggregate:
                     ok=s.calls - s.failed,
                     failed=s.failed,
                     error_pct=_pct(s.failed, s.calls),
-                    rate=recent / RATE_WINDOW,
+                    rate=recent / window,
                     p50_ms=lat.quantile(0.50),
                     p95_ms=lat.quantile(0.95),
                     p99_ms=lat.quantile(0.99),
@@ -324,7 +326,7 @@ class MetricsAggregate:
             ok=total - failed,
             failed=failed,
             error_pct=_pct(failed, total),
-            rate=recent_total / RATE_WINDOW,
+            rate=recent_total / window,
             overall_rate=total / span if span > 0 else 0.0,
             rate_window_s=RATE_WINDOW,
             per_second=self._per_second.series(now, CHART_SECONDS),

@@ -166,9 +166,17 @@ def test_recent_rate_counts_only_the_window() -> None:
     old = [call_line("add", ts=T0 + i * 0.1) for i in range(100)]  # 10 calls/s for 10 s
     recent = [call_line("add", ts=T0 + 100 + i * 0.05) for i in range(100)]  # 20/s for 5 s
     agg.feed(block(*old, *recent))
-    snap = agg.snapshot(T0 + 104.99)
-    assert snap.rate == pytest.approx(100 / RATE_WINDOW)
-    assert snap.procs[0].rate == pytest.approx(100 / RATE_WINDOW)
+    snap = agg.snapshot(T0 + 104.99)  # the window is [T0 + 94, T0 + 104.99]
+    assert snap.rate == pytest.approx(100 / (RATE_WINDOW + 0.99))
+    assert snap.procs[0].rate == pytest.approx(100 / (RATE_WINDOW + 0.99))
+    steady = MetricsAggregate()  # 100 calls/s, read as they come
+    fed = 0
+    for now in (25.0, 25.01, 25.5, 25.99, 26.0, 26.3):
+        upto = int(now * 100)
+        steady.feed(block(*(call_line("add", ts=T0 + i / 100) for i in range(fed, upto))))
+        fed = upto
+        # no dip as a new second starts
+        assert steady.snapshot(T0 + now).rate == pytest.approx(100, rel=0.02), now
     assert agg.snapshot(T0 + 200).rate == 0.0  # nothing in the last 10 s
     assert agg.snapshot(T0 + 200).calls == 200  # totals stay
 
