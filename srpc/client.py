@@ -110,7 +110,7 @@ class _Settings:
         self.host, self.port = resolve_address(host, port)
         self.label = f"{self.host}:{self.port}"
         self.connect_timeout = connect_timeout
-        self.token = token
+        self.token = token if token is not None else (os.environ.get("SRPC_TOKEN") or None)
         self.ssl = _client_ssl(ssl)
         self.max_frame = max_frame
         self.codec: ServiceCodec = service_codec(descriptor)

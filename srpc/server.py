@@ -16,6 +16,7 @@ most a few times (a preempted fast call is not punished for ever).
 from __future__ import annotations
 
 import asyncio
+import collections
 import concurrent.futures
 import contextlib
 import errno
@@ -148,6 +149,7 @@ class _Connection(asyncio.BufferedProtocol):
         self.last_activity = _perf()
         self.timer: asyncio.TimerHandle | None = None
         self.view = memoryview(bytearray(_RECV_SIZE))
+        self.backlog: collections.deque[tuple[Request, int, float]] = collections.deque()
 
     # -- transport callbacks -------------------------------------------------
 
@@ -207,7 +209,13 @@ class _Connection(asyncio.BufferedProtocol):
             if self.closed:
                 return
             if type(message) is Request and self.welcomed:
-                self._dispatch(message, size, received)
+                if self.in_flight >= self.server.max_in_flight or self.backlog:
+                    # Over the limit: hold the request (reading is paused, so this is bounded
+                    # by one read's worth of frames) until a call finishes.
+                    self.backlog.append((message, size, received))
+                    self._update_reading()
+                else:
+                    self._dispatch(message, size, received)
             elif not self.welcomed:
                 self._handshake(message)
             else:
@@ -287,7 +295,10 @@ class _Connection(asyncio.BufferedProtocol):
         if transport is None or self.closed:
             return
         should_pause = (
-            self.write_paused or self.in_flight >= self.server.max_in_flight or self.core.closing
+            self.write_paused
+            or self.in_flight >= self.server.max_in_flight
+            or bool(self.backlog)
+            or self.core.closing
         )
         if should_pause and not self.read_paused:
             self.read_paused = True
@@ -397,6 +408,9 @@ class _Connection(asyncio.BufferedProtocol):
         )
         if counted:
             self.in_flight -= 1
+            backlog = self.backlog
+            while backlog and self.in_flight < self.server.max_in_flight and not self.closed:
+                self._dispatch(*backlog.popleft())
             if self.read_paused or self.core.closing:
                 self._update_reading()
             if self.core.closing:
@@ -436,7 +450,7 @@ class Server:
     (128 calls per connection; past it the server stops reading from that
     connection), ``handshake_timeout`` (10 s to send a valid Hello),
     ``idle_timeout`` (``None``: idle connections are kept), ``grace_period``
-    (5 s for in-flight calls at shutdown). ``token`` requires clients to
+    (5 s for in-flight calls at shutdown). ``token`` (default: ``SRPC_TOKEN``) requires clients to
     present the same shared secret; ``ssl`` is a server
     :class:`ssl.SSLContext`. ``sync_mode`` is ``"auto"`` (see the module
     docstring), ``"thread"`` (always the pool) or ``"inline"`` (always the
@@ -467,7 +481,7 @@ class Server:
         self.host, self.port = resolve_address(host, port)
         self.impl = impl if impl is not None else self._srpc_default_impl()
         self.metrics_log = metrics_log
-        self.token = token
+        self.token = token if token is not None else (os.environ.get("SRPC_TOKEN") or None)
         self.ssl = ssl
         self.max_frame = max_frame
         self.max_connections = max_connections
