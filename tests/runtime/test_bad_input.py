@@ -106,12 +106,21 @@ def test_bad_first_bytes_close_the_connection(
     [
         b"\x00\x00\x00\x02\xc1\xc1",
         b"\x7f\xff\xff\xff",
+        encode_frame(b"\x95\x04\x01\xa2\xff\xfe\x90\x80"),  # invalid UTF-8 in proc
         encode_frame(msgspec.msgpack.encode([4, "id", "echo_int", [1], {}])),
         encode_frame(msgspec.msgpack.encode([5, 1, 2])),  # a Reply from the client
         encode_frame(msgspec.msgpack.encode({"proc": "echo_int"})),
         encode_frame(msgspec.msgpack.encode([9, 1])),  # a reserved tag
     ],
-    ids=["invalid-msgpack", "huge-length", "wrong-shape", "reply", "map", "reserved-tag"],
+    ids=[
+        "invalid-msgpack",
+        "huge-length",
+        "bad-utf8",
+        "wrong-shape",
+        "reply",
+        "map",
+        "reserved-tag",
+    ],
 )
 def test_bad_frames_after_the_handshake_close_the_connection(
     server: SrpcKitchenServerStub, payload: bytes
@@ -151,6 +160,27 @@ def test_bad_requests_get_error_replies_and_the_connection_stays(
     good = _call_raw(sock, "echo_int", [7], {})
     assert isinstance(good, Reply)
     assert msgspec.msgpack.decode(good.result) == 7
+    sock.close()
+
+
+@pytest.mark.parametrize(
+    ("args", "outcome"),
+    [
+        (b"\x91\xa2\xff\xfe", "InvalidArguments"),  # invalid UTF-8 in a str argument
+        (b"\xdd\xff\xff\xff\xff\x01", "closed"),  # a huge array count: invalid envelope
+        (b"\x92\x01", "closed"),  # truncated
+    ],
+    ids=["bad-utf8", "huge-array-count", "truncated"],
+)
+def test_malformed_argument_bytes(server: SrpcKitchenServerStub, args: bytes, outcome: str) -> None:
+    sock = _connect(server)
+    sock.sendall(encode_frame(b"\x95\x04\x01\xa8echo_str" + args + b"\x80"))
+    if outcome == "closed":
+        assert _closed_by_server(sock)
+        return
+    reply = _read(sock)
+    assert isinstance(reply, ErrorReply)
+    assert reply.qualname == outcome
     sock.close()
 
 
