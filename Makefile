@@ -31,5 +31,15 @@ bench: install
 	$(BIN)/python -m pip install -q -e '.[bench]'
 	$(BIN)/python -m bench.run
 
+# Fuzz the server's receive path for FUZZ_SECONDS (default 60). atheris is
+# installed here only; if it cannot be, the harness runs its mutation fallback.
+fuzz: install
+	$(BIN)/python -m pip install -q atheris || echo "make fuzz: atheris did not install; using the harness's random-mutation fallback"
+	$(BIN)/python fuzz/fuzz_receive.py -max_total_time=$(or $(FUZZ_SECONDS),60) -print_final_stats=1 -artifact_prefix=fuzz/
+
+# Many clients, injected faults, replies matched to calls; SOAK_SECONDS (default 120).
+soak: install
+	$(BIN)/python -m tests.hardening.soak --seconds $(or $(SOAK_SECONDS),120)
+
 clean:
 	rm -rf $(VENV) dist build .mypy_cache .ruff_cache .pytest_cache

@@ -13,12 +13,15 @@ import ssl
 from dataclasses import dataclass
 from pathlib import Path
 
+from srpc.framing import DEFAULT_MAX_FRAME as _FRAMING_DEFAULT_MAX_FRAME
+
 __all__ = [
     "DEFAULT_HANDSHAKE_TIMEOUT",
     "DEFAULT_IDLE_TIMEOUT",
     "DEFAULT_MAX_CONNECTIONS",
     "DEFAULT_MAX_FRAME",
     "DEFAULT_MAX_IN_FLIGHT",
+    "HELLO_MAX_FRAME",
     "TOKEN_ENV",
     "Limits",
     "client_ssl_context",
@@ -28,11 +31,13 @@ __all__ = [
 ]
 
 #: Largest frame a receiver accepts (SPEC §6): 64 MiB.
-DEFAULT_MAX_FRAME = 64 * 1024 * 1024
+DEFAULT_MAX_FRAME = _FRAMING_DEFAULT_MAX_FRAME
+#: Largest frame a server reads before the handshake succeeds: a Hello is tiny.
+HELLO_MAX_FRAME = 64 * 1024
 #: Connections a server holds at once; the next one is refused with a reason.
 DEFAULT_MAX_CONNECTIONS = 1024
 #: Calls in flight on one connection; past it the server stops reading that socket.
-DEFAULT_MAX_IN_FLIGHT = 64
+DEFAULT_MAX_IN_FLIGHT = 128
 #: Seconds a new connection has to finish TLS and the srpc handshake.
 DEFAULT_HANDSHAKE_TIMEOUT = 10.0
 #: Seconds a connection may sit with no call in flight and nothing received.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -115,13 +116,22 @@ class StallingPeer:
             self.held.append(conn)
             if self.welcome:
                 reader = MessageReader()
-                while not reader.feed(conn.recv(65536)):
-                    pass
+                hello: list[object] = []
+                while not hello:
+                    data = conn.recv(65536)
+                    if not data:
+                        break
+                    hello = list(reader.feed(data))
+                if not hello:
+                    continue
                 conn.sendall(encode_message(Welcome(PROTOCOL_VERSION, SERVICE.name,
                                                     SERVICE.fingerprint, 1 << 20, 16)))
 
     def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self.listener.shutdown(socket.SHUT_RDWR)  # wakes the blocked accept()
         self.listener.close()
+        self.thread.join(5)
         for conn in self.held:
             conn.close()
 
@@ -199,7 +209,7 @@ def test_fork_after_use_gives_the_child_its_own_connection(tmp_path: Path) -> No
         assert client.echo("parent-2") == "parent-2"
         client.close()
         server.kill(signal.SIGTERM)  # graceful: flushes the metrics log
-    peers = {}
+    peers: dict[str, list[bool]] = {}
     for line in log.read_text().splitlines():
         record = json.loads(line)
         if record.get("proc") == "echo":

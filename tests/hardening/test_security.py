@@ -140,5 +140,5 @@ def test_limits_defaults_and_validation() -> None:
     for bad in ({"max_frame": 0}, {"max_connections": -1}, {"max_in_flight": True},
                 {"handshake_timeout": 0}, {"idle_timeout": -5.0}):
         with pytest.raises(ValueError):
-            Limits(**bad)  # type: ignore[arg-type]
+            Limits(**bad)
     assert Limits(idle_timeout=None).idle_timeout is None
