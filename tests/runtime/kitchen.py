@@ -73,6 +73,10 @@ class Kitchen(KitchenInterface):
         await asyncio.sleep(seconds)
         return value
 
+    async def async_raise(self, kind: str) -> None:
+        await asyncio.sleep(0)
+        self.raise_error(kind)
+
     def blob(self, data: bytes) -> bytes:
         return data[::-1]
 

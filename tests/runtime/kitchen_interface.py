@@ -272,5 +272,9 @@ class KitchenInterface(ABC):
         """Sleep on the event loop, then return ``value``."""
 
     @abstractmethod
+    async def async_raise(self, kind: str) -> None:
+        """Raise the exception named by ``kind``, from a coroutine."""
+
+    @abstractmethod
     def blob(self, data: bytes) -> bytes:
         """Return ``data`` reversed."""

@@ -94,6 +94,7 @@ KITCHEN_SERVICE = ServiceDescriptor(
         "sleep",
         "async_add",
         "async_sleep",
+        "async_raise",
         "blob",
     ),
 )
@@ -330,6 +331,10 @@ class SrpcKitchenClientStub(SyncClient, KitchenInterface):
         """Sleep on the event loop, then return ``value``."""
         result: str = self._srpc_call("async_sleep", (seconds, value), {})
         return result
+
+    def async_raise(self, kind: str) -> None:  # type: ignore[override]
+        """Raise the exception named by ``kind``, from a coroutine."""
+        self._srpc_call("async_raise", (kind,), {})
 
     def blob(self, data: bytes) -> bytes:
         """Return ``data`` reversed."""
@@ -568,6 +573,10 @@ class SrpcKitchenAsyncClientStub(AsyncClient):
         """Sleep on the event loop, then return ``value``."""
         result: str = await self._srpc_call("async_sleep", (seconds, value), {})
         return result
+
+    async def async_raise(self, kind: str) -> None:
+        """Raise the exception named by ``kind``, from a coroutine."""
+        await self._srpc_call("async_raise", (kind,), {})
 
     async def blob(self, data: bytes) -> bytes:
         """Return ``data`` reversed."""

@@ -186,3 +186,16 @@ def test_result_not_matching_the_declared_type_is_invalid_result(
 def test_invalid_result_is_a_type_error() -> None:
     assert issubclass(srpc.InvalidResult, TypeError)
     assert issubclass(srpc.InvalidArguments, TypeError)
+
+
+@pytest.mark.parametrize("kind", ["zero", "kitchen", "systemexit", "keyboard", "base"])
+def test_async_implementations_raise_like_sync_ones(
+    kitchen: SrpcKitchenClientStub, kind: str
+) -> None:
+    with pytest.raises(BaseException) as sync_info:
+        kitchen.raise_error(kind)
+    with pytest.raises(BaseException) as async_info:
+        kitchen.async_raise(kind)
+    assert type(async_info.value) is type(sync_info.value)
+    assert async_info.value.args[:1] == sync_info.value.args[:1]
+    assert kitchen.echo_int(1) == 1
