@@ -14,6 +14,7 @@ payload is decoded afterwards with the typed decoder of its procedure.
 from __future__ import annotations
 
 import hmac
+import struct
 from typing import Any, Final, Union
 
 import msgspec
@@ -24,6 +25,8 @@ from srpc.framing import DEFAULT_MAX_FRAME, FrameDecoder
 __all__ = [
     "PROTOCOL_VERSION",
     "RESERVED_TAGS",
+    "TAG_REPLY",
+    "TAG_REQUEST",
     "ErrorKind",
     "ErrorReply",
     "Hello",
@@ -142,13 +145,14 @@ class ErrorReply(msgspec.Struct, array_like=True, tag=TAG_ERROR_REPLY, frozen=Tr
 Message = Union[Hello, Welcome, Refuse, Request, Reply, ErrorReply]  # noqa: UP007
 
 _encoder = msgspec.msgpack.Encoder()
+_pack_length = struct.Struct(">I").pack_into
 
 
 def encode_message(message: Message) -> bytearray:
     """Encode ``message`` as one complete frame (length prefix included)."""
     buffer = bytearray(4)
     _encoder.encode_into(message, buffer, 4)
-    buffer[:4] = (len(buffer) - 4).to_bytes(4, "big")
+    _pack_length(buffer, 0, len(buffer) - 4)
     return buffer
 
 
@@ -166,7 +170,7 @@ def encode_request(
     """
     buffer = bytearray(4)
     encoder.encode_into((TAG_REQUEST, id, proc, args, kwargs), buffer, 4)
-    buffer[:4] = (len(buffer) - 4).to_bytes(4, "big")
+    _pack_length(buffer, 0, len(buffer) - 4)
     return buffer
 
 

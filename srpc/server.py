@@ -26,11 +26,14 @@ import os
 import signal
 import socket
 import ssl as _ssl
+import struct
 import sys
 import threading
 import time
 from collections.abc import Callable
 from typing import Any, ClassVar, Literal
+
+import msgspec
 
 from srpc._address import resolve_address
 from srpc.codec import ProcedureCodec, service_codec
@@ -39,12 +42,12 @@ from srpc.errors import AddressInUse, InvalidArguments, ProtocolError
 from srpc.framing import DEFAULT_MAX_FRAME
 from srpc.metrics import MetricsWriter
 from srpc.protocol import (
+    TAG_REPLY,
     ErrorReply,
     Message,
     MessageReader,
     Refuse,
     RefuseCode,
-    Reply,
     Request,
     Welcome,
     answer_hello,
@@ -149,6 +152,7 @@ class _Connection(asyncio.BufferedProtocol):
         self.last_activity = _perf()
         self.timer: asyncio.TimerHandle | None = None
         self.view = memoryview(bytearray(_RECV_SIZE))
+        self.procedures = core.procedures
         self.backlog: collections.deque[tuple[Request, int, float]] = collections.deque()
 
     # -- transport callbacks -------------------------------------------------
@@ -310,7 +314,7 @@ class _Connection(asyncio.BufferedProtocol):
     # -- calls -----------------------------------------------------------------
 
     def _dispatch(self, request: Request, size: int, received: float) -> None:
-        procedure = self.core.procedures.get(request.proc)
+        procedure = self.procedures.get(request.proc)
         if procedure is None:
             exc = ProtocolError(
                 f"service {self.server._srpc_service.name!r} has no procedure {request.proc!r}"
@@ -379,7 +383,7 @@ class _Connection(asyncio.BufferedProtocol):
     ) -> None:
         try:
             result = await procedure.method(*args, **kwargs)
-            frame = encode_message(Reply(id, _raw(procedure.codec.check_result(result))))
+            frame = _encode_reply(id, procedure.codec.check_result(result))
             ok, error = True, None
         except BaseException as exc:  # everything reaches the caller; the server keeps serving
             frame = encode_message(error_reply(id, exc, self.core.known))
@@ -417,10 +421,16 @@ class _Connection(asyncio.BufferedProtocol):
                 self.core.connection_done()
 
 
-def _raw(data: bytes) -> Any:
-    import msgspec
+def _encode_reply(id: int, result: bytes) -> bytearray:
+    """The Reply frame for call ``id`` (same bytes as ``encode_message(Reply(...))``)."""
+    buffer = bytearray(4)
+    _reply_encoder.encode_into((TAG_REPLY, id, msgspec.Raw(result)), buffer, 4)
+    _pack_length(buffer, 0, len(buffer) - 4)
+    return buffer
 
-    return msgspec.Raw(data)
+
+_reply_encoder = msgspec.msgpack.Encoder()
+_pack_length = struct.Struct(">I").pack_into
 
 
 def _run_sync(
@@ -434,7 +444,7 @@ def _run_sync(
     try:
         result = procedure.method(*args, **kwargs)
         elapsed = _perf() - started
-        frame = encode_message(Reply(id, _raw(procedure.codec.check_result(result))))
+        frame = _encode_reply(id, procedure.codec.check_result(result))
         return frame, True, None, elapsed
     except BaseException as exc:  # SystemExit & co. included: they become RemoteError
         elapsed = _perf() - started
