@@ -1,234 +1,35 @@
 """Fuzz the server's receive path: bytes from a socket -> frames -> messages -> handshake
--> argument decoding -> dispatch -> reply.
+-> argument decoding -> dispatch -> reply. The target is ``receive_target.py``.
 
-Each input is fed to a real server connection (``srpc.server._Connection``,
-the asyncio protocol object a socket drives) through an in-memory transport,
-so the exact code that handles a peer's bytes runs, without sockets. The
-first byte picks the service: the calc example, or a service whose
-procedures use every parameter kind (``*args``, keyword-only, ``**kwargs``)
-and nested types. The rest is the byte stream, fed whole and then again in
-pieces.
+    python fuzz/fuzz_receive.py -max_total_time=60      # `make fuzz`
+    python fuzz/fuzz_receive.py -runs=1000
 
-The server must survive every input: nothing but the connection closing may
-happen, and everything it writes back must be well-formed srpc frames.
-
-    python fuzz/fuzz_receive.py -max_total_time=60      # atheris (libFuzzer flags)
-    python fuzz/fuzz_receive.py -max_total_time=60      # same, without atheris
-
-With atheris installed the harness is coverage-guided (libFuzzer). Without
-it the same entry point falls back to a mutation loop over the seed corpus
-(bit flips, splices, truncations, random lengths) and prints how many inputs
-it ran; ``-runs=N`` and ``-max_total_time=S`` work in both modes.
+With atheris installed (``make fuzz`` installs it) the harness is
+coverage-guided by libFuzzer, with only srpc and the example instrumented;
+any libFuzzer flag works. Without atheris the same entry point falls back to
+a mutation loop over the same seeds (bit flips, interesting bytes, splices,
+truncations, rewritten length fields) and says so; ``-runs=N`` and
+``-max_total_time=S`` work in both modes. A crashing input is saved under
+``fuzz/``.
 """
 
 from __future__ import annotations
 
-import asyncio
-import logging
 import os
 import random
 import sys
 import time
-from abc import ABC, abstractmethod
 from pathlib import Path
-from typing import Any
+from types import ModuleType
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(REPO), str(REPO / "examples" / "calc" / "server")]
-
-import msgspec  # noqa: E402
-from calc.calc import Calc  # noqa: E402
-from srpc_calc_server_stub import SrpcCalcServerStub  # noqa: E402
-
-from srpc import ServiceDescriptor  # noqa: E402
-from srpc.codec import encoder  # noqa: E402
-from srpc.protocol import (  # noqa: E402
-    PROTOCOL_VERSION,
-    Hello,
-    MessageReader,
-    encode_message,
-    encode_request,
-)
-from srpc.server import Server, _Connection, _Core  # noqa: E402
-
+HERE = Path(__file__).resolve().parent
 MAX_FRAME = 1 << 16
-logging.getLogger("srpc").disabled = True  # refusals are expected here by the thousand
-logging.getLogger("srpc.server").disabled = True
 
 
-class ShapesInterface(ABC):
-    @abstractmethod
-    def total(self, *values: int) -> int: ...
+def _load_target() -> ModuleType:
+    import receive_target
 
-    @abstractmethod
-    def mixed(self, a: int, /, b: str = "", *, flag: bool = False, **extra: list[int]) -> str: ...
-
-    @abstractmethod
-    def nested(self, items: list[tuple[int, str]], lookup: dict[str, float | None]) -> int: ...
-
-    @abstractmethod
-    async def later(self, value: bytes) -> bytes: ...
-
-
-class Shapes(ShapesInterface):
-    def total(self, *values: int) -> int:
-        return sum(values)
-
-    def mixed(self, a: int, /, b: str = "", *, flag: bool = False, **extra: list[int]) -> str:
-        return f"{a}{b}{flag}{sorted(extra)}"
-
-    def nested(self, items: list[tuple[int, str]], lookup: dict[str, float | None]) -> int:
-        return len(items) + len(lookup)
-
-    async def later(self, value: bytes) -> bytes:
-        return value
-
-
-SHAPES = ServiceDescriptor("shapes", ShapesInterface, "shapes-fuzz",
-                           ("total", "mixed", "nested", "later"))
-
-
-class ShapesServer(Server):
-    _srpc_service = SHAPES
-
-
-class MemoryTransport(asyncio.Transport):
-    """Collects what the server writes; records close/abort and read pausing."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.written = bytearray()
-        self.closing = False
-        self.paused = False
-
-    def write(self, data: Any) -> None:
-        self.written += data
-
-    def close(self) -> None:
-        self.closing = True
-
-    def abort(self) -> None:
-        self.closing = True
-
-    def is_closing(self) -> bool:
-        return self.closing
-
-    def pause_reading(self) -> None:
-        self.paused = True
-
-    def resume_reading(self) -> None:
-        self.paused = False
-
-    def get_extra_info(self, name: str, default: Any = None) -> Any:
-        return ("127.0.0.1", 4242) if name == "peername" else default
-
-
-class Target:
-    """One server (not listening) whose connections are driven in memory."""
-
-    def __init__(self, server: Server) -> None:
-        self.server = server
-        self.loop = asyncio.new_event_loop()
-        self.core = _Core(server, self.loop)
-        server._core = self.core
-
-    def feed(self, pieces: list[bytes]) -> None:
-        transport = MemoryTransport()
-        connection = _Connection(self.core)
-        connection.connection_made(transport)
-        for piece in pieces:
-            if transport.closing:
-                break
-            _deliver(connection, piece)
-        # Let async procedures and timers run, then drop the connection.
-        self.loop.run_until_complete(asyncio.sleep(0))
-        self.loop.run_until_complete(asyncio.sleep(0))
-        connection.connection_lost(None)
-        for task in asyncio.all_tasks(self.loop):
-            task.cancel()
-        self.loop.run_until_complete(asyncio.sleep(0))
-        assert connection not in self.core.connections, "a closed connection is still held"
-        # Everything the server wrote must be valid srpc frames.
-        reader = MessageReader(max_frame=1 << 26)
-        reader.feed(bytes(transport.written))
-        assert reader.buffered == 0, "the server wrote a partial frame"
-
-
-def _deliver(connection: asyncio.BaseProtocol, data: bytes) -> None:
-    """Hand ``data`` to the protocol the way the event loop does."""
-    if isinstance(connection, asyncio.BufferedProtocol):
-        view = memoryview(data)
-        while view:
-            buffer = memoryview(connection.get_buffer(len(view)))
-            n = min(len(buffer), len(view))
-            buffer[:n] = view[:n]
-            connection.buffer_updated(n)
-            view = view[n:]
-    else:
-        assert isinstance(connection, asyncio.Protocol)
-        connection.data_received(data)
-
-
-def _targets() -> list[Target]:
-    return [
-        Target(SrpcCalcServerStub(port=0, impl=Calc(), metrics_log=None, sync_mode="inline",
-                                  max_frame=MAX_FRAME)),
-        Target(ShapesServer(port=0, impl=Shapes(), metrics_log=None, sync_mode="inline",
-                            max_frame=MAX_FRAME)),
-    ]
-
-
-TARGETS: list[Target] = []
-RUNS = 0
-
-
-def test_one_input(data: bytes) -> None:
-    """The fuzz entry point (atheris' ``TestOneInput``)."""
-    global RUNS
-    RUNS += 1
-    if not TARGETS:
-        TARGETS.extend(_targets())
-    if not data:
-        return
-    target = TARGETS[data[0] % len(TARGETS)]
-    stream = data[1:]
-    target.feed([stream])
-    if len(stream) > 2:
-        cut = data[0] % len(stream)
-        target.feed([stream[:cut], stream[cut:]])
-
-
-TestOneInput = test_one_input
-
-
-# --- seeds: valid conversations the mutator starts from ----------------------------------
-
-
-def _hello(descriptor: ServiceDescriptor, token: str | None = None) -> bytes:
-    return bytes(encode_message(Hello(PROTOCOL_VERSION, descriptor.name,
-                                      descriptor.fingerprint, token)))
-
-
-def _call(id: int, proc: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> bytes:
-    return bytes(encode_request(encoder, id, proc, args, kwargs))
-
-
-def seeds() -> list[bytes]:
-    calc = SrpcCalcServerStub._srpc_service
-    out = [
-        b"\x00" + _hello(calc) + _call(1, "add", (1, 2), {}) + _call(2, "div", (1, 0), {}),
-        b"\x00" + _hello(calc) + _call(7, "mult", (), {"a": 3, "b": 4}),
-        b"\x00" + _hello(calc) + _call(3, "nope", (1,), {}),
-        b"\x00" + _hello(calc, "tok") + _call(1, "sub", ("x", 2), {}),
-        b"\x00" + _call(1, "add", (1, 2), {}),
-        b"\x01" + _hello(SHAPES) + _call(1, "total", (1, 2, 3), {}),
-        b"\x01" + _hello(SHAPES) + _call(2, "mixed", (1, "b"), {"flag": True, "x": [1]}),
-        b"\x01" + _hello(SHAPES) + _call(3, "nested", ([[1, "a"]], {"k": None}), {}),
-        b"\x01" + _hello(SHAPES) + _call(4, "later", (b"abc",), {}),
-        b"\x01" + _hello(SHAPES) + bytes(encode_message(Hello(1, "x", "y", None))),
-        b"\x01" + msgspec.msgpack.encode([1, 2, 3]),
-    ]
-    return out
+    return receive_target
 
 
 # --- the fallback when atheris is not installed ------------------------------------------
@@ -271,17 +72,19 @@ def _flag(argv: list[str], name: str) -> float | None:
 
 
 def fallback(argv: list[str]) -> int:
+    """The same target driven by a seeded mutation loop (no coverage guidance)."""
+    target = _load_target()
     seconds = _flag(argv, "max_total_time")
     runs = _flag(argv, "runs")
     if seconds is None and runs is None:
         seconds = 60.0
     rng = random.Random(int(os.environ.get("SRPC_FUZZ_SEED", "0")) or None)
-    corpus = seeds()
+    corpus = target.seeds()
     started = time.monotonic()
     for seed in corpus:
-        test_one_input(seed)
+        target.test_one_input(seed)
     while True:
-        if runs is not None and runs <= RUNS:
+        if runs is not None and runs <= target.RUNS:
             break
         if seconds is not None and time.monotonic() - started >= seconds:
             break
@@ -290,36 +93,45 @@ def fallback(argv: list[str]) -> int:
         else:
             data = _mutate(rng, rng.choice(corpus), corpus)
         try:
-            test_one_input(data)
+            target.test_one_input(data)
         except BaseException:
-            crash = REPO / "fuzz" / f"crash-{int(time.time())}.bin"
+            crash = HERE / f"crash-{int(time.time())}.bin"
             crash.write_bytes(data)
             print(f"fuzz_receive: crash on input saved to {crash}", file=sys.stderr)
             raise
         if len(corpus) < 512 and rng.random() < 0.01:
             corpus.append(data)
     elapsed = time.monotonic() - started
-    print(f"fuzz_receive (random-mutation fallback, atheris not installed): "
-          f"{RUNS} inputs in {elapsed:.1f} s, no crash", flush=True)
+    print(f"fuzz_receive: random-mutation fallback (atheris is not installed, or "
+          f"SRPC_FUZZ_FALLBACK is set): "
+          f"{target.RUNS} inputs in {elapsed:.1f} s, no crash", flush=True)
     return 0
 
 
 def main(argv: list[str]) -> int:
+    if os.environ.get("SRPC_FUZZ_FALLBACK"):
+        return fallback(argv)
     try:
         import atheris  # type: ignore[import-not-found,import-untyped,unused-ignore]
     except ImportError:
         return fallback(argv)
-    corpus_dir = REPO / "fuzz" / "corpus"
+    # Instrument srpc and the example only: instrumenting everything loaded
+    # (asyncio, msgspec's Python parts, ...) costs half a minute at start-up.
+    with atheris.instrument_imports(include=["srpc", "calc", "srpc_calc_server_stub",
+                                             "receive_target"]):
+        target = _load_target()
+    corpus_dir = HERE / "corpus"
     corpus_dir.mkdir(exist_ok=True)
-    for i, seed in enumerate(seeds()):
+    for i, seed in enumerate(target.seeds()):
         path = corpus_dir / f"seed-{i:02d}"
         if not path.exists():
             path.write_bytes(seed)
-    atheris.instrument_all()
-    args = [a for a in argv]
+    args = list(argv)
     if not any(not a.startswith("-") for a in args[1:]):
         args.append(str(corpus_dir))
-    atheris.Setup(args, test_one_input)
+    if not any(a.startswith("-artifact_prefix=") for a in args):
+        args.append(f"-artifact_prefix={HERE}/")
+    atheris.Setup(args, target.test_one_input)
     atheris.Fuzz()
     return 0
 

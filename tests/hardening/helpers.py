@@ -41,11 +41,11 @@ def rss_bytes(pid: int | None = None) -> int:
 
 
 def connection_count(server: SrpcHardeningServerStub) -> int:
-    return len(server._core.connections)  # TODO public
+    return server.connection_count
 
 
 def calls_in_flight(server: SrpcHardeningServerStub) -> int:
-    return server._core.in_flight()  # TODO public
+    return server.calls_in_flight
 
 
 @contextlib.contextmanager
@@ -95,8 +95,9 @@ def raw_connect(port: int, *, handshake: bool = False, token: str | None = None)
         sock.sendall(encode_message(Hello(PROTOCOL_VERSION, SERVICE.name, SERVICE.fingerprint,
                                           token)))
         reader = MessageReader()
-        while not reader.feed(sock.recv(65536)):
-            pass
+        while not reader.feed(data := sock.recv(65536)):
+            if not data:
+                raise ConnectionError("the server closed the connection during the handshake")
     return sock
 
 

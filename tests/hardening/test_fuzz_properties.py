@@ -171,7 +171,14 @@ class Shapes(ABC):
         ...
 
 
-SHAPES = service_codec(ServiceDescriptor("shapes", Shapes, "x", ("mixed", "nested", "nothing")))
+    @abstractmethod
+    def total(self, *values: int) -> int:
+        ...
+
+
+SHAPES = service_codec(
+    ServiceDescriptor("shapes", Shapes, "x", ("mixed", "nested", "nothing", "total"))
+)
 finite = st.floats(allow_nan=False)
 names = st.text(min_size=1, max_size=8).filter(lambda s: s not in {"a", "b", "flag"})
 
@@ -197,10 +204,29 @@ def test_arguments_round_trip_nested(
     assert args == (items, lookup) and kwargs == {}
 
 
+# Strings whose bytes need not be UTF-8, and arrays and maps holding them: msgspec
+# reports invalid UTF-8 as UnicodeDecodeError, which must never escape.
+raw_strs = st.binary(max_size=12).map(lambda b: bytes([0xA0 | len(b)]) + b)
+raw_str_arrays = st.lists(raw_strs, max_size=4).map(
+    lambda xs: bytes([0x90 | len(xs)]) + b"".join(xs))
+raw_str_maps = st.lists(st.tuples(raw_strs, raw_strs), max_size=3).map(
+    lambda kv: bytes([0x80 | len(kv)]) + b"".join(k + v for k, v in kv))
+# Array and map headers that claim up to 2**32 - 1 elements, then a few bytes.
+huge_headers = st.tuples(
+    st.one_of(
+        st.integers(min_value=0, max_value=2**16 - 1).map(lambda n: b"\xdc" + n.to_bytes(2, "big")),
+        st.integers(min_value=0, max_value=2**32 - 1).map(lambda n: b"\xdd" + n.to_bytes(4, "big")),
+        st.integers(min_value=0, max_value=2**16 - 1).map(lambda n: b"\xde" + n.to_bytes(2, "big")),
+        st.integers(min_value=0, max_value=2**32 - 1).map(lambda n: b"\xdf" + n.to_bytes(4, "big")),
+    ),
+    st.binary(max_size=8),
+).map(lambda t: t[0] + t[1])
+any_argument_bytes = (st.binary(max_size=64) | msgpack_values.map(msgspec.msgpack.encode)
+                      | raw_strs | raw_str_arrays | raw_str_maps | huge_headers)
+
+
 @settings(max_examples=300)
-@given(st.sampled_from(sorted(SHAPES.procedures)),
-       st.binary(max_size=64) | msgpack_values.map(msgspec.msgpack.encode),
-       st.binary(max_size=64) | msgpack_values.map(msgspec.msgpack.encode))
+@given(st.sampled_from(sorted(SHAPES.procedures)), any_argument_bytes, any_argument_bytes)
 def test_arbitrary_argument_bytes_are_invalid_arguments_or_valid(
     proc: str, args: bytes, kwargs: bytes
 ) -> None:
@@ -209,8 +235,45 @@ def test_arbitrary_argument_bytes_are_invalid_arguments_or_valid(
 
 
 @settings(max_examples=200)
-@given(st.sampled_from(sorted(SHAPES.procedures)),
-       st.binary(max_size=64) | msgpack_values.map(msgspec.msgpack.encode))
+@given(st.sampled_from(sorted(SHAPES.procedures)), any_argument_bytes)
 def test_arbitrary_result_bytes_are_invalid_result_or_valid(proc: str, data: bytes) -> None:
     with contextlib.suppress(InvalidResult):
         SHAPES.procedures[proc].decode_result(data)
+
+
+@given(raw_strs, raw_strs, raw_strs | st.just(b"\xc0"))
+def test_strings_that_are_not_utf8_in_a_hello_are_a_protocol_error(
+    service: bytes, fingerprint: bytes, token: bytes
+) -> None:
+    hello = b"\x95\x01\x01" + service + fingerprint + token  # [tag, version, service, fp, token]
+    reader = MessageReader(max_frame=1 << 16)
+    with contextlib.suppress(ProtocolError):
+        reader.feed(encode_frame(hello))
+
+
+def test_regression_invalid_utf8_in_a_hello_is_a_protocol_error() -> None:
+    reader = MessageReader()
+    hello = b"\x95\x01\x01\xa2\xc4\x20\xa1f\xc0"  # service name b"\xc4 " is not UTF-8
+    try:
+        reader.feed(encode_frame(hello))
+    except ProtocolError:
+        return
+    raise AssertionError("invalid UTF-8 was accepted")
+
+
+def test_regression_invalid_utf8_in_arguments_is_invalid_arguments() -> None:
+    try:
+        SHAPES.procedures["nested"].decode_args(b"\x92\x91\x92\x01\xa1\xff\x80", b"\x80")
+    except InvalidArguments:
+        return
+    raise AssertionError("invalid UTF-8 was accepted")
+
+
+def test_regression_a_huge_array_count_for_star_args_is_refused_at_once() -> None:
+    # 5 bytes claiming 2**32 - 1 arguments once cost minutes of CPU and gigabytes of memory.
+    for header in (b"\xdd\xff\xff\xff\xff", b"\xdc\xff\xff", b"\xdd\x00\x01\x00\x00\x01\x02"):
+        try:
+            SHAPES.procedures["total"].decode_args(header, b"\x80")
+        except InvalidArguments:
+            continue
+        raise AssertionError("a lying array header was accepted")
