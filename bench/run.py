@@ -284,23 +284,27 @@ def run_w5(runner: Runner, pass_index: int) -> dict[str, Any]:
 def run_passes(
     runner: Runner, contestants: list[str], workloads: list[str]
 ) -> list[dict[str, Any]]:
-    """All passes; each pass rotates the contestants' order by one."""
+    """All passes. Within a pass, workload by workload, every contestant in turn
+    (so each one's ratio to the floor compares runs seconds apart); the
+    contestants' order rotates by one every pass. W5 follows the W1 block.
+    """
     opts = runner.opts
     main_workloads = [w for w in workloads if w != "W5"]
-    units = [c for c in contestants if main_workloads]
-    if "W5" in workloads and SRPC in contestants:
-        units.append("W5")
+    w5 = "W5" in workloads and SRPC in contestants
+    blocks = list(main_workloads)
+    if w5:
+        blocks.insert(blocks.index("W1") + 1 if "W1" in blocks else 0, "W5")
     passes: list[dict[str, Any]] = []
     for p in range(opts.passes):
-        order = rotate(units, p)
+        order = rotate(list(contestants), p)
         runner.log(f"pass {p + 1}/{opts.passes}: {', '.join(order)}")
-        results: dict[str, dict[str, Any]] = {}
-        for unit in order:
-            if unit == "W5":
-                results.setdefault(SRPC, {})["W5"] = run_w5(runner, p)
+        results: dict[str, dict[str, Any]] = {c: {} for c in order}
+        for w in blocks:
+            if w == "W5":
+                results[SRPC]["W5"] = run_w5(runner, p)
                 continue
-            for w in main_workloads:
-                results.setdefault(unit, {})[w] = runner.safe_measure(unit, w)
+            for c in order:
+                results[c][w] = runner.safe_measure(c, w)
         passes.append({"order": order, "results": results})
     return passes
 
