@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import os
@@ -27,7 +28,7 @@ from .helpers import (
     open_fds,
     wait_until,
 )
-from .stubs import SERVICE, SrpcHardeningClientStub
+from .stubs import SERVICE, SrpcHardeningAsyncClientStub, SrpcHardeningClientStub
 
 HANG_GUARD = 30.0  # only guards against a hang; no timing is asserted
 
@@ -59,6 +60,23 @@ def test_server_killed_mid_call_fails_the_call_with_connection_lost() -> None:
         with pytest.raises(ConnectError):
             client.echo("server is gone")
         client.close()
+
+
+def test_server_killed_mid_call_fails_async_calls_with_connection_lost() -> None:
+    async def main(port: int, server: ServerProcess) -> list[BaseException | str]:
+        async with SrpcHardeningAsyncClientStub("127.0.0.1", port) as client:
+            assert await client.echo("up") == "up"
+            calls = [asyncio.ensure_future(client.slow(60, f"never {i}")) for i in range(5)]
+            await asyncio.sleep(0.2)
+            server.kill(signal.SIGKILL)
+            done = await asyncio.wait_for(
+                asyncio.gather(*calls, return_exceptions=True), HANG_GUARD
+            )
+            return list(done)
+
+    with ServerProcess() as server:
+        outcomes = asyncio.run(main(server.port, server))
+    assert all(isinstance(o, ConnectionLost) for o in outcomes), outcomes
 
 
 _CLIENT_SCRIPT = """
@@ -166,13 +184,14 @@ def test_a_slow_server_call_times_out_and_the_connection_stays_usable() -> None:
         assert client.echo("after the late reply") == "after the late reply"
 
 
-def test_clients_reconnect_after_a_server_restart() -> None:
+@pytest.mark.parametrize("how", [signal.SIGTERM, signal.SIGKILL])
+def test_clients_reconnect_after_a_server_restart(how: signal.Signals) -> None:
     first = ServerProcess()
     port = first.port
     client = SrpcHardeningClientStub("127.0.0.1", port)
     try:
         assert client.echo("before") == "before"
-        first.kill(signal.SIGTERM)
+        first.kill(how)
         with ServerProcess(port=port):
             assert client.echo("after restart") == "after restart"
         with ServerProcess(port=port):
