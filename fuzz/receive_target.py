@@ -3,9 +3,11 @@
 Each input is fed to ``srpc.server._Connection`` (the asyncio protocol object
 a socket drives) through an in-memory transport, so the exact code that
 handles a peer's bytes runs, without sockets. The first byte picks the
-service: the calc example, or a service whose procedures use every
-parameter kind (``*args``, keyword-only, ``**kwargs``), nested types and
-``async def``. The rest is the byte stream, fed whole and then in two pieces.
+server: the calc example; a service whose procedures use every parameter
+kind (``*args``, keyword-only, ``**kwargs``), nested types and ``async def``;
+or that service behind a token with two calls in flight at most (so requests
+wait in the backlog). The rest is the byte stream, fed whole and then in two
+pieces.
 
 The server must survive every input: nothing but the connection closing may
 happen, no connection may stay held, and everything it writes back must be
@@ -163,9 +165,13 @@ def _targets() -> list[Target]:
                                   max_frame=MAX_FRAME)),
         Target(ShapesServer(port=0, impl=Shapes(), metrics_log=None, sync_mode="inline",
                             max_frame=MAX_FRAME)),
+        # A token, and few calls in flight so that requests wait in the backlog.
+        Target(ShapesServer(port=0, impl=Shapes(), metrics_log=None, sync_mode="inline",
+                            max_frame=MAX_FRAME, max_in_flight=2, token=TOKEN)),
     ]
 
 
+TOKEN = "fuzz-token"
 TARGETS: list[Target] = []
 RUNS = 0
 
@@ -215,5 +221,10 @@ def seeds() -> list[bytes]:
         b"\x01" + _hello(SHAPES) + _call(4, "later", (b"abc",), {}),
         b"\x01" + _hello(SHAPES) + bytes(encode_message(Hello(1, "x", "y", None))),
         b"\x01" + msgspec.msgpack.encode([1, 2, 3]),
+        b"\x02" + _hello(SHAPES, TOKEN)
+        + b"".join(_call(i, "later", (b"x" * i,), {}) for i in range(5))
+        + _call(9, "total", (1, 2), {}),
+        b"\x02" + _hello(SHAPES, "wrong") + _call(1, "total", (1, 2), {}),
+        b"\x02" + _hello(SHAPES) + _call(1, "total", (1, 2), {}),
     ]
     return out
