@@ -20,6 +20,8 @@ import os
 import select
 import socket
 import ssl as _ssl
+import struct
+import sys
 import threading
 import time
 from typing import Any, ClassVar
@@ -41,6 +43,7 @@ from srpc.errors import (
 from srpc.framing import DEFAULT_MAX_FRAME
 from srpc.protocol import (
     PROTOCOL_VERSION,
+    TAG_REQUEST,
     ErrorReply,
     Hello,
     Message,
@@ -61,6 +64,9 @@ RESERVED_NAMES = frozenset({"close", "with_timeout"})
 
 _RECV_SIZE = 256 * 1024
 _monotonic = time.monotonic
+_refcount = sys.getrefcount
+_BUFFER_REFS = 3  # local.buffer, the local name, getrefcount's argument
+_pack_length = struct.Struct(">I").pack_into
 
 SslArg = _ssl.SSLContext | bool | None
 
@@ -116,6 +122,7 @@ class _Settings:
         self.codec: ServiceCodec = service_codec(descriptor)
         self.known: ExceptionMap = interface_exceptions(descriptor.interface)
         self.ids = itertools.count(1)
+        self.local = threading.local()
 
     def hello(self) -> bytearray:
         descriptor = self.descriptor
@@ -132,6 +139,33 @@ class _Settings:
             raise InvalidArguments(
                 f"{self.descriptor.name}.{proc}(): cannot encode the arguments: {exc}"
             ) from None
+
+    def encode_reused(
+        self, id: int, proc: str, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> bytearray:
+        """Like :meth:`encode`, into this thread's reused buffer (sync calls only).
+
+        A blocking call is done with its frame when ``sendall`` returns, so
+        each thread can encode every request into the same buffer: no fresh
+        allocation per call (for big arguments, malloc would otherwise hand
+        the memory back to the OS and fault it in again on every call).
+        """
+        local = self.local
+        try:
+            buffer: bytearray = local.buffer
+        except AttributeError:
+            buffer = local.buffer = bytearray(4)
+        if _refcount(buffer) > _BUFFER_REFS:  # still referenced (an exception's traceback)
+            buffer = local.buffer = bytearray(4)
+        try:
+            encoder.encode_into((TAG_REQUEST, id, proc, args, kwargs), buffer, 4)
+        except (TypeError, ValueError, OverflowError) as exc:
+            local.buffer = bytearray(4)
+            raise InvalidArguments(
+                f"{self.descriptor.name}.{proc}(): cannot encode the arguments: {exc}"
+            ) from None
+        _pack_length(buffer, 0, len(buffer) - 4)
+        return buffer
 
     def result(self, proc: str, message: Message) -> Any:
         if type(message) is Reply:
@@ -263,11 +297,17 @@ class _SyncConnection:
             ):
                 raise TimeoutError
             # recv_into a reused buffer: recv(256 KiB) would allocate and shrink a bytes each time.
-            size = self.sock.recv_into(self.buffer)
+            body = self.reader.body_buffer()
+            if body is not None:  # the rest of a large frame: straight into its own buffer
+                size = self.sock.recv_into(body)
+                if size:
+                    messages = self.reader.body_received(size)
+            else:
+                size = self.sock.recv_into(self.buffer)
+                if size:
+                    messages = self.reader.feed(self.view[:size])
             if not size:
                 failure = ConnectionLost(f"{label}: the server closed the connection")
-            else:
-                messages = self.reader.feed(self.view[:size])
         except TimeoutError:
             pass
         except ProtocolError as exc:
@@ -413,7 +453,7 @@ class SyncClient:
     def _srpc_call(self, proc: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         settings = self._srpc_settings
         id = next(settings.ids)
-        frame = settings.encode(id, proc, args, kwargs)
+        frame = settings.encode_reused(id, proc, args, kwargs)
         timeout = self._srpc_timeout
         deadline = None if timeout is None else _monotonic() + timeout
         connection = self._srpc_shared.get()

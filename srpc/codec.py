@@ -12,6 +12,9 @@ from __future__ import annotations
 import functools
 import inspect
 import re
+import struct
+import sys
+import threading
 import typing
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,6 +31,11 @@ _EMPTY_RAW_MAP = msgspec.Raw(b"\x80")
 _DECODE_ERRORS = (msgspec.DecodeError, ValueError, RecursionError)
 _PATH = re.compile(r" - at `\$((?:\[\d+\])?)(.*)`$")
 _MAX_CACHED_COUNTS = 32
+_TAG_REPLY = 5  # srpc.protocol.TAG_REPLY (protocol imports nothing from here; kept literal)
+_pack_length = struct.Struct(">I").pack_into
+_refcount = sys.getrefcount
+_BUFFER_REFS = 3  # the thread-local slot, the local name, getrefcount's argument
+_reply_buffers = threading.local()
 
 
 def _enc_hook(obj: Any) -> Any:
@@ -255,6 +263,54 @@ class ProcedureCodec:
                 f"its declared return type {_type_name(self.return_type)}: {exc}"
             ) from None
         return data
+
+    def encode_reply(self, id: int, value: Any) -> bytearray:
+        """The whole Reply frame (length prefix included) for ``value``, validated.
+
+        One encoding pass straight into the frame buffer; the result is
+        checked against the declared return type by decoding it from a view
+        of that buffer (skipped for plain values whose type already matches).
+        Raises :class:`InvalidResult` like :meth:`check_result`.
+        """
+        # Each thread encodes into the buffer of its previous reply once nothing else holds
+        # it (the transport took its bytes): big replies then cost no fresh allocation,
+        # which malloc would hand back to the OS and fault in again on every call.
+        local = _reply_buffers
+        try:
+            buffer: bytearray = local.buffer
+        except AttributeError:
+            buffer = local.buffer = bytearray(4)
+        if _refcount(buffer) > _BUFFER_REFS:
+            buffer = local.buffer = bytearray(4)
+        try:
+            encoder.encode_into((_TAG_REPLY, id, value), buffer, 4)
+        except (TypeError, ValueError, OverflowError):
+            local.buffer = bytearray(4)
+            self.check_result(value)  # raises InvalidResult with the usual message
+            raise  # pragma: no cover - check_result encodes the same value
+        _pack_length(buffer, 0, len(buffer) - 4)
+        plain = self._plain_result
+        if plain is not None and type(value) in plain:
+            return buffer
+        checker = self._reply_checker
+        if checker is not None:
+            view = memoryview(buffer)
+            try:
+                checker.decode(view[4:])
+            except msgspec.ValidationError:
+                self.check_result(value)  # raises InvalidResult with the usual message
+            finally:
+                view.release()
+        return buffer
+
+    @functools.cached_property
+    def _reply_checker(self) -> msgspec.msgpack.Decoder[Any] | None:
+        if self.result_decoder is _any_decoder:
+            return None
+        try:
+            return msgspec.msgpack.Decoder(tuple[int, int, self.return_type])  # type: ignore[name-defined]
+        except TypeError:  # pragma: no cover - the result decoder was built from the same type
+            return None
 
     # -- client side ---------------------------------------------------------
 

@@ -8,6 +8,7 @@ payload. Sync and async transports are thin loops around the two.
 from __future__ import annotations
 
 import struct
+import sys
 
 from srpc.errors import ProtocolError
 
@@ -18,7 +19,11 @@ DEFAULT_MAX_FRAME = 64 * 1024 * 1024
 """Largest frame payload accepted by default (64 MiB); configurable per decoder."""
 
 _MAX_LENGTH = 0xFFFFFFFF
+LARGE_FRAME = 64 * 1024
+"""Frames at least this big that span reads are received into a buffer of their own size."""
 _unpack_header = struct.Struct(">I").unpack_from
+_refcount = sys.getrefcount
+_SPARE_REFS = 3  # self._spare, the local name, getrefcount's argument
 
 
 def encode_frame(payload: bytes | bytearray | memoryview) -> bytes:
@@ -36,9 +41,15 @@ class FrameDecoder:
     of bytes: a declared length over ``max_frame`` raises
     :class:`~srpc.errors.ProtocolError` as soon as the 4-byte header is seen,
     before anything is allocated for the body.
+
+    A large frame (``LARGE_FRAME`` bytes or more) that is not complete in one
+    read gets one buffer of its declared size (after the limit check); the
+    rest of its body is copied or, through :meth:`body_buffer` and
+    :meth:`body_received`, read straight into that buffer, and the buffer
+    itself (a ``bytearray``) is the frame: no re-copying of a growing buffer.
     """
 
-    __slots__ = ("_buffer", "_needed", "max_frame")
+    __slots__ = ("_body", "_buffer", "_filled", "_needed", "_spare", "max_frame")
 
     def __init__(self, max_frame: int = DEFAULT_MAX_FRAME) -> None:
         if max_frame < 0:
@@ -46,14 +57,53 @@ class FrameDecoder:
         self.max_frame = max_frame
         self._buffer = bytearray()
         self._needed = -1  # body length of the frame being read, -1 while the header is incomplete
+        self._body: bytearray | None = None  # the large frame being filled in place
+        self._filled = 0
+        self._spare: bytearray | None = None  # the last large frame, reused once unreferenced
 
     @property
     def buffered(self) -> int:
         """Bytes received but not yet returned as a frame."""
+        if self._body is not None:
+            return HEADER_SIZE + self._filled
         return len(self._buffer) + (HEADER_SIZE if self._needed >= 0 else 0)
 
-    def feed(self, data: bytes | bytearray | memoryview) -> list[bytes]:
+    def body_buffer(self) -> memoryview | None:
+        """Where the rest of a large frame's body should be read to, or ``None``.
+
+        Reading at most ``len()`` of it and passing the count to
+        :meth:`body_received` is the same as :meth:`feed` with those bytes, minus a copy.
+        """
+        body = self._body
+        if body is None:
+            return None
+        return memoryview(body)[self._filled :]
+
+    def body_received(self, nbytes: int) -> list[bytes | bytearray]:
+        """``nbytes`` were written at the start of :meth:`body_buffer`'s view."""
+        body = self._body
+        assert body is not None
+        filled = self._filled + nbytes
+        if filled < len(body):
+            self._filled = filled
+            return []
+        self._body = None
+        self._filled = 0
+        self._spare = body
+        return [body]
+
+    def feed(self, data: bytes | bytearray | memoryview) -> list[bytes | bytearray]:
         """Add ``data``; return every frame it completes, in order (possibly none)."""
+        frames: list[bytes | bytearray]
+        body = self._body
+        if body is not None:
+            filled = self._filled
+            take = min(len(body) - filled, len(data))
+            body[filled : filled + take] = data[:take]
+            frames = self.body_received(take)
+            if take == len(data):
+                return frames
+            return frames + self.feed(memoryview(data)[take:])
         buffer = self._buffer
         if not buffer and self._needed < 0:
             # Fast path: frames parsed straight from ``data``; only a partial tail is kept.
@@ -62,7 +112,7 @@ class FrameDecoder:
                 (needed,) = _unpack_header(data, 0)
                 if needed + HEADER_SIZE == end and needed <= self.max_frame:
                     return [bytes(data[HEADER_SIZE:])]  # the usual case: exactly one frame
-            frames: list[bytes] = []
+            frames = []
             start = 0
             while end - start >= HEADER_SIZE:
                 (needed,) = _unpack_header(data, start)
@@ -71,6 +121,10 @@ class FrameDecoder:
                         f"frame length {needed} exceeds the limit of {self.max_frame} bytes"
                     )
                 if end - start - HEADER_SIZE < needed:
+                    if needed >= LARGE_FRAME:
+                        start += HEADER_SIZE
+                        self._start_body(needed, memoryview(data)[start:])
+                        return frames
                     break
                 start += HEADER_SIZE
                 frames.append(bytes(data[start : start + needed]))
@@ -88,7 +142,7 @@ class FrameDecoder:
             if needed < 0:
                 if end - start < HEADER_SIZE:
                     break
-                needed = int.from_bytes(buffer[start : start + HEADER_SIZE], "big")
+                (needed,) = _unpack_header(buffer, start)
                 if needed > self.max_frame:
                     # Drop everything: the connection is about to be closed.
                     self._buffer = bytearray()
@@ -98,6 +152,11 @@ class FrameDecoder:
                     )
                 start += HEADER_SIZE
             if end - start < needed:
+                if needed >= LARGE_FRAME:
+                    self._start_body(needed, memoryview(buffer)[start:end])
+                    self._buffer = bytearray()
+                    self._needed = -1
+                    return frames
                 break
             frames.append(bytes(buffer[start : start + needed]))
             start += needed
@@ -106,3 +165,18 @@ class FrameDecoder:
         if start:
             del buffer[:start]
         return frames
+
+    def _start_body(self, needed: int, head: memoryview) -> None:
+        # Reuse the last large frame's buffer when nothing references it any more (its
+        # message was decoded and dropped): a fresh 1 MiB allocation per frame makes malloc
+        # return memory to the OS and fault it back in on every call.
+        spare = self._spare
+        if spare is not None and len(spare) == needed and _refcount(spare) <= _SPARE_REFS:
+            body = spare
+        else:
+            body = bytearray(needed)
+        size = len(head)
+        body[:size] = head
+        head.release()
+        self._body = body
+        self._filled = size

@@ -192,6 +192,14 @@ class MessageReader:
     def buffered(self) -> int:
         return self._frames.buffered
 
+    def body_buffer(self) -> memoryview | None:
+        """Where to read the rest of a large frame straight into (see ``FrameDecoder``)."""
+        return self._frames.body_buffer()
+
+    def body_received(self, nbytes: int) -> list[tuple[Message, int]]:
+        """``nbytes`` were read into :meth:`body_buffer`'s view."""
+        return self._decode_all(self._frames.body_received(nbytes))
+
     def feed(self, data: bytes | bytearray | memoryview) -> list[tuple[Message, int]]:
         frames = self._frames.feed(data)
         decode = self._decoder.decode
@@ -200,7 +208,14 @@ class MessageReader:
         except (msgspec.DecodeError, ValueError, RecursionError) as exc:  # ValueError: bad UTF-8
             raise ProtocolError(f"invalid srpc message: {exc}") from None
 
-    def decode(self, frame: bytes) -> Message:
+    def _decode_all(self, frames: list[bytes | bytearray]) -> list[tuple[Message, int]]:
+        decode = self._decoder.decode
+        try:
+            return [(decode(frame), len(frame) + 4) for frame in frames]
+        except (msgspec.DecodeError, ValueError, RecursionError) as exc:  # ValueError: bad UTF-8
+            raise ProtocolError(f"invalid srpc message: {exc}") from None
+
+    def decode(self, frame: bytes | bytearray) -> Message:
         try:
             return self._decoder.decode(frame)
         except (msgspec.DecodeError, ValueError, RecursionError) as exc:  # ValueError: bad UTF-8

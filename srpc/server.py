@@ -26,14 +26,11 @@ import os
 import signal
 import socket
 import ssl as _ssl
-import struct
 import sys
 import threading
 import time
 from collections.abc import Callable
 from typing import Any, ClassVar, Literal
-
-import msgspec
 
 from srpc._address import resolve_address
 from srpc.codec import ProcedureCodec, service_codec
@@ -42,7 +39,6 @@ from srpc.errors import AddressInUse, InvalidArguments, ProtocolError
 from srpc.framing import DEFAULT_MAX_FRAME
 from srpc.metrics import MetricsWriter
 from srpc.protocol import (
-    TAG_REPLY,
     ErrorReply,
     Message,
     MessageReader,
@@ -152,6 +148,7 @@ class _Connection(asyncio.BufferedProtocol):
         self.last_activity = _perf()
         self.timer: asyncio.TimerHandle | None = None
         self.view = memoryview(bytearray(_RECV_SIZE))
+        self.into_body = False
         self.procedures = core.procedures
         self.backlog: collections.deque[tuple[Request, int, float]] = collections.deque()
 
@@ -198,13 +195,22 @@ class _Connection(asyncio.BufferedProtocol):
         self._update_reading()
 
     def get_buffer(self, sizehint: int) -> memoryview:
+        # The rest of a large frame is read straight into that frame's own buffer.
+        body = self.reader.body_buffer()
+        if body is not None:
+            self.into_body = True
+            return body
         return self.view
 
     def buffer_updated(self, nbytes: int) -> None:
         received = _perf()
         self.last_activity = received
         try:
-            messages = self.reader.feed(self.view[:nbytes])
+            if self.into_body:
+                self.into_body = False
+                messages = self.reader.body_received(nbytes)
+            else:
+                messages = self.reader.feed(self.view[:nbytes])
         except ProtocolError as exc:
             log.info("closing %s: %s", self.peer, exc)
             self._abort()
@@ -383,7 +389,7 @@ class _Connection(asyncio.BufferedProtocol):
     ) -> None:
         try:
             result = await procedure.method(*args, **kwargs)
-            frame = _encode_reply(id, procedure.codec.check_result(result))
+            frame = procedure.codec.encode_reply(id, result)
             ok, error = True, None
         except BaseException as exc:  # everything reaches the caller; the server keeps serving
             frame = encode_message(error_reply(id, exc, self.core.known))
@@ -421,18 +427,6 @@ class _Connection(asyncio.BufferedProtocol):
                 self.core.connection_done()
 
 
-def _encode_reply(id: int, result: bytes) -> bytearray:
-    """The Reply frame for call ``id`` (same bytes as ``encode_message(Reply(...))``)."""
-    buffer = bytearray(4)
-    _reply_encoder.encode_into((TAG_REPLY, id, msgspec.Raw(result)), buffer, 4)
-    _pack_length(buffer, 0, len(buffer) - 4)
-    return buffer
-
-
-_reply_encoder = msgspec.msgpack.Encoder()
-_pack_length = struct.Struct(">I").pack_into
-
-
 def _run_sync(
     procedure: _Procedure,
     id: int,
@@ -444,7 +438,7 @@ def _run_sync(
     try:
         result = procedure.method(*args, **kwargs)
         elapsed = _perf() - started
-        frame = _encode_reply(id, procedure.codec.check_result(result))
+        frame = procedure.codec.encode_reply(id, result)
         return frame, True, None, elapsed
     except BaseException as exc:  # SystemExit & co. included: they become RemoteError
         elapsed = _perf() - started
