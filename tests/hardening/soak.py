@@ -51,17 +51,39 @@ class Stats:
     lost: int = 0
     crossed: int = 0
     connections: int = 0
+    peak_in_flight: int = 0  # summed over processes: an upper bound of the true peak
     problems: list[str] = field(default_factory=list)
 
     def add(self, other: Stats) -> None:
         for name in ("calls", "ok", "raised_as_expected", "timed_out_as_expected", "faults",
-                     "lost", "crossed", "connections"):
+                     "lost", "crossed", "connections", "peak_in_flight"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.problems += other.problems[:20]
 
     def problem(self, text: str) -> None:
         if len(self.problems) < 20:
             self.problems.append(text)
+
+
+class _Gauge:
+    """Calls in flight in this process, and the most seen at once."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.now = 0
+        self.peak = 0
+
+    def __enter__(self) -> None:
+        with self.lock:
+            self.now += 1
+            self.peak = max(self.peak, self.now)
+
+    def __exit__(self, *exc_info: object) -> None:
+        with self.lock:
+            self.now -= 1
+
+
+_IN_FLIGHT = _Gauge()
 
 
 def _check(stats: Stats, op: str, value: str, outcome: Any, error: BaseException | None) -> None:
@@ -164,7 +186,8 @@ def _sync_worker(port: int, deadline: float, seed: str, shared: SrpcHardeningCli
                 continue
             seq += 1
             value = f"{seed}:{seq}:{rng.random()}"
-            outcome, error = _sync_call(client, op, value, rng)
+            with _IN_FLIGHT:
+                outcome, error = _sync_call(client, op, value, rng)
             _check(stats, op, value, outcome, error)
     finally:
         if own:
@@ -183,6 +206,7 @@ def _async_worker(port: int, deadline: float, seed: str, tasks: int, stats: Stat
             value = f"{name}:{seq}"
             outcome: Any = None
             error: BaseException | None = None
+            _IN_FLIGHT.__enter__()
             try:
                 if op == "echo":
                     outcome = await client.echo(value)
@@ -194,6 +218,8 @@ def _async_worker(port: int, deadline: float, seed: str, tasks: int, stats: Stat
                     outcome = await client.with_timeout(0.03).slow(0.25, value)
             except (SrpcError, ValueError) as exc:
                 error = exc
+            finally:
+                _IN_FLIGHT.__exit__()
             _check(stats, op, value, outcome, error)
 
     async def main() -> None:
@@ -207,6 +233,7 @@ def _async_worker(port: int, deadline: float, seed: str, tasks: int, stats: Stat
 def run_clients(port: int, seconds: float, threads: int, seed: str) -> Stats:
     """Run ``threads`` client threads (+1 asyncio thread) for ``seconds``; merged stats."""
     deadline = time.monotonic() + seconds
+    _IN_FLIGHT.peak = 0
     shared = SrpcHardeningClientStub("127.0.0.1", port, timeout=OK_DEADLINE)
     per_thread = [Stats() for _ in range(threads + 1)]
     workers = []
@@ -221,7 +248,7 @@ def run_clients(port: int, seconds: float, threads: int, seed: str) -> Stats:
     for worker in workers:
         worker.join()
     shared.close()
-    total = Stats(connections=1)
+    total = Stats(connections=1, peak_in_flight=_IN_FLIGHT.peak)
     for stats in per_thread:
         total.add(stats)
     return total
@@ -259,6 +286,7 @@ class Report:
             f"thread (8 tasks) here, {self.client_processes} client processes",
             f"  connections opened      {s.connections} (peak held at once: "
             f"{self.peak_connections})",
+            f"  peak calls in flight    {s.peak_in_flight} (sum of each client process's peak)",
             f"  calls                   {s.calls} ({s.calls / self.seconds:.0f}/s): ok {s.ok}, "
             f"raised as expected {s.raised_as_expected}, timed out as expected "
             f"{s.timed_out_as_expected}",
