@@ -40,7 +40,7 @@ from srpc.errors import (
     SrpcError,
     TooManyConnections,
 )
-from srpc.framing import DEFAULT_MAX_FRAME
+from srpc.framing import DEFAULT_MAX_FRAME, LARGE_FRAME
 from srpc.protocol import (
     PROTOCOL_VERSION,
     TAG_REQUEST,
@@ -142,14 +142,20 @@ class _Settings:
 
     def encode_reused(
         self, id: int, proc: str, args: tuple[Any, ...], kwargs: dict[str, Any]
-    ) -> bytearray:
+    ) -> bytearray | list[bytes | bytearray]:
         """Like :meth:`encode`, into this thread's reused buffer (sync calls only).
+
+        A large ``bytes`` positional argument makes it a list of parts
+        (:meth:`_encode_parts`) to send without copying.
 
         A blocking call is done with its frame when ``sendall`` returns, so
         each thread can encode every request into the same buffer: no fresh
         allocation per call (for big arguments, malloc would otherwise hand
         the memory back to the OS and fault it in again on every call).
         """
+        for arg in args:
+            if type(arg) is bytes and len(arg) >= LARGE_FRAME:
+                return self._encode_parts(id, proc, args, kwargs)
         local = self.local
         try:
             buffer: bytearray = local.buffer
@@ -166,6 +172,47 @@ class _Settings:
             ) from None
         _pack_length(buffer, 0, len(buffer) - 4)
         return buffer
+
+    def _encode_parts(
+        self, id: int, proc: str, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> list[bytes | bytearray]:
+        """A request with a large ``bytes`` argument as parts to send back to back.
+
+        Same bytes as :meth:`encode`; the big values are parts of their own
+        and are never copied into a frame buffer.
+        """
+        try:
+            head = bytearray(encoder.encode((TAG_REQUEST, id, proc)))
+            head[0] = 0x95  # fixarray of 5: [4, id, proc, args, kwargs]
+            count = len(args)
+            if count < 16:
+                head.append(0x90 | count)
+            else:
+                head += (
+                    (b"\xdc" + count.to_bytes(2, "big"))
+                    if count < 0x10000
+                    else (b"\xdd" + count.to_bytes(4, "big"))
+                )
+            parts: list[bytes | bytearray] = [b"", head]  # b"": the length prefix, set below
+            small = head
+            for arg in args:
+                if type(arg) is bytes and len(arg) >= LARGE_FRAME:
+                    small += b"\xc6" + len(arg).to_bytes(4, "big")
+                    parts.append(arg)
+                    small = bytearray()
+                    parts.append(small)
+                else:
+                    small += encoder.encode(arg)
+            small += encoder.encode(kwargs)
+        except (TypeError, ValueError, OverflowError) as exc:
+            raise InvalidArguments(
+                f"{self.descriptor.name}.{proc}(): cannot encode the arguments: {exc}"
+            ) from None
+        size = 0
+        for part in parts:
+            size += len(part)
+        parts[0] = size.to_bytes(4, "big")
+        return parts
 
     def result(self, proc: str, message: Message) -> Any:
         if type(message) is Reply:
@@ -232,10 +279,17 @@ class _SyncConnection:
             return True
         return peek == b""
 
-    def call(self, frame: bytearray, id: int, deadline: float | None, label: str) -> Message:
-        if len(frame) - 4 > self.server_max_frame:
+    def call(
+        self,
+        frame: bytearray | list[bytes | bytearray],
+        id: int,
+        deadline: float | None,
+        label: str,
+    ) -> Message:
+        size = len(frame) if isinstance(frame, bytearray) else sum([len(p) for p in frame])
+        if size - 4 > self.server_max_frame:
             raise ProtocolError(
-                f"{label}: the request is {len(frame) - 4} bytes, over the server's "
+                f"{label}: the request is {size - 4} bytes, over the server's "
                 f"limit of {self.server_max_frame}"
             )
         slot = _Slot()
@@ -248,7 +302,10 @@ class _SyncConnection:
             # Sending before taking the reader role: a sender blocked by a slow server
             # must not keep other threads' replies unread.
             with self.send_lock:
-                self.sock.sendall(frame)
+                if isinstance(frame, bytearray):
+                    self.sock.sendall(frame)
+                else:
+                    _send_parts(self.sock, frame)
         except OSError as exc:
             lost = ConnectionLost(f"{label}: the connection was lost while sending: {exc}")
             self.fail(lost)
@@ -417,6 +474,21 @@ class _SyncShared:
             connection, self.connection = self.connection, None
         if connection is not None and self.pid == os.getpid():
             connection.fail(ConnectionLost("the client was closed"))
+
+
+def _send_parts(sock: socket.socket, parts: list[bytes | bytearray]) -> None:
+    """``sendall`` of the parts' concatenation, without concatenating where possible."""
+    if isinstance(sock, _ssl.SSLSocket):  # no sendmsg on TLS sockets
+        sock.sendall(b"".join(parts))
+        return
+    views = [memoryview(part) for part in parts if part]
+    while views:
+        sent = sock.sendmsg(views)
+        while views and sent >= len(views[0]):
+            sent -= len(views[0])
+            del views[0]
+        if sent:
+            views[0] = views[0][sent:]
 
 
 def _reason(exc: OSError) -> str:

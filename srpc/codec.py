@@ -23,6 +23,7 @@ import msgspec
 
 from srpc.descriptor import ServiceDescriptor
 from srpc.errors import InvalidArguments, InvalidResult
+from srpc.framing import LARGE_FRAME
 
 __all__ = ["ProcedureCodec", "ServiceCodec", "encoder", "service_codec"]
 
@@ -36,6 +37,9 @@ _pack_length = struct.Struct(">I").pack_into
 _refcount = sys.getrefcount
 _BUFFER_REFS = 3  # the thread-local slot, the local name, getrefcount's argument
 _reply_buffers = threading.local()
+_reply_head = msgspec.msgpack.Encoder().encode  # (5, id) -> fixarray-2 header, 5, id
+_BIN32 = b"\xc6"
+_frame_length = struct.Struct(">I").pack
 
 
 def _enc_hook(obj: Any) -> Any:
@@ -264,14 +268,24 @@ class ProcedureCodec:
             ) from None
         return data
 
-    def encode_reply(self, id: int, value: Any) -> bytearray:
+    def encode_reply(self, id: int, value: Any) -> bytearray | list[bytes]:
         """The whole Reply frame (length prefix included) for ``value``, validated.
 
         One encoding pass straight into the frame buffer; the result is
         checked against the declared return type by decoding it from a view
         of that buffer (skipped for plain values whose type already matches).
         Raises :class:`InvalidResult` like :meth:`check_result`.
+
+        A large ``bytes`` result declared as ``bytes`` comes back as two
+        parts, the frame's head and the value itself, to be written one after
+        the other: the payload is never copied into a frame buffer.
         """
+        if type(value) is bytes and len(value) >= LARGE_FRAME and self._plain_result == (bytes,):
+            head = bytearray(_reply_head((_TAG_REPLY, id)))
+            head[0] = 0x93  # fixarray of 3: [5, id, result]
+            size = len(value)
+            head += _BIN32 + size.to_bytes(4, "big")
+            return [_frame_length(len(head) + size) + head, value]
         # Each thread encodes into the buffer of its previous reply once nothing else holds
         # it (the transport took its bytes): big replies then cost no fresh allocation,
         # which malloc would hand back to the OS and fault in again on every call.

@@ -403,7 +403,7 @@ class _Connection(asyncio.BufferedProtocol):
 
     def _reply(
         self,
-        frame: bytes | bytearray,
+        frame: bytes | bytearray | list[bytes],
         proc: str,
         ok: bool,
         error: str | None,
@@ -411,10 +411,18 @@ class _Connection(asyncio.BufferedProtocol):
         received: float,
         counted: bool,
     ) -> None:
-        if not self.closed and self.transport is not None:
-            self.transport.write(frame)
+        if isinstance(frame, list):  # a large bytes result: head, then the value itself (no copy)
+            size = 0
+            for part in frame:
+                size += len(part)
+                if not self.closed and self.transport is not None:
+                    self.transport.write(part)
+        else:
+            size = len(frame)
+            if not self.closed and self.transport is not None:
+                self.transport.write(frame)
         self.core.metrics.record(
-            proc, ok, (_perf() - received) * 1000.0, error, self.peer, req_bytes, len(frame)
+            proc, ok, (_perf() - received) * 1000.0, error, self.peer, req_bytes, size
         )
         if counted:
             self.in_flight -= 1
@@ -433,7 +441,7 @@ def _run_sync(
     args: tuple[Any, ...],
     kwargs: dict[str, Any],
     known: ExceptionMap,
-) -> tuple[bytearray, bool, str | None, float]:
+) -> tuple[bytearray | list[bytes], bool, str | None, float]:
     started = _perf()
     try:
         result = procedure.method(*args, **kwargs)
