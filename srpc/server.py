@@ -29,6 +29,8 @@ import ssl as _ssl
 import sys
 import threading
 import time
+import types
+import typing
 from collections.abc import Callable
 from typing import Any, ClassVar, Literal
 
@@ -50,6 +52,14 @@ from srpc.protocol import (
     encode_message,
 )
 from srpc.remote_errors import ExceptionMap, error_reply, interface_exceptions
+
+_uvloop: types.ModuleType | None
+try:
+    import uvloop as _uvloop_module  # type: ignore[import-not-found, unused-ignore]
+
+    _uvloop = _uvloop_module
+except ImportError:  # not on Windows (no uvloop there): asyncio's own loop
+    _uvloop = None
 
 __all__ = ["Server"]
 
@@ -155,8 +165,8 @@ class _Connection(asyncio.BufferedProtocol):
     # -- transport callbacks -------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        # uvloop's transports implement asyncio.Transport without subclassing it.
+        self.transport = typing.cast(asyncio.Transport, transport)
         peer = transport.get_extra_info("peername")
         if isinstance(peer, tuple) and len(peer) >= 2:
             self.peer = f"{peer[0]}:{peer[1]}"
@@ -454,6 +464,14 @@ def _run_sync(
         return encode_message(reply), False, type(exc).__name__, elapsed
 
 
+def _new_event_loop() -> asyncio.AbstractEventLoop:
+    """uvloop's loop when it is installed (the hot path runs in C), else asyncio's."""
+    if _uvloop is not None and os.environ.get("SRPC_LOOP", "") != "asyncio":
+        loop: asyncio.AbstractEventLoop = _uvloop.new_event_loop()
+        return loop
+    return asyncio.new_event_loop()
+
+
 class Server:
     """Serves one implementation of one service on one TCP port.
 
@@ -558,7 +576,7 @@ class Server:
 
         A port already in use prints one line on stderr and exits with status 1.
         """
-        loop = asyncio.new_event_loop()
+        loop = _new_event_loop()
         self._loop = loop
         try:
             try:
@@ -622,7 +640,7 @@ class Server:
     # -- internals ---------------------------------------------------------------
 
     def _background(self) -> None:
-        loop = asyncio.new_event_loop()
+        loop = _new_event_loop()
         self._loop = loop
         try:
             try:
