@@ -9,12 +9,14 @@ the declared type (``list[Record]`` comes back as ``Record`` instances).
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import inspect
 import re
 import struct
 import sys
 import threading
+import types
 import typing
 from dataclasses import dataclass, field
 from typing import Any
@@ -322,9 +324,15 @@ class ProcedureCodec:
         if self.result_decoder is _any_decoder:
             return None
         try:
-            return msgspec.msgpack.Decoder(tuple[int, int, self.return_type])  # type: ignore[name-defined]
-        except TypeError:  # pragma: no cover - the result decoder was built from the same type
-            return None
+            checked = _mirror(self.return_type, {})
+        except _NoMirror:
+            checked = self.return_type
+        for tp in (checked, self.return_type):
+            try:
+                return msgspec.msgpack.Decoder(tuple[int, int, tp])  # type: ignore[valid-type]
+            except TypeError:
+                continue
+        return None  # pragma: no cover - the result decoder was built from the same type
 
     # -- client side ---------------------------------------------------------
 
@@ -365,6 +373,66 @@ class _ElementwiseDecoder:
                 head = text if match is None else text[: match.start()]
                 raise msgspec.ValidationError(f"{head} - at `$[{i}]{rest}`") from None
         return tuple(out)
+
+
+def _mirror(tp: Any, seen: dict[Any, Any]) -> Any:
+    """``tp`` with plain dataclasses replaced by equivalent ``msgspec.Struct`` types.
+
+    Only for validating results on the server: msgspec decodes a Struct about
+    twice as fast as a dataclass and accepts and rejects the same MessagePack
+    for the same field types, names, defaults and extra keys. Anything
+    unusual (``__post_init__``, ``init=False`` fields, recursion, unresolvable
+    annotations) raises ``_NoMirror`` and the real type is used.
+    """
+    if dataclasses.is_dataclass(tp) and isinstance(tp, type):
+        if tp in seen:
+            if seen[tp] is None:  # a recursive dataclass
+                raise _NoMirror
+            return seen[tp]
+        seen[tp] = None
+        if hasattr(tp, "__post_init__"):
+            raise _NoMirror
+        try:
+            hints = typing.get_type_hints(tp)
+        except Exception:
+            raise _NoMirror from None
+        fields: list[tuple[str, Any] | tuple[str, Any, Any]] = []
+        for f in dataclasses.fields(tp):
+            if not f.init or f.name.startswith("_"):
+                raise _NoMirror
+            ftype = _mirror(hints.get(f.name, Any), seen)
+            if f.default is not dataclasses.MISSING:
+                fields.append((f.name, ftype, f.default))
+            elif f.default_factory is not dataclasses.MISSING:
+                fields.append((f.name, ftype, msgspec.field(default_factory=f.default_factory)))
+            else:
+                fields.append((f.name, ftype))
+        try:
+            mirror = msgspec.defstruct(f"_Check{tp.__name__}", fields, kw_only=True, gc=False)
+        except (TypeError, ValueError):
+            raise _NoMirror from None
+        seen[tp] = mirror
+        return mirror
+    origin = typing.get_origin(tp)
+    if origin in (list, set, frozenset, tuple, dict) or origin is typing.Union:
+        args = typing.get_args(tp)
+        if not args:
+            return tp
+        mirrored = tuple(a if a is Ellipsis else _mirror(a, seen) for a in args)
+        if mirrored == args:
+            return tp
+        if origin is typing.Union:
+            return typing.Union[mirrored]  # noqa: UP007
+        return origin[mirrored]
+    if isinstance(tp, types.UnionType):
+        args = typing.get_args(tp)
+        mirrored = tuple(_mirror(a, seen) for a in args)
+        return tp if mirrored == args else typing.Union[mirrored]  # noqa: UP007
+    return tp
+
+
+class _NoMirror(Exception):
+    pass
 
 
 _MISSING: Any = object()
