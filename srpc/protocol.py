@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hmac
 import struct
+from collections.abc import Callable
 from typing import Any, Final, Union
 
 import msgspec
@@ -182,19 +183,17 @@ class MessageReader:
     the connection must be closed.
     """
 
-    __slots__ = ("_decoder", "_frames")
+    __slots__ = ("_decoder", "_frames", "body_buffer")
 
     def __init__(self, max_frame: int = DEFAULT_MAX_FRAME) -> None:
         self._frames = FrameDecoder(max_frame)
+        self.body_buffer: Callable[[], memoryview | None] = self._frames.body_buffer
+        """Where to read the rest of a large frame straight into (see ``FrameDecoder``)."""
         self._decoder: msgspec.msgpack.Decoder[Message] = msgspec.msgpack.Decoder(Message)
 
     @property
     def buffered(self) -> int:
         return self._frames.buffered
-
-    def body_buffer(self) -> memoryview | None:
-        """Where to read the rest of a large frame straight into (see ``FrameDecoder``)."""
-        return self._frames.body_buffer()
 
     def body_received(self, nbytes: int) -> list[tuple[Message, int]]:
         """``nbytes`` were read into :meth:`body_buffer`'s view."""

@@ -367,7 +367,8 @@ class _Connection(asyncio.BufferedProtocol):
             frame, ok, error, elapsed = _run_sync(
                 procedure, request.id, args, kwargs, self.core.known
             )
-            procedure.ran_inline(elapsed)
+            if elapsed > _SLOW_CALL:
+                procedure.ran_inline(elapsed)
             self._reply(frame, procedure.name, ok, error, size, received, False)
         else:
             self._count(1)
