@@ -85,7 +85,7 @@ class ErrorKind:
     SRPC: Final = 3  # an srpc.errors type raised by the server runtime (bad arguments etc.)
 
 
-class Hello(msgspec.Struct, array_like=True, tag=TAG_HELLO, frozen=True):
+class Hello(msgspec.Struct, array_like=True, tag=TAG_HELLO, frozen=True, gc=False):
     """Client -> server, first frame of a connection."""
 
     version: int
@@ -94,7 +94,7 @@ class Hello(msgspec.Struct, array_like=True, tag=TAG_HELLO, frozen=True):
     token: str | None = None
 
 
-class Welcome(msgspec.Struct, array_like=True, tag=TAG_WELCOME, frozen=True):
+class Welcome(msgspec.Struct, array_like=True, tag=TAG_WELCOME, frozen=True, gc=False):
     """Server -> client: the handshake succeeded; requests may follow."""
 
     version: int
@@ -104,7 +104,7 @@ class Welcome(msgspec.Struct, array_like=True, tag=TAG_WELCOME, frozen=True):
     max_in_flight: int
 
 
-class Refuse(msgspec.Struct, array_like=True, tag=TAG_REFUSE, frozen=True):
+class Refuse(msgspec.Struct, array_like=True, tag=TAG_REFUSE, frozen=True, gc=False):
     """Server -> client: the handshake failed; the server closes the connection."""
 
     code: int
@@ -114,7 +114,7 @@ class Refuse(msgspec.Struct, array_like=True, tag=TAG_REFUSE, frozen=True):
     fingerprint: str
 
 
-class Request(msgspec.Struct, array_like=True, tag=TAG_REQUEST, frozen=True):
+class Request(msgspec.Struct, array_like=True, tag=TAG_REQUEST, frozen=True, gc=False):
     """Client -> server: call ``proc(*args, **kwargs)``; ``id`` is echoed in the answer."""
 
     id: int
@@ -123,14 +123,14 @@ class Request(msgspec.Struct, array_like=True, tag=TAG_REQUEST, frozen=True):
     kwargs: msgspec.Raw
 
 
-class Reply(msgspec.Struct, array_like=True, tag=TAG_REPLY, frozen=True):
+class Reply(msgspec.Struct, array_like=True, tag=TAG_REPLY, frozen=True, gc=False):
     """Server -> client: call ``id`` returned ``result``."""
 
     id: int
     result: msgspec.Raw
 
 
-class ErrorReply(msgspec.Struct, array_like=True, tag=TAG_ERROR_REPLY, frozen=True):
+class ErrorReply(msgspec.Struct, array_like=True, tag=TAG_ERROR_REPLY, frozen=True, gc=False):
     """Server -> client: call ``id`` raised an exception."""
 
     id: int
