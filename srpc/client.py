@@ -26,6 +26,8 @@ import threading
 import time
 from typing import Any, ClassVar
 
+import msgspec
+
 from srpc._address import resolve_address
 from srpc.codec import ServiceCodec, encoder, service_codec
 from srpc.descriptor import ServiceDescriptor
@@ -78,6 +80,7 @@ _monotonic = time.monotonic
 _refcount = sys.getrefcount
 _BUFFER_REFS = 3  # local.buffer, the local name, getrefcount's argument
 _pack_length = struct.Struct(">I").pack_into
+_DECODE_ERRORS = (msgspec.DecodeError, ValueError, RecursionError)  # as in srpc.codec
 
 SslArg = _ssl.SSLContext | bool | None
 
@@ -542,8 +545,17 @@ class SyncClient:
         frame = settings.encode_reused(id, proc, args, kwargs)
         timeout = self._srpc_timeout
         deadline = None if timeout is None else _monotonic() + timeout
-        connection = self._srpc_shared.get()
+        shared = self._srpc_shared
+        connection = shared.connection  # the usual case inline: no fork, open, not stale
+        if connection is None or shared.forks != _forks[0] or connection.is_stale():
+            connection = shared.get()
         message = connection.call(frame, id, deadline, settings.label)
+        if type(message) is Reply:
+            codec = settings.codec.procedures[proc]
+            try:
+                return codec.result_decoder.decode(message.result)
+            except _DECODE_ERRORS:
+                return codec.decode_result(message.result)  # raises InvalidResult
         return settings.result(proc, message)
 
     def with_timeout(self, seconds: float | None) -> Any:

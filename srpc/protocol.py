@@ -203,6 +203,9 @@ class MessageReader:
         frames = self._frames.feed(data)
         decode = self._decoder.decode
         try:
+            if len(frames) == 1:  # the usual case, without a comprehension's frame
+                frame = frames[0]
+                return [(decode(frame), len(frame) + 4)]
             return [(decode(frame), len(frame) + 4) for frame in frames]
         except (msgspec.DecodeError, ValueError, RecursionError) as exc:  # ValueError: bad UTF-8
             raise ProtocolError(f"invalid srpc message: {exc}") from None
