@@ -264,7 +264,6 @@ class _SyncConnection:
         self.reading = False
         self.failure: SrpcError | None = None
         self.buffer = bytearray(_RECV_SIZE)
-        self.view = memoryview(self.buffer)
         self.poller = select.poll()
         self.poller.register(sock, select.POLLIN)
         self.read_poller = select.poll()  # used by the reader only
@@ -282,9 +281,11 @@ class _SyncConnection:
         if self.pending or self.reading:
             return False
         # Poll first: a failing MSG_DONTWAIT recv costs an exception.
-        with self.lock:  # a poll object must not be polled from two threads at once
+        try:
             if not self.poller.poll(0):
                 return False
+        except RuntimeError:  # another thread is polling it right now: it checks for us
+            return False
         try:
             peek = self.sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT)
         except (BlockingIOError, InterruptedError, ValueError):  # ValueError: TLS sockets
@@ -376,7 +377,7 @@ class _SyncConnection:
             else:
                 size = self.sock.recv_into(self.buffer)
                 if size:
-                    messages = self.reader.feed(self.view[:size])
+                    messages = self.reader.feed_from(self.buffer, size)
             if not size:
                 failure = ConnectionLost(f"{label}: the server closed the connection")
         except TimeoutError:

@@ -92,6 +92,14 @@ class FrameDecoder:
         self._spare = body
         return [body]
 
+    def feed_from(self, buffer: bytearray, nbytes: int) -> list[bytes | bytearray]:
+        """:meth:`feed` with ``buffer[:nbytes]`` (a reused receive buffer); faster for one frame."""
+        if nbytes >= HEADER_SIZE and self._body is None and self._needed < 0 and not self._buffer:
+            (needed,) = _unpack_header(buffer, 0)
+            if needed + HEADER_SIZE == nbytes and needed <= self.max_frame:
+                return [buffer[HEADER_SIZE:nbytes]]  # the usual case: exactly one frame
+        return self.feed(memoryview(buffer)[:nbytes])
+
     def feed(self, data: bytes | bytearray | memoryview) -> list[bytes | bytearray]:
         """Add ``data``; return every frame it completes, in order (possibly none)."""
         frames: list[bytes | bytearray]

@@ -199,6 +199,18 @@ class MessageReader:
         """``nbytes`` were read into :meth:`body_buffer`'s view."""
         return self._decode_all(self._frames.body_received(nbytes))
 
+    def feed_from(self, buffer: bytearray, nbytes: int) -> list[tuple[Message, int]]:
+        """:meth:`feed` with ``buffer[:nbytes]``, a receive buffer the caller reuses."""
+        frames = self._frames.feed_from(buffer, nbytes)
+        decode = self._decoder.decode
+        try:
+            if len(frames) == 1:
+                frame = frames[0]
+                return [(decode(frame), len(frame) + 4)]
+            return [(decode(frame), len(frame) + 4) for frame in frames]
+        except (msgspec.DecodeError, ValueError, RecursionError) as exc:  # ValueError: bad UTF-8
+            raise ProtocolError(f"invalid srpc message: {exc}") from None
+
     def feed(self, data: bytes | bytearray | memoryview) -> list[tuple[Message, int]]:
         frames = self._frames.feed(data)
         decode = self._decoder.decode

@@ -157,7 +157,8 @@ class _Connection(asyncio.BufferedProtocol):
         self.closed = False
         self.last_activity = _perf()
         self.timer: asyncio.TimerHandle | None = None
-        self.view = memoryview(bytearray(_RECV_SIZE))
+        self.recv_buffer = bytearray(_RECV_SIZE)
+        self.view = memoryview(self.recv_buffer)
         self.into_body = False
         self.procedures = core.procedures
         self.backlog: collections.deque[tuple[Request, int, float]] = collections.deque()
@@ -220,7 +221,7 @@ class _Connection(asyncio.BufferedProtocol):
                 self.into_body = False
                 messages = self.reader.body_received(nbytes)
             else:
-                messages = self.reader.feed(self.view[:nbytes])
+                messages = self.reader.feed_from(self.recv_buffer, nbytes)
         except ProtocolError as exc:
             log.info("closing %s: %s", self.peer, exc)
             self._abort()
