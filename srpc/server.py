@@ -128,6 +128,7 @@ class _Core:
         self.connections: set[_Connection] = set()
         self.closing = False
         self.idle_waiter: asyncio.Future[None] | None = None
+        self.writev = _uvloop is not None and isinstance(loop, _uvloop.Loop)
 
     def in_flight(self) -> int:
         return sum(c.in_flight for c in self.connections)
@@ -427,8 +428,12 @@ class _Connection(asyncio.BufferedProtocol):
             size = 0
             for part in frame:
                 size += len(part)
-                if not self.closed and self.transport is not None:
-                    self.transport.write(part)
+            if not self.closed and self.transport is not None:
+                if self.core.writev:  # uvloop: one writev, no join
+                    self.transport.writelines(frame)
+                else:  # asyncio's writelines joins (a copy) before 3.12
+                    for part in frame:
+                        self.transport.write(part)
         else:
             size = len(frame)
             if not self.closed and self.transport is not None:
