@@ -460,7 +460,7 @@ class _SyncShared:
             if settings.ssl is not None:
                 sock = settings.ssl.wrap_socket(sock, server_hostname=settings.host)
             sock.sendall(settings.hello())
-            reader = MessageReader(settings.max_frame)
+            reader = MessageReader(settings.max_frame, eager=True)
             messages: list[tuple[Message, int]] = []
             while not messages:
                 data = sock.recv(_RECV_SIZE)
@@ -586,7 +586,7 @@ class _AsyncConnection(asyncio.Protocol):
     def __init__(self, settings: _Settings, loop: asyncio.AbstractEventLoop) -> None:
         self.settings = settings
         self.loop = loop
-        self.reader = MessageReader(settings.max_frame)
+        self.reader = MessageReader(settings.max_frame, eager=True)
         self.transport: asyncio.Transport | None = None
         self.pending: dict[int, asyncio.Future[Message]] = {}
         self.handshake: asyncio.Future[Message] = loop.create_future()

@@ -24,6 +24,7 @@ LARGE_FRAME = 64 * 1024
 _unpack_header = struct.Struct(">I").unpack_from
 _refcount = sys.getrefcount
 _SPARE_REFS = 3  # self._spare, the local name, getrefcount's argument
+_MAX_SPARE = 2 * 1024 * 1024  # a finished large frame's buffer kept for reuse up to this size
 
 
 def encode_frame(payload: bytes | bytearray | memoryview) -> bytes:
@@ -43,18 +44,34 @@ class FrameDecoder:
     before anything is allocated for the body.
 
     A large frame (``LARGE_FRAME`` bytes or more) that is not complete in one
-    read gets one buffer of its declared size (after the limit check); the
-    rest of its body is copied or, through :meth:`body_buffer` and
-    :meth:`body_received`, read straight into that buffer, and the buffer
-    itself (a ``bytearray``) is the frame: no re-copying of a growing buffer.
+    read gets a buffer of its own; the rest of its body is copied or, through
+    :meth:`body_buffer` and :meth:`body_received`, read straight into that
+    buffer, and the buffer itself (a ``bytearray``) is the frame. The buffer
+    starts at eight times the bytes already received (at least
+    ``LARGE_FRAME``) and doubles as they arrive, so memory follows what a
+    peer sent, not what it declared; ``eager=True`` (a client reading its
+    server) allocates the declared size at once. The last large frame's
+    buffer (up to 2 MiB) is reused for the next one of the same size once
+    nothing references it.
     """
 
-    __slots__ = ("_body", "_buffer", "_filled", "_needed", "_spare", "max_frame")
+    __slots__ = (
+        "_body",
+        "_buffer",
+        "_declared",
+        "_filled",
+        "_needed",
+        "_spare",
+        "eager",
+        "max_frame",
+    )
 
-    def __init__(self, max_frame: int = DEFAULT_MAX_FRAME) -> None:
+    def __init__(self, max_frame: int = DEFAULT_MAX_FRAME, *, eager: bool = False) -> None:
         if max_frame < 0:
             raise ValueError("max_frame must be >= 0")
         self.max_frame = max_frame
+        self.eager = eager  # allocate a large frame's declared size at once (trusted peers)
+        self._declared = 0
         self._buffer = bytearray()
         self._needed = -1  # body length of the frame being read, -1 while the header is incomplete
         self._body: bytearray | None = None  # the large frame being filled in place
@@ -77,19 +94,31 @@ class FrameDecoder:
         body = self._body
         if body is None:
             return None
-        return memoryview(body)[self._filled :]
+        filled = self._filled
+        if filled == len(body):  # full but the frame is not: grow (never resized in place,
+            body = self._grow(body)  # a view handed out earlier may still be alive)
+        return memoryview(body)[filled:]
+
+    def _grow(self, body: bytearray) -> bytearray:
+        bigger = bytearray(min(self._declared, 2 * len(body)))
+        filled = self._filled
+        with memoryview(body) as view:
+            bigger[:filled] = view[:filled]
+        self._body = bigger
+        return bigger
 
     def body_received(self, nbytes: int) -> list[bytes | bytearray]:
         """``nbytes`` were written at the start of :meth:`body_buffer`'s view."""
         body = self._body
         assert body is not None
         filled = self._filled + nbytes
-        if filled < len(body):
+        if filled < self._declared:
             self._filled = filled
             return []
         self._body = None
         self._filled = 0
-        self._spare = body
+        if len(body) <= _MAX_SPARE:
+            self._spare = body
         return [body]
 
     def feed_from(self, buffer: bytearray, nbytes: int) -> list[bytes | bytearray]:
@@ -106,7 +135,9 @@ class FrameDecoder:
         body = self._body
         if body is not None:
             filled = self._filled
-            take = min(len(body) - filled, len(data))
+            take = min(self._declared - filled, len(data))
+            while len(body) < filled + take:
+                body = self._grow(body)
             body[filled : filled + take] = data[:take]
             frames = self.body_received(take)
             if take == len(data):
@@ -179,12 +210,17 @@ class FrameDecoder:
         # message was decoded and dropped): a fresh 1 MiB allocation per frame makes malloc
         # return memory to the OS and fault it back in on every call.
         spare = self._spare
+        size = len(head)
         if spare is not None and len(spare) == needed and _refcount(spare) <= _SPARE_REFS:
             body = spare
-        else:
+        elif self.eager:
             body = bytearray(needed)
-        size = len(head)
+        else:
+            # Memory follows the bytes that arrived, not the length a peer declared: a peer
+            # that declares 60 MiB and sends 100 kB costs about 1 MiB, not 60.
+            body = bytearray(min(needed, max(8 * size, LARGE_FRAME)))
         body[:size] = head
         head.release()
         self._body = body
         self._filled = size
+        self._declared = needed

@@ -185,8 +185,8 @@ class MessageReader:
 
     __slots__ = ("_decoder", "_frames", "body_buffer")
 
-    def __init__(self, max_frame: int = DEFAULT_MAX_FRAME) -> None:
-        self._frames = FrameDecoder(max_frame)
+    def __init__(self, max_frame: int = DEFAULT_MAX_FRAME, *, eager: bool = False) -> None:
+        self._frames = FrameDecoder(max_frame, eager=eager)
         self.body_buffer: Callable[[], memoryview | None] = self._frames.body_buffer
         """Where to read the rest of a large frame straight into (see ``FrameDecoder``)."""
         self._decoder: msgspec.msgpack.Decoder[Message] = msgspec.msgpack.Decoder(Message)

@@ -129,6 +129,11 @@ class _Core:
         self.closing = False
         self.idle_waiter: asyncio.Future[None] | None = None
         self.writev = _uvloop is not None and isinstance(loop, _uvloop.Loop)
+        # One receive buffer for every connection of the loop: each read is consumed (frames
+        # and partial tails copied out) before the loop reads another connection, so an idle
+        # connection costs no 256 KiB buffer of its own.
+        self.recv_buffer = bytearray(_RECV_SIZE)
+        self.recv_view = memoryview(self.recv_buffer)
 
     def in_flight(self) -> int:
         return sum(c.in_flight for c in self.connections)
@@ -158,8 +163,8 @@ class _Connection(asyncio.BufferedProtocol):
         self.closed = False
         self.last_activity = _perf()
         self.timer: asyncio.TimerHandle | None = None
-        self.recv_buffer = bytearray(_RECV_SIZE)
-        self.view = memoryview(self.recv_buffer)
+        self.recv_buffer = core.recv_buffer
+        self.view = core.recv_view
         self.into_body = False
         self.procedures = core.procedures
         self.backlog: collections.deque[tuple[Request, int, float]] = collections.deque()
