@@ -443,9 +443,11 @@ class _Connection(asyncio.BufferedProtocol):
             size = len(frame)
             if not self.closed and self.transport is not None:
                 self.transport.write(frame)
-        self.core.metrics.record(
-            proc, ok, (_perf() - received) * 1000.0, error, self.peer, req_bytes, size
-        )
+        metrics = self.core.metrics
+        if metrics.path is not None:  # metrics_log=None: not even a clock read
+            metrics.record(
+                proc, ok, (_perf() - received) * 1000.0, error, self.peer, req_bytes, size
+            )
         if counted:
             self.in_flight -= 1
             backlog = self.backlog
