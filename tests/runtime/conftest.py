@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-CALC = Path(__file__).resolve().parents[2] / "examples" / "calc" / "server"
-if str(CALC) not in sys.path:
-    sys.path.insert(0, str(CALC))
-
-from .stubs import (  # noqa: E402
+# Importing the stubs puts the `kitchen` and `calc` packages on sys.path first.
+from .stubs import (
     SrpcCalcClientStub,
     SrpcCalcServerStub,
     SrpcKitchenClientStub,

@@ -12,11 +12,11 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from kitchen.kitchen import Kitchen
 
 import srpc
 from srpc.descriptor import ServiceDescriptor
 
-from .kitchen import Kitchen
 from .stubs import (
     KITCHEN_SERVICE,
     SrpcCalcAsyncClientStub,
@@ -223,7 +223,7 @@ class _OtherInterface(KITCHEN_SERVICE.interface):  # type: ignore[misc,name-defi
 
 @pytest.mark.parametrize(
     ("service", "fingerprint"),
-    [("kitchen", "another-fingerprint"), ("other", "hand-written-kitchen-v1")],
+    [("kitchen", "another-fingerprint"), ("other", KITCHEN_SERVICE.fingerprint)],
 )
 def test_handshake_mismatch_is_incompatible_stub_naming_both_sides(
     kitchen_server: SrpcKitchenServerStub, service: str, fingerprint: str
@@ -241,7 +241,7 @@ def test_handshake_mismatch_is_incompatible_stub_naming_both_sides(
     with pytest.raises(srpc.IncompatibleStub) as info:
         Stale(*kitchen_server.address).echo_int(1)
     text = str(info.value)
-    assert fingerprint in text and "hand-written-kitchen-v1" in text
+    assert fingerprint in text and KITCHEN_SERVICE.fingerprint in text
     assert "srpc-stubgen" in text
 
 

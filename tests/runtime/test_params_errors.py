@@ -6,11 +6,11 @@ import traceback
 from typing import Any
 
 import pytest
+from kitchen.kitchen_interface import DetailedError, JSONDecodeError, KitchenError
 
 import srpc
 from srpc.remote_errors import RemoteTraceback
 
-from .kitchen_interface import DetailedError, JSONDecodeError, KitchenError
 from .stubs import SrpcKitchenClientStub
 
 

@@ -9,10 +9,10 @@ import uuid
 from typing import Any
 
 import pytest
+from kitchen.kitchen_interface import Color, Item, Level, Movie, Point, Record
 
 from srpc import InvalidArguments
 
-from .kitchen_interface import Color, Item, Level, Movie, Point, Record
 from .stubs import SrpcKitchenAsyncClientStub, SrpcKitchenClientStub, SrpcKitchenServerStub
 
 UTC = datetime.timezone.utc

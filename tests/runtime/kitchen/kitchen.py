@@ -1,4 +1,4 @@
-"""The kitchen implementation (see kitchen_interface.py)."""
+"""The kitchen implementation (see kitchen/kitchen_interface.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import threading
 import time
 from typing import Any
 
-from .kitchen_interface import DetailedError, JSONDecodeError, KitchenError, KitchenInterface
+from kitchen.kitchen_interface import DetailedError, JSONDecodeError, KitchenError, KitchenInterface
 
 
 class PrivateError(Exception):
