@@ -195,6 +195,15 @@ class MessageReader:
     def buffered(self) -> int:
         return self._frames.buffered
 
+    @property
+    def max_frame(self) -> int:
+        """The largest frame accepted; may change between reads (e.g. after the handshake)."""
+        return self._frames.max_frame
+
+    @max_frame.setter
+    def max_frame(self, value: int) -> None:
+        self._frames.max_frame = value
+
     def body_received(self, nbytes: int) -> list[tuple[Message, int]]:
         """``nbytes`` were read into :meth:`body_buffer`'s view."""
         return self._decode_all(self._frames.body_received(nbytes))

@@ -52,6 +52,13 @@ from srpc.protocol import (
     encode_message,
 )
 from srpc.remote_errors import ExceptionMap, error_reply, interface_exceptions
+from srpc.security import (
+    DEFAULT_HANDSHAKE_TIMEOUT,
+    DEFAULT_IDLE_TIMEOUT,
+    DEFAULT_MAX_CONNECTIONS,
+    DEFAULT_MAX_IN_FLIGHT,
+    HELLO_MAX_FRAME,
+)
 
 _uvloop: types.ModuleType | None
 try:
@@ -153,7 +160,8 @@ class _Connection(asyncio.BufferedProtocol):
     def __init__(self, core: _Core) -> None:
         self.core = core
         self.server = core.server
-        self.reader = MessageReader(core.server.max_frame)
+        # Until the handshake succeeds a peer may only send a small Hello frame.
+        self.reader = MessageReader(min(core.server.max_frame, HELLO_MAX_FRAME))
         self.transport: asyncio.Transport | None = None
         self.peer = "?"
         self.welcomed = False
@@ -267,13 +275,14 @@ class _Connection(asyncio.BufferedProtocol):
         self.transport.write(encode_message(answer))
         if isinstance(answer, Welcome):
             self.welcomed = True
+            self.reader.max_frame = server.max_frame
             if self.timer is not None:
                 self.timer.cancel()
                 self.timer = None
             if server.idle_timeout is not None:
                 self.timer = self.core.loop.call_later(server.idle_timeout, self._idle_check)
         else:
-            log.info("refused %s: %s", self.peer, answer.message)
+            log.warning("refused %s: %s", self.peer, answer.message)
             self.closed = True
             self.transport.close()
 
@@ -489,14 +498,18 @@ def _new_event_loop() -> asyncio.AbstractEventLoop:
 class Server:
     """Serves one implementation of one service on one TCP port.
 
-    Limits (constructor keywords, with their defaults): ``max_frame``
-    (64 MiB per message), ``max_connections`` (1024), ``max_in_flight``
-    (128 calls per connection; past it the server stops reading from that
-    connection), ``handshake_timeout`` (10 s to send a valid Hello),
-    ``idle_timeout`` (``None``: idle connections are kept), ``grace_period``
-    (5 s for in-flight calls at shutdown). ``token`` (default: ``SRPC_TOKEN``) requires clients to
-    present the same shared secret; ``ssl`` is a server
-    :class:`ssl.SSLContext`. ``sync_mode`` is ``"auto"`` (see the module
+    Limits (constructor keywords, with their defaults; see docs/SECURITY.md):
+    ``max_frame`` (64 MiB per message; 64 KiB until the handshake succeeds),
+    ``max_connections`` (1024; the next client is refused with a reason),
+    ``max_in_flight`` (128 calls per connection; past it the server stops
+    reading from that connection), ``handshake_timeout`` (10 s to finish TLS
+    and send a valid Hello), ``idle_timeout`` (300 s with no call in flight
+    and nothing received; ``None`` keeps idle connections), ``grace_period``
+    (5 s for in-flight calls at shutdown). ``token`` (default: ``$SRPC_TOKEN``)
+    requires clients to present the same shared secret; ``ssl`` is a server
+    :class:`ssl.SSLContext` (see :func:`srpc.security.server_ssl_context`).
+    Refusals and protocol errors are logged on the ``srpc.server`` logger.
+    ``sync_mode`` is ``"auto"`` (see the module
     docstring), ``"thread"`` (always the pool) or ``"inline"`` (always the
     loop).
     """
@@ -513,10 +526,10 @@ class Server:
         token: str | None = None,
         ssl: _ssl.SSLContext | None = None,
         max_frame: int = DEFAULT_MAX_FRAME,
-        max_connections: int = 1024,
-        max_in_flight: int = 128,
-        handshake_timeout: float = 10.0,
-        idle_timeout: float | None = None,
+        max_connections: int = DEFAULT_MAX_CONNECTIONS,
+        max_in_flight: int = DEFAULT_MAX_IN_FLIGHT,
+        handshake_timeout: float = DEFAULT_HANDSHAKE_TIMEOUT,
+        idle_timeout: float | None = DEFAULT_IDLE_TIMEOUT,
         grace_period: float = 5.0,
         sync_mode: SyncMode = "auto",
         max_workers: int | None = None,
@@ -675,7 +688,13 @@ class Server:
         self._core = core
         try:
             server = await loop.create_server(
-                lambda: _Connection(core), self.host, self.port, ssl=self.ssl, backlog=1024
+                lambda: _Connection(core),
+                self.host,
+                self.port,
+                ssl=self.ssl,
+                # The TLS handshake counts against the same deadline as srpc's own.
+                ssl_handshake_timeout=self.handshake_timeout if self.ssl is not None else None,
+                backlog=1024,
             )
         except OSError as exc:
             if exc.errno == errno.EADDRINUSE:
