@@ -220,3 +220,30 @@ def test_calls_in_flight_per_connection_pause_reading() -> None:
         sock.close()
         assert sorted(r.id for r in replies) == list(range(total))
         assert 1 <= peak[0] <= limit
+
+
+def test_handshake_timeout_covers_the_tls_handshake(pki: ThrowawayPKI) -> None:
+    context = server_ssl_context(pki.server_cert, pki.server_key)
+    with background_server(ssl=context, handshake_timeout=0.3) as server:
+        sock = socket.create_connection(server.address)  # TCP only: no TLS ClientHello
+        assert recv_until_closed(sock, timeout=10) == b""  # closed, not left for a minute
+        sock.close()
+
+
+def test_async_clients_get_the_same_refusals() -> None:
+    async def call(port: int, token: str | None) -> str:
+        async with SrpcHardeningAsyncClientStub("127.0.0.1", port, token=token) as client:
+            result: str = await client.echo("async")
+            return result
+
+    with background_server(token="s3cret-token", max_connections=1) as server:
+        port = server.address[1]
+        assert asyncio.run(call(port, "s3cret-token")) == "async"
+        assert wait_until(lambda: connection_count(server) == 0)
+        with pytest.raises(AuthenticationFailed):
+            asyncio.run(call(port, "wrong-token"))
+        assert wait_until(lambda: connection_count(server) == 0)
+        with SrpcHardeningClientStub("127.0.0.1", port, token="s3cret-token") as holder:
+            assert holder.echo("holds the only slot") == "holds the only slot"
+            with pytest.raises(TooManyConnections):
+                asyncio.run(call(port, "s3cret-token"))

@@ -8,7 +8,15 @@ import time
 
 import pytest
 
-from .helpers import background_server, connection_count, raw_connect, wait_until
+from .helpers import (
+    ServerProcess,
+    background_server,
+    connection_count,
+    open_fds,
+    raw_connect,
+    rss_bytes,
+    wait_until,
+)
 from .stubs import SrpcHardeningClientStub
 
 IDLE = 500
@@ -54,3 +62,84 @@ def test_idle_and_half_open_connections_do_not_delay_real_calls() -> None:
             for sock in idle:
                 sock.close()
         assert wait_until(lambda: connection_count(server) == 0)
+
+
+def test_unauthenticated_connections_cost_little_memory() -> None:
+    count = 300
+    with ServerProcess("--token", "s3cret") as server:
+        idle: list[socket.socket] = []
+        try:
+            warm = [socket.create_connection(("127.0.0.1", server.port)) for _ in range(20)]
+            for sock in warm:
+                sock.close()
+            time.sleep(0.3)
+            before = rss_bytes(server.pid)
+            for _ in range(count):
+                sock = socket.create_connection(("127.0.0.1", server.port))
+                sock.sendall(b"\x00\x00")  # a partial header: the server must keep waiting
+                idle.append(sock)
+            assert wait_until(lambda: open_fds(server.pid) >= count)
+            time.sleep(0.3)
+            per_connection = (rss_bytes(server.pid) - before) / count
+        finally:
+            for sock in idle:
+                sock.close()
+    print(f"server memory per unauthenticated connection: {per_connection / 1024:.1f} KiB")
+    assert per_connection < 64 * 1024
+
+
+def test_a_declared_frame_size_is_not_allocated_before_its_bytes_arrive() -> None:
+    peers = 8
+    declared = 60 * 1024 * 1024  # under the 64 MiB default limit
+    with ServerProcess() as server:
+        socks = [raw_connect(server.port, handshake=True) for _ in range(peers)]
+        try:
+            time.sleep(0.3)
+            before = rss_bytes(server.pid)
+            for sock in socks:
+                sock.sendall(declared.to_bytes(4, "big") + b"\x00" * 100_000)
+            time.sleep(0.5)
+            grown = rss_bytes(server.pid) - before
+        finally:
+            for sock in socks:
+                sock.close()
+    print(f"server memory for {peers} peers each declaring a 60 MiB frame and sending 100 kB: "
+          f"{grown / 2**20:.1f} MiB")
+    assert grown < peers * 4 * 2**20  # not peers * 60 MiB
+
+
+def test_a_client_that_never_reads_replies_cannot_grow_the_server() -> None:
+    from srpc.codec import encoder
+    from srpc.protocol import encode_request
+
+    ids = iter(range(1, 2**62))
+    with ServerProcess() as server:
+        sock = raw_connect(server.port, handshake=True)
+        try:
+            time.sleep(0.2)
+            before = rss_bytes(server.pid)
+            sock.setblocking(False)
+            sent, stalled_since, pending = 0, None, b""
+            while True:  # push requests until the server stops taking them for a second
+                if not pending:
+                    pending = b"".join(
+                        bytes(encode_request(encoder, next(ids), "echo", ("x" * 1000,), {}))
+                        for _ in range(64)
+                    )
+                try:
+                    n = sock.send(pending)
+                    pending = pending[n:]
+                    sent += n
+                    stalled_since = None
+                except BlockingIOError:
+                    stalled_since = stalled_since or time.monotonic()
+                    if time.monotonic() - stalled_since > 1.0:
+                        break
+                    time.sleep(0.01)
+                assert sent < 512 * 2**20, "the server kept reading without bound"
+            grown = rss_bytes(server.pid) - before
+        finally:
+            sock.close()
+    print(f"a client that never reads: server took {sent / 2**20:.1f} MiB of requests, "
+          f"grew by {grown / 2**20:.1f} MiB, then stopped reading")
+    assert grown < 64 * 2**20
