@@ -15,7 +15,7 @@ from typing import Any
 
 from srpc.protocol import PROTOCOL_VERSION, Hello, MessageReader, encode_message
 
-from .stubs import SERVICE, SrpcHardeningServerStub
+from .stubs import SERVICE, SrpcGuardServerStub
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -40,18 +40,18 @@ def rss_bytes(pid: int | None = None) -> int:
     raise RuntimeError("no VmRSS in /proc status")
 
 
-def connection_count(server: SrpcHardeningServerStub) -> int:
+def connection_count(server: SrpcGuardServerStub) -> int:
     return server.connection_count
 
 
-def calls_in_flight(server: SrpcHardeningServerStub) -> int:
+def calls_in_flight(server: SrpcGuardServerStub) -> int:
     return server.calls_in_flight
 
 
 @contextlib.contextmanager
-def background_server(**kwargs: Any) -> Iterator[SrpcHardeningServerStub]:
+def background_server(**kwargs: Any) -> Iterator[SrpcGuardServerStub]:
     kwargs.setdefault("metrics_log", None)
-    server = SrpcHardeningServerStub("127.0.0.1", 0, **kwargs)
+    server = SrpcGuardServerStub("127.0.0.1", 0, **kwargs)
     with server:
         yield server
 

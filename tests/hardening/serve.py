@@ -12,7 +12,7 @@ import signal
 import sys
 import threading
 
-from .stubs import SrpcHardeningServerStub
+from .stubs import SrpcGuardServerStub
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -23,7 +23,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-in-flight", type=int, default=128)
     parser.add_argument("--metrics-log", default=None)
     options = parser.parse_args(argv)
-    server = SrpcHardeningServerStub(
+    server = SrpcGuardServerStub(
         "127.0.0.1",
         options.port,
         metrics_log=options.metrics_log,

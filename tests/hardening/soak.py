@@ -35,7 +35,7 @@ from srpc.codec import encoder
 from srpc.protocol import encode_request
 
 from .helpers import REPO, ServerProcess, open_fds, raw_connect, rss_bytes, wait_until
-from .stubs import SrpcHardeningAsyncClientStub, SrpcHardeningClientStub
+from .stubs import SrpcGuardAsyncClientStub, SrpcGuardClientStub
 
 OK_DEADLINE = 30.0  # a call that should succeed but gets no reply in this time is "lost"
 RSS_SLACK = 24 * 1024 * 1024  # allocator noise allowed between two steady states
@@ -129,7 +129,7 @@ def _pick(rng: random.Random) -> str:
     return "fault"
 
 
-def _sync_call(client: SrpcHardeningClientStub, op: str, value: str,
+def _sync_call(client: SrpcGuardClientStub, op: str, value: str,
                rng: random.Random) -> tuple[Any, BaseException | None]:
     try:
         if op == "echo":
@@ -166,11 +166,11 @@ def _fault(port: int, rng: random.Random, stats: Stats) -> None:
         pass
 
 
-def _sync_worker(port: int, deadline: float, seed: str, shared: SrpcHardeningClientStub | None,
+def _sync_worker(port: int, deadline: float, seed: str, shared: SrpcGuardClientStub | None,
                  stats: Stats) -> None:
     rng = random.Random(seed)
     own = shared is None
-    client = shared or SrpcHardeningClientStub("127.0.0.1", port, timeout=OK_DEADLINE)
+    client = shared or SrpcGuardClientStub("127.0.0.1", port, timeout=OK_DEADLINE)
     stats.connections += 1 if own else 0
     seq = 0
     try:
@@ -195,7 +195,7 @@ def _sync_worker(port: int, deadline: float, seed: str, shared: SrpcHardeningCli
 
 
 def _async_worker(port: int, deadline: float, seed: str, tasks: int, stats: Stats) -> None:
-    async def task(client: SrpcHardeningAsyncClientStub, name: str) -> None:
+    async def task(client: SrpcGuardAsyncClientStub, name: str) -> None:
         rng = random.Random(name)
         seq = 0
         while time.monotonic() < deadline:
@@ -223,7 +223,7 @@ def _async_worker(port: int, deadline: float, seed: str, tasks: int, stats: Stat
             _check(stats, op, value, outcome, error)
 
     async def main() -> None:
-        async with SrpcHardeningAsyncClientStub("127.0.0.1", port, timeout=OK_DEADLINE) as client:
+        async with SrpcGuardAsyncClientStub("127.0.0.1", port, timeout=OK_DEADLINE) as client:
             stats.connections += 1
             await asyncio.gather(*(task(client, f"{seed}-t{i}") for i in range(tasks)))
 
@@ -234,7 +234,7 @@ def run_clients(port: int, seconds: float, threads: int, seed: str) -> Stats:
     """Run ``threads`` client threads (+1 asyncio thread) for ``seconds``; merged stats."""
     deadline = time.monotonic() + seconds
     _IN_FLIGHT.peak = 0
-    shared = SrpcHardeningClientStub("127.0.0.1", port, timeout=OK_DEADLINE)
+    shared = SrpcGuardClientStub("127.0.0.1", port, timeout=OK_DEADLINE)
     per_thread = [Stats() for _ in range(threads + 1)]
     workers = []
     for i in range(threads):

@@ -1,60 +1,35 @@
-"""Stubs for :mod:`service`, written by hand in the exact shape srpc-stubgen generates.
+"""The stubs the hardening tests call through: srpc-stubgen's output for ``svc/guard``.
 
-(See docs/ARCHITECTURE.md, "The contract between generated stubs and the runtime".)
+``svc/`` is laid out as a user's server folder; the generated modules there
+are committed (so server and client subprocesses import them without the
+compiler) and checked for drift by ``test_generated_stubs_are_current``.
+Regenerate with ``cd tests/hardening/svc && srpc-stubgen guard/guard_interface.py``.
 """
 
 from __future__ import annotations
 
-from srpc import AsyncClient, Server, ServiceDescriptor, SyncClient
+import sys
+from pathlib import Path
 
-from .service import Hardening, HardeningInterface
+SVC = Path(__file__).resolve().parent / "svc"
+if str(SVC) not in sys.path:
+    sys.path.insert(0, str(SVC))
 
-__all__ = ["SERVICE", "SrpcHardeningAsyncClientStub", "SrpcHardeningClientStub",
-           "SrpcHardeningServerStub"]
-
-SERVICE = ServiceDescriptor(
-    name="hardening",
-    interface=HardeningInterface,
-    fingerprint="hand-written-hardening-v1",
-    procedures=("echo", "slow", "fail"),
+from guard.guard import Guard  # noqa: E402
+from guard.guard_interface import GuardInterface  # noqa: E402
+from srpc_guard_client_stub import (  # noqa: E402
+    SERVICE,
+    SrpcGuardAsyncClientStub,
+    SrpcGuardClientStub,
 )
+from srpc_guard_server_stub import SrpcGuardServerStub  # noqa: E402
 
-
-class SrpcHardeningClientStub(SyncClient, HardeningInterface):
-    """Echo, slow and failing procedures for fault and load tests."""
-
-    _srpc_service = SERVICE
-
-    def echo(self, value: str) -> str:
-        result: str = self._srpc_call("echo", (value,), {})
-        return result
-
-    # An ``async def`` procedure: the sync stub returns its value like any other call.
-    def slow(self, seconds: float, value: str) -> str:  # type: ignore[override]
-        result: str = self._srpc_call("slow", (seconds, value), {})
-        return result
-
-    def fail(self, value: str) -> None:
-        self._srpc_call("fail", (value,), {})
-
-
-class SrpcHardeningAsyncClientStub(AsyncClient):
-    _srpc_service = SERVICE
-
-    async def echo(self, value: str) -> str:
-        result: str = await self._srpc_call("echo", (value,), {})
-        return result
-
-    async def slow(self, seconds: float, value: str) -> str:
-        result: str = await self._srpc_call("slow", (seconds, value), {})
-        return result
-
-    async def fail(self, value: str) -> None:
-        await self._srpc_call("fail", (value,), {})
-
-
-class SrpcHardeningServerStub(Server):
-    _srpc_service = SERVICE
-
-    def _srpc_default_impl(self) -> HardeningInterface:
-        return Hardening()
+__all__ = [
+    "SERVICE",
+    "SVC",
+    "Guard",
+    "GuardInterface",
+    "SrpcGuardAsyncClientStub",
+    "SrpcGuardClientStub",
+    "SrpcGuardServerStub",
+]

@@ -31,11 +31,10 @@ from .helpers import (
     recv_until_closed,
     wait_until,
 )
-from .service import Hardening
-from .stubs import SrpcHardeningAsyncClientStub, SrpcHardeningClientStub
+from .stubs import Guard, SrpcGuardAsyncClientStub, SrpcGuardClientStub
 
 
-class CountingImpl(Hardening):
+class CountingImpl(Guard):
     def __init__(self) -> None:
         self.calls = 0
 
@@ -51,13 +50,13 @@ def test_tls_call_with_ca_and_host_name_check(pki: ThrowawayPKI) -> None:
     with background_server(ssl=server_ssl_context(pki.server_cert, pki.server_key)) as server:
         port = server.address[1]
         for host in ("localhost", "127.0.0.1"):
-            with SrpcHardeningClientStub(host, port, ssl=client_ssl_context(pki.ca_cert)) as c:
+            with SrpcGuardClientStub(host, port, ssl=client_ssl_context(pki.ca_cert)) as c:
                 assert c.echo("over tls") == "over tls"
 
 
 def test_tls_async_client(pki: ThrowawayPKI) -> None:
     async def main(port: int) -> str:
-        async with SrpcHardeningAsyncClientStub(
+        async with SrpcGuardAsyncClientStub(
             "localhost", port, ssl=client_ssl_context(pki.ca_cert)
         ) as client:
             result: str = await client.slow(0.0, "async tls")
@@ -69,7 +68,7 @@ def test_tls_async_client(pki: ThrowawayPKI) -> None:
 
 def test_tls_client_refuses_a_server_it_cannot_verify(pki: ThrowawayPKI) -> None:
     with background_server(ssl=server_ssl_context(pki.server_cert, pki.server_key)) as server:
-        client = SrpcHardeningClientStub("127.0.0.1", server.address[1],
+        client = SrpcGuardClientStub("127.0.0.1", server.address[1],
                                          ssl=client_ssl_context(pki.other_ca_cert))
         with pytest.raises(ConnectError, match="certificate"):
             client.echo("x")
@@ -77,7 +76,7 @@ def test_tls_client_refuses_a_server_it_cannot_verify(pki: ThrowawayPKI) -> None
 
 def test_plain_client_to_a_tls_server_fails_fast(pki: ThrowawayPKI) -> None:
     with background_server(ssl=server_ssl_context(pki.server_cert, pki.server_key)) as server:
-        client = SrpcHardeningClientStub("127.0.0.1", server.address[1], connect_timeout=5)
+        client = SrpcGuardClientStub("127.0.0.1", server.address[1], connect_timeout=5)
         with pytest.raises(SrpcError):
             client.echo("x")
 
@@ -89,14 +88,14 @@ def test_mutual_tls(pki: ThrowawayPKI) -> None:
     with background_server(ssl=context, impl=impl) as server:
         port = server.address[1]
         good = client_ssl_context(pki.ca_cert, pki.client_cert, pki.client_key)
-        with SrpcHardeningClientStub("localhost", port, ssl=good) as client:
+        with SrpcGuardClientStub("localhost", port, ssl=good) as client:
             assert client.echo("mtls") == "mtls"
         for ssl_context in (
             client_ssl_context(pki.ca_cert),  # no certificate
             client_ssl_context(pki.ca_cert, pki.other_client_cert, pki.other_client_key),
         ):
             with pytest.raises((ConnectError, ConnectionLost)):
-                SrpcHardeningClientStub("localhost", port, ssl=ssl_context).echo("intruder")
+                SrpcGuardClientStub("localhost", port, ssl=ssl_context).echo("intruder")
         assert impl.calls == 1
 
 
@@ -108,11 +107,11 @@ def test_token_required_before_any_procedure_runs(caplog: pytest.LogCaptureFixtu
     caplog.set_level(logging.INFO, logger="srpc.server")
     with background_server(token="s3cret-token", impl=impl) as server:
         port = server.address[1]
-        with SrpcHardeningClientStub("127.0.0.1", port, token="s3cret-token") as client:
+        with SrpcGuardClientStub("127.0.0.1", port, token="s3cret-token") as client:
             assert client.echo("let in") == "let in"
         for token in (None, "wrong-token", ""):
             with pytest.raises(AuthenticationFailed):
-                SrpcHardeningClientStub("127.0.0.1", port, token=token).echo("kept out")
+                SrpcGuardClientStub("127.0.0.1", port, token=token).echo("kept out")
         # A raw peer that skips the handshake and sends a request is cut off too.
         sock = socket.create_connection(("127.0.0.1", port))
         sock.sendall(encode_message(Request(1, "echo", Raw(b"\x91\xa1x"), Raw(b"\x80"))))
@@ -129,11 +128,11 @@ def test_token_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SRPC_TOKEN", "env-token")
     with background_server() as server:
         port = server.address[1]
-        with SrpcHardeningClientStub("127.0.0.1", port) as client:  # token from the env too
+        with SrpcGuardClientStub("127.0.0.1", port) as client:  # token from the env too
             assert client.echo("env") == "env"
         monkeypatch.delenv("SRPC_TOKEN")
         with pytest.raises(AuthenticationFailed):
-            SrpcHardeningClientStub("127.0.0.1", port).echo("no token")
+            SrpcGuardClientStub("127.0.0.1", port).echo("no token")
 
 
 # --- limits ------------------------------------------------------------------------------
@@ -142,14 +141,14 @@ def test_token_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_connections_over_the_limit_are_refused_with_a_reason() -> None:
     with background_server(max_connections=2) as server:
         port = server.address[1]
-        first = SrpcHardeningClientStub("127.0.0.1", port)
-        second = SrpcHardeningClientStub("127.0.0.1", port)
+        first = SrpcGuardClientStub("127.0.0.1", port)
+        second = SrpcGuardClientStub("127.0.0.1", port)
         assert first.echo("1") == "1" and second.echo("2") == "2"
         with pytest.raises(TooManyConnections, match="limit of 2"):
-            SrpcHardeningClientStub("127.0.0.1", port, connect_timeout=5).echo("3")
+            SrpcGuardClientStub("127.0.0.1", port, connect_timeout=5).echo("3")
         first.close()
         assert wait_until(lambda: connection_count(server) == 1)
-        with SrpcHardeningClientStub("127.0.0.1", port) as third:
+        with SrpcGuardClientStub("127.0.0.1", port) as third:
             assert third.echo("3") == "3"
         second.close()
 
@@ -157,7 +156,7 @@ def test_connections_over_the_limit_are_refused_with_a_reason() -> None:
 def test_an_oversized_frame_closes_only_that_connection() -> None:
     with background_server(max_frame=4096) as server:
         port = server.address[1]
-        with SrpcHardeningClientStub("127.0.0.1", port) as client:
+        with SrpcGuardClientStub("127.0.0.1", port) as client:
             with pytest.raises(ProtocolError, match="limit"):
                 client.echo("x" * 10_000)  # refused by the client, which knows the limit
             assert client.echo("still fine") == "still fine"
@@ -184,7 +183,7 @@ def test_idle_timeout_closes_idle_connections_and_clients_reconnect() -> None:
         sock = raw_connect(port, handshake=True)
         assert recv_until_closed(sock) == b""
         sock.close()
-        with SrpcHardeningClientStub("127.0.0.1", port) as client:
+        with SrpcGuardClientStub("127.0.0.1", port) as client:
             assert client.echo("a") == "a"
             assert wait_until(lambda: connection_count(server) == 0)
             assert client.echo("b") == "b"  # the next call reconnects
@@ -232,7 +231,7 @@ def test_handshake_timeout_covers_the_tls_handshake(pki: ThrowawayPKI) -> None:
 
 def test_async_clients_get_the_same_refusals() -> None:
     async def call(port: int, token: str | None) -> str:
-        async with SrpcHardeningAsyncClientStub("127.0.0.1", port, token=token) as client:
+        async with SrpcGuardAsyncClientStub("127.0.0.1", port, token=token) as client:
             result: str = await client.echo("async")
             return result
 
@@ -243,7 +242,7 @@ def test_async_clients_get_the_same_refusals() -> None:
         with pytest.raises(AuthenticationFailed):
             asyncio.run(call(port, "wrong-token"))
         assert wait_until(lambda: connection_count(server) == 0)
-        with SrpcHardeningClientStub("127.0.0.1", port, token="s3cret-token") as holder:
+        with SrpcGuardClientStub("127.0.0.1", port, token="s3cret-token") as holder:
             assert holder.echo("holds the only slot") == "holds the only slot"
             with pytest.raises(TooManyConnections):
                 asyncio.run(call(port, "s3cret-token"))

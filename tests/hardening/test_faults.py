@@ -28,7 +28,7 @@ from .helpers import (
     open_fds,
     wait_until,
 )
-from .stubs import SERVICE, SrpcHardeningAsyncClientStub, SrpcHardeningClientStub
+from .stubs import SERVICE, SrpcGuardAsyncClientStub, SrpcGuardClientStub
 
 HANG_GUARD = 30.0  # only guards against a hang; no timing is asserted
 
@@ -49,7 +49,7 @@ def _call_in_thread(fn: object) -> tuple[threading.Thread, list[BaseException | 
 
 def test_server_killed_mid_call_fails_the_call_with_connection_lost() -> None:
     with ServerProcess() as server:
-        client = SrpcHardeningClientStub("127.0.0.1", server.port)
+        client = SrpcGuardClientStub("127.0.0.1", server.port)
         assert client.echo("up") == "up"
         thread, outcome = _call_in_thread(lambda: client.slow(60, "never"))
         time.sleep(0.2)  # let the call reach the server
@@ -64,7 +64,7 @@ def test_server_killed_mid_call_fails_the_call_with_connection_lost() -> None:
 
 def test_server_killed_mid_call_fails_async_calls_with_connection_lost() -> None:
     async def main(port: int, server: ServerProcess) -> list[BaseException | str]:
-        async with SrpcHardeningAsyncClientStub("127.0.0.1", port) as client:
+        async with SrpcGuardAsyncClientStub("127.0.0.1", port) as client:
             assert await client.echo("up") == "up"
             calls = [asyncio.ensure_future(client.slow(60, f"never {i}")) for i in range(5)]
             await asyncio.sleep(0.2)
@@ -82,8 +82,8 @@ def test_server_killed_mid_call_fails_async_calls_with_connection_lost() -> None
 _CLIENT_SCRIPT = """
 import sys
 sys.path.insert(0, {repo!r})
-from tests.hardening.stubs import SrpcHardeningClientStub
-client = SrpcHardeningClientStub("127.0.0.1", {port})
+from tests.hardening.stubs import SrpcGuardClientStub
+client = SrpcGuardClientStub("127.0.0.1", {port})
 print(client.echo("ready"), flush=True)
 client.slow(60, "never")
 """
@@ -92,7 +92,7 @@ client.slow(60, "never")
 def test_client_killed_mid_call_frees_everything_on_the_server() -> None:
     with background_server() as server:
         port = server.address[1]
-        with SrpcHardeningClientStub("127.0.0.1", port) as warm:
+        with SrpcGuardClientStub("127.0.0.1", port) as warm:
             warm.echo("warm up the pool and the codecs")
         assert wait_until(lambda: connection_count(server) == 0)
         fds_before = open_fds()
@@ -158,12 +158,12 @@ def test_a_stalled_peer_trips_the_deadlines() -> None:
     silent = StallingPeer(welcome=False)
     try:
         with pytest.raises(ConnectError, match="handshake"):
-            SrpcHardeningClientStub("127.0.0.1", silent.port, connect_timeout=0.3).echo("x")
+            SrpcGuardClientStub("127.0.0.1", silent.port, connect_timeout=0.3).echo("x")
     finally:
         silent.close()
     stalled = StallingPeer(welcome=True)
     try:
-        client = SrpcHardeningClientStub("127.0.0.1", stalled.port, timeout=0.3)
+        client = SrpcGuardClientStub("127.0.0.1", stalled.port, timeout=0.3)
         with pytest.raises(CallTimeout):
             client.echo("no reply")
         with pytest.raises(CallTimeout):
@@ -174,7 +174,7 @@ def test_a_stalled_peer_trips_the_deadlines() -> None:
 
 
 def test_a_slow_server_call_times_out_and_the_connection_stays_usable() -> None:
-    with background_server() as server, SrpcHardeningClientStub(
+    with background_server() as server, SrpcGuardClientStub(
         "127.0.0.1", server.address[1]
     ) as client:
         with pytest.raises(CallTimeout):
@@ -188,7 +188,7 @@ def test_a_slow_server_call_times_out_and_the_connection_stays_usable() -> None:
 def test_clients_reconnect_after_a_server_restart(how: signal.Signals) -> None:
     first = ServerProcess()
     port = first.port
-    client = SrpcHardeningClientStub("127.0.0.1", port)
+    client = SrpcGuardClientStub("127.0.0.1", port)
     try:
         assert client.echo("before") == "before"
         first.kill(how)
@@ -205,7 +205,7 @@ def test_clients_reconnect_after_a_server_restart(how: signal.Signals) -> None:
 def test_fork_after_use_gives_the_child_its_own_connection(tmp_path: Path) -> None:
     log = tmp_path / "metrics.log"
     with ServerProcess("--metrics-log", str(log)) as server:
-        client = SrpcHardeningClientStub("127.0.0.1", server.port)
+        client = SrpcGuardClientStub("127.0.0.1", server.port)
         assert client.echo("parent-1") == "parent-1"
         read_end, write_end = os.pipe()
         pid = os.fork()

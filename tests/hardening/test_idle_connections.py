@@ -17,7 +17,7 @@ from .helpers import (
     rss_bytes,
     wait_until,
 )
-from .stubs import SrpcHardeningClientStub
+from .stubs import SrpcGuardClientStub
 
 IDLE = 500
 
@@ -52,7 +52,7 @@ def test_idle_and_half_open_connections_do_not_delay_real_calls() -> None:
             worst = 0.0
             for i in range(10):
                 started = time.perf_counter()
-                with SrpcHardeningClientStub("127.0.0.1", port) as client:  # connect + call
+                with SrpcGuardClientStub("127.0.0.1", port) as client:  # connect + call
                     assert client.echo(f"real {i}") == f"real {i}"
                     assert client.slow(0, f"async {i}") == f"async {i}"
                 worst = max(worst, time.perf_counter() - started)

@@ -142,3 +142,12 @@ def test_limits_defaults_and_validation() -> None:
         with pytest.raises(ValueError):
             Limits(**bad)
     assert Limits(idle_timeout=None).idle_timeout is None
+
+
+def test_generated_stubs_are_current() -> None:
+    from srpc.compiler import generate
+
+    from .stubs import SVC
+
+    stale = generate(SVC / "guard" / "guard_interface.py").stale(SVC)
+    assert not stale, f"regenerate {stale}: see tests/hardening/stubs.py"

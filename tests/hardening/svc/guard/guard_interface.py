@@ -6,11 +6,10 @@ that each reply belongs to its own call.
 
 from __future__ import annotations
 
-import asyncio
 from abc import ABC, abstractmethod
 
 
-class HardeningInterface(ABC):
+class GuardInterface(ABC):
     """Echo, slow and failing procedures for fault and load tests."""
 
     @abstractmethod
@@ -24,15 +23,3 @@ class HardeningInterface(ABC):
     @abstractmethod
     def fail(self, value: str) -> None:
         """Raise ``ValueError(value)``."""
-
-
-class Hardening(HardeningInterface):
-    def echo(self, value: str) -> str:
-        return value
-
-    async def slow(self, seconds: float, value: str) -> str:
-        await asyncio.sleep(seconds)
-        return value
-
-    def fail(self, value: str) -> None:
-        raise ValueError(value)
