@@ -6,6 +6,7 @@ import asyncio
 import logging
 import socket
 import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from msgspec import Raw
@@ -246,3 +247,18 @@ def test_async_clients_get_the_same_refusals() -> None:
             assert holder.echo("holds the only slot") == "holds the only slot"
             with pytest.raises(TooManyConnections):
                 asyncio.run(call(port, "s3cret-token"))
+
+
+def test_tls_sync_stub_shared_by_threads(pki: ThrowawayPKI) -> None:
+    """Many threads on one TLS connection: one reads replies while others send."""
+    with background_server(ssl=server_ssl_context(pki.server_cert, pki.server_key)) as server:
+        port = server.address[1]
+        with SrpcGuardClientStub("localhost", port, ssl=client_ssl_context(pki.ca_cert)) as c:
+
+            def worker(n: int) -> list[str]:
+                return [c.echo(f"{n}-{i}-" + "x" * (i * 97 % 5000)) for i in range(300)]
+
+            with ThreadPoolExecutor(8) as pool:
+                results = list(pool.map(worker, range(8)))
+    for n, replies in enumerate(results):
+        assert replies == [f"{n}-{i}-" + "x" * (i * 97 % 5000) for i in range(300)]
