@@ -109,6 +109,20 @@ def _refusal(refuse: Refuse, descriptor: ServiceDescriptor, address: str) -> Srp
     return ConnectError(f"the server at {address} refused the connection: {refuse.message}")
 
 
+def _as_lost(failure: SrpcError) -> ConnectionLost:
+    """What the calls in flight raise when their connection fails with ``failure``."""
+    if isinstance(failure, ConnectionLost):
+        return failure
+    return ConnectionLost(f"the connection was closed: {failure}")
+
+
+def _check_request_size(size: int, limit: int, label: str) -> None:
+    if size > limit:
+        raise ProtocolError(
+            f"{label}: the request is {size} bytes, over the server's limit of {limit}"
+        )
+
+
 def _unexpected(message: Message) -> ProtocolError:
     return ProtocolError(f"unexpected {type(message).__name__} message from the server")
 
@@ -150,9 +164,12 @@ class _Settings:
         try:
             return encode_request(encoder, id, proc, args, kwargs)
         except (TypeError, ValueError, OverflowError) as exc:
-            raise InvalidArguments(
-                f"{self.descriptor.name}.{proc}(): cannot encode the arguments: {exc}"
-            ) from None
+            raise self._cannot_encode(proc, exc) from None
+
+    def _cannot_encode(self, proc: str, exc: Exception) -> InvalidArguments:
+        return InvalidArguments(
+            f"{self.descriptor.name}.{proc}(): cannot encode the arguments: {exc}"
+        )
 
     def encode_reused(
         self, id: int, proc: str, args: tuple[Any, ...], kwargs: dict[str, Any]
@@ -181,9 +198,7 @@ class _Settings:
             encoder.encode_into((TAG_REQUEST, id, proc, args, kwargs), buffer, 4)
         except (TypeError, ValueError, OverflowError) as exc:
             local.buffer = bytearray(4)
-            raise InvalidArguments(
-                f"{self.descriptor.name}.{proc}(): cannot encode the arguments: {exc}"
-            ) from None
+            raise self._cannot_encode(proc, exc) from None
         _pack_length(buffer, 0, len(buffer) - 4)
         return buffer
 
@@ -219,9 +234,7 @@ class _Settings:
                     small += encoder.encode(arg)
             small += encoder.encode(kwargs)
         except (TypeError, ValueError, OverflowError) as exc:
-            raise InvalidArguments(
-                f"{self.descriptor.name}.{proc}(): cannot encode the arguments: {exc}"
-            ) from None
+            raise self._cannot_encode(proc, exc) from None
         size = 0
         for part in parts:
             size += len(part)
@@ -302,11 +315,7 @@ class _SyncConnection:
         label: str,
     ) -> Message:
         size = len(frame) if isinstance(frame, bytearray) else sum([len(p) for p in frame])
-        if size - 4 > self.server_max_frame:
-            raise ProtocolError(
-                f"{label}: the request is {size - 4} bytes, over the server's "
-                f"limit of {self.server_max_frame}"
-            )
+        _check_request_size(size - 4, self.server_max_frame, label)
         slot = _Slot()
         lock = self.lock
         with lock:
@@ -405,11 +414,7 @@ class _SyncConnection:
         with self.lock:
             if self.failure is None:
                 self.failure = failure
-            lost = (
-                failure
-                if isinstance(failure, ConnectionLost)
-                else ConnectionLost(f"the connection was closed: {failure}")
-            )
+            lost = _as_lost(failure)
             for slot in self.pending.values():
                 slot.error = lost
             self.pending.clear()
@@ -635,11 +640,7 @@ class _AsyncConnection(asyncio.Protocol):
     def fail(self, failure: SrpcError) -> None:
         if self.failure is None:
             self.failure = failure
-        lost = (
-            failure
-            if isinstance(failure, ConnectionLost)
-            else ConnectionLost(f"the connection was closed: {failure}")
-        )
+        lost = _as_lost(failure)
         if not self.handshake.done():
             self.handshake.set_exception(failure)
         pending, self.pending = self.pending, {}
@@ -653,11 +654,7 @@ class _AsyncConnection(asyncio.Protocol):
     async def call(self, frame: bytearray, id: int, timeout: float | None, label: str) -> Message:
         if self.failure is not None:
             raise ConnectionLost(str(self.failure))
-        if len(frame) - 4 > self.server_max_frame:
-            raise ProtocolError(
-                f"{label}: the request is {len(frame) - 4} bytes, over the server's "
-                f"limit of {self.server_max_frame}"
-            )
+        _check_request_size(len(frame) - 4, self.server_max_frame, label)
         future: asyncio.Future[Message] = self.loop.create_future()
         self.pending[id] = future
         assert self.transport is not None

@@ -41,6 +41,7 @@ from srpc.errors import AddressInUse, InvalidArguments, ProtocolError
 from srpc.framing import DEFAULT_MAX_FRAME
 from srpc.metrics import MetricsWriter
 from srpc.protocol import (
+    PROTOCOL_VERSION,
     ErrorReply,
     Message,
     MessageReader,
@@ -143,7 +144,8 @@ class _Core:
         self.recv_view = memoryview(self.recv_buffer)
 
     def in_flight(self) -> int:
-        return sum(c.in_flight for c in self.connections)
+        # A copy: other threads (``Server.calls_in_flight``) ask while the loop changes the set.
+        return sum(c.in_flight for c in list(self.connections))
 
     def connection_done(self) -> None:
         waiter = self.idle_waiter
@@ -155,7 +157,8 @@ _RECV_SIZE = 256 * 1024
 
 
 class _Connection(asyncio.BufferedProtocol):
-    """One client connection. Buffered: the loop reads into one reused buffer per connection."""
+    """One client connection. Buffered: reads land in the loop's shared receive buffer, or
+    straight into a large frame's own buffer."""
 
     def __init__(self, core: _Core) -> None:
         self.core = core
@@ -290,7 +293,9 @@ class _Connection(asyncio.BufferedProtocol):
         descriptor = self.server._srpc_service
         assert self.transport is not None
         self.transport.write(
-            encode_message(Refuse(code, text, 1, descriptor.name, descriptor.fingerprint))
+            encode_message(
+                Refuse(code, text, PROTOCOL_VERSION, descriptor.name, descriptor.fingerprint)
+            )
         )
         self.closed = True
         self.transport.close()
@@ -348,31 +353,15 @@ class _Connection(asyncio.BufferedProtocol):
     def _dispatch(self, request: Request, size: int, received: float) -> None:
         procedure = self.procedures.get(request.proc)
         if procedure is None:
-            exc = ProtocolError(
+            unknown = ProtocolError(
                 f"service {self.server._srpc_service.name!r} has no procedure {request.proc!r}"
             )
-            self._reply(
-                encode_message(error_reply(request.id, exc, self.core.known)),
-                request.proc,
-                False,
-                "ProtocolError",
-                size,
-                received,
-                False,
-            )
+            self._refuse_call(request, unknown, size, received)
             return
         try:
             args, kwargs = procedure.codec.decode_args(request.args, request.kwargs)
         except InvalidArguments as exc:
-            self._reply(
-                encode_message(error_reply(request.id, exc, self.core.known)),
-                procedure.name,
-                False,
-                "InvalidArguments",
-                size,
-                received,
-                False,
-            )
+            self._refuse_call(request, exc, size, received)
             return
         if procedure.is_async:
             self._count(1)
@@ -404,6 +393,11 @@ class _Connection(asyncio.BufferedProtocol):
                 self.core.pool.submit(work)
             except RuntimeError:  # the pool is shut down
                 self._count(-1)
+
+    def _refuse_call(self, request: Request, exc: Exception, size: int, received: float) -> None:
+        """Answer a request that never reached the implementation with ``exc``."""
+        frame = encode_message(error_reply(request.id, exc, self.core.known))
+        self._reply(frame, request.proc, False, type(exc).__name__, size, received, False)
 
     async def _run_async(
         self,
@@ -596,7 +590,7 @@ class Server:
     def calls_in_flight(self) -> int:
         """Calls received and not yet answered, over all connections."""
         core = getattr(self, "_core", None)
-        return 0 if core is None else sum(c.in_flight for c in list(core.connections))
+        return 0 if core is None else core.in_flight()
 
     def start(self) -> None:
         """Serve until SIGINT or SIGTERM, then shut down gracefully and return.
