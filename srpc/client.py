@@ -20,16 +20,12 @@ import os
 import select
 import socket
 import ssl as _ssl
-import struct
-import sys
 import threading
 import time
 from typing import Any, ClassVar
 
-import msgspec
-
 from srpc._address import resolve_address
-from srpc.codec import ServiceCodec, encoder, service_codec
+from srpc.codec import DECODE_ERRORS, ServiceCodec, encoder, service_codec
 from srpc.descriptor import ServiceDescriptor
 from srpc.errors import (
     AuthenticationFailed,
@@ -47,6 +43,7 @@ from srpc.protocol import (
     PROTOCOL_VERSION,
     TAG_REQUEST,
     ErrorReply,
+    FrameBuffers,
     Hello,
     Message,
     MessageReader,
@@ -77,10 +74,6 @@ def _forked() -> None:
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_forked)
 _monotonic = time.monotonic
-_refcount = sys.getrefcount
-_BUFFER_REFS = 3  # local.buffer, the local name, getrefcount's argument
-_pack_length = struct.Struct(">I").pack_into
-_DECODE_ERRORS = (msgspec.DecodeError, ValueError, RecursionError)  # as in srpc.codec
 
 SslArg = _ssl.SSLContext | bool | None
 
@@ -150,7 +143,7 @@ class _Settings:
         self.codec: ServiceCodec = service_codec(descriptor)
         self.known: ExceptionMap = interface_exceptions(descriptor.interface)
         self.ids = itertools.count(1)
-        self.local = threading.local()
+        self.frames = FrameBuffers()
 
     def hello(self) -> bytearray:
         descriptor = self.descriptor
@@ -187,20 +180,10 @@ class _Settings:
         for arg in args:
             if type(arg) is bytes and len(arg) >= LARGE_FRAME:
                 return self._encode_parts(id, proc, args, kwargs)
-        local = self.local
         try:
-            buffer: bytearray = local.buffer
-        except AttributeError:
-            buffer = local.buffer = bytearray(4)
-        if _refcount(buffer) > _BUFFER_REFS:  # still referenced (an exception's traceback)
-            buffer = local.buffer = bytearray(4)
-        try:
-            encoder.encode_into((TAG_REQUEST, id, proc, args, kwargs), buffer, 4)
+            return self.frames.encode(encoder, (TAG_REQUEST, id, proc, args, kwargs))
         except (TypeError, ValueError, OverflowError) as exc:
-            local.buffer = bytearray(4)
             raise self._cannot_encode(proc, exc) from None
-        _pack_length(buffer, 0, len(buffer) - 4)
-        return buffer
 
     def _encode_parts(
         self, id: int, proc: str, args: tuple[Any, ...], kwargs: dict[str, Any]
@@ -560,7 +543,7 @@ class SyncClient:
             codec = settings.codec.procedures[proc]
             try:
                 return codec.result_decoder.decode(message.result)
-            except _DECODE_ERRORS:
+            except DECODE_ERRORS:
                 return codec.decode_result(message.result)  # raises InvalidResult
         return settings.result(proc, message)
 

@@ -14,8 +14,6 @@ import functools
 import inspect
 import re
 import struct
-import sys
-import threading
 import types
 import typing
 from dataclasses import dataclass, field
@@ -26,19 +24,16 @@ import msgspec
 from srpc.descriptor import ServiceDescriptor
 from srpc.errors import InvalidArguments, InvalidResult
 from srpc.framing import LARGE_FRAME
+from srpc.protocol import TAG_REPLY, FrameBuffers
 
-__all__ = ["ProcedureCodec", "ServiceCodec", "encoder", "service_codec"]
+__all__ = ["DECODE_ERRORS", "ProcedureCodec", "ServiceCodec", "encoder", "service_codec"]
 
 _EMPTY_RAW_MAP = msgspec.Raw(b"\x80")
 # msgspec raises UnicodeDecodeError (a ValueError) for invalid UTF-8, DecodeError otherwise.
-_DECODE_ERRORS = (msgspec.DecodeError, ValueError, RecursionError)
+DECODE_ERRORS = (msgspec.DecodeError, ValueError, RecursionError)
 _PATH = re.compile(r" - at `\$((?:\[\d+\])?)(.*)`$")
 _MAX_CACHED_COUNTS = 32
-_TAG_REPLY = 5  # srpc.protocol.TAG_REPLY (protocol imports nothing from here; kept literal)
-_pack_length = struct.Struct(">I").pack_into
-_refcount = sys.getrefcount
-_BUFFER_REFS = 3  # the thread-local slot, the local name, getrefcount's argument
-_reply_buffers = threading.local()
+_reply_frames = FrameBuffers()
 _reply_head = msgspec.msgpack.Encoder().encode  # (5, id) -> fixarray-2 header, 5, id
 _BIN32 = b"\xc6"
 _frame_length = struct.Struct(">I").pack
@@ -129,7 +124,7 @@ class ProcedureCodec:
         if full is not None:
             try:
                 values = full.decode(args)  # the usual case: every positional parameter passed
-            except _DECODE_ERRORS:
+            except DECODE_ERRORS:
                 values = self._decode_positional(args)
         else:
             values = self._decode_positional(args)
@@ -160,7 +155,7 @@ class ProcedureCodec:
             return decoder.decode(view)  # type: ignore[no-any-return]
         except msgspec.ValidationError as exc:
             raise InvalidArguments(self._describe(exc, positional=True)) from None
-        except _DECODE_ERRORS as exc:
+        except DECODE_ERRORS as exc:
             raise InvalidArguments(f"{self.label}: malformed arguments: {exc}") from None
 
     @functools.cached_property
@@ -193,7 +188,7 @@ class ProcedureCodec:
     ) -> dict[str, Any]:
         try:
             raw_map = _raw_map_decoder.decode(kwargs)
-        except _DECODE_ERRORS:
+        except DECODE_ERRORS:
             raise InvalidArguments(
                 f"{self.label}: keyword arguments must be a map of names to values"
             ) from None
@@ -214,7 +209,7 @@ class ProcedureCodec:
                 decoded[key] = decoder.decode(raw)
             except msgspec.ValidationError as exc:
                 raise InvalidArguments(self._describe(exc, name=key)) from None
-            except _DECODE_ERRORS as exc:
+            except DECODE_ERRORS as exc:
                 raise InvalidArguments(
                     f"{self.label}: argument {key!r}: malformed value: {exc}"
                 ) from None
@@ -283,28 +278,16 @@ class ProcedureCodec:
         the other: the payload is never copied into a frame buffer.
         """
         if type(value) is bytes and len(value) >= LARGE_FRAME and self._plain_result == (bytes,):
-            head = bytearray(_reply_head((_TAG_REPLY, id)))
+            head = bytearray(_reply_head((TAG_REPLY, id)))
             head[0] = 0x93  # fixarray of 3: [5, id, result]
             size = len(value)
             head += _BIN32 + size.to_bytes(4, "big")
             return [_frame_length(len(head) + size) + head, value]
-        # Each thread encodes into the buffer of its previous reply once nothing else holds
-        # it (the transport took its bytes): big replies then cost no fresh allocation,
-        # which malloc would hand back to the OS and fault in again on every call.
-        local = _reply_buffers
         try:
-            buffer: bytearray = local.buffer
-        except AttributeError:
-            buffer = local.buffer = bytearray(4)
-        if _refcount(buffer) > _BUFFER_REFS:
-            buffer = local.buffer = bytearray(4)
-        try:
-            encoder.encode_into((_TAG_REPLY, id, value), buffer, 4)
+            buffer = _reply_frames.encode(encoder, (TAG_REPLY, id, value))
         except (TypeError, ValueError, OverflowError):
-            local.buffer = bytearray(4)
             self.check_result(value)  # raises InvalidResult with the usual message
             raise  # pragma: no cover - check_result encodes the same value
-        _pack_length(buffer, 0, len(buffer) - 4)
         plain = self._plain_result
         if plain is not None and type(value) in plain:
             return buffer
@@ -339,7 +322,7 @@ class ProcedureCodec:
     def decode_result(self, data: msgspec.Raw | bytes) -> Any:
         try:
             return self.result_decoder.decode(data)
-        except _DECODE_ERRORS as exc:
+        except DECODE_ERRORS as exc:
             raise InvalidResult(
                 f"{self.label}: the server's result does not decode: {exc}"
             ) from None

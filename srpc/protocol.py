@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import hmac
 import struct
+import sys
+import threading
 from collections.abc import Callable
 from typing import Any, Final, Union
 
@@ -147,6 +149,7 @@ Message = Union[Hello, Welcome, Refuse, Request, Reply, ErrorReply]  # noqa: UP0
 
 _encoder = msgspec.msgpack.Encoder()
 _pack_length = struct.Struct(">I").pack_into
+_refcount = sys.getrefcount
 
 
 def encode_message(message: Message) -> bytearray:
@@ -155,6 +158,38 @@ def encode_message(message: Message) -> bytearray:
     _encoder.encode_into(message, buffer, 4)
     _pack_length(buffer, 0, len(buffer) - 4)
     return buffer
+
+
+class FrameBuffers:
+    """Per-thread frame buffers, each reused once nothing else holds it.
+
+    A thread encodes every frame into the buffer of its previous one when
+    that buffer is free again (its bytes were sent or copied by the
+    transport): large frames then cost no fresh allocation, which malloc
+    would hand back to the OS and fault in again on every call.
+    """
+
+    _REFS = 3  # the thread-local slot, the local name, getrefcount's argument
+
+    def __init__(self) -> None:
+        self._local = threading.local()
+
+    def encode(self, encoder: msgspec.msgpack.Encoder, payload: Any) -> bytearray:
+        """``payload`` as one complete frame (length prefix included), in a reused buffer."""
+        local = self._local
+        try:
+            buffer: bytearray = local.buffer
+        except AttributeError:
+            buffer = local.buffer = bytearray(4)
+        if _refcount(buffer) > self._REFS:  # still referenced (e.g. by an exception's traceback)
+            buffer = local.buffer = bytearray(4)
+        try:
+            encoder.encode_into(payload, buffer, 4)
+        except BaseException:
+            local.buffer = bytearray(4)
+            raise
+        _pack_length(buffer, 0, len(buffer) - 4)
+        return buffer
 
 
 def encode_request(
