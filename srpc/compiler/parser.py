@@ -9,7 +9,7 @@ import hashlib
 import keyword
 import re
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -773,9 +773,14 @@ class _ModuleReader(cst.CSTVisitor):
             if resolved is not None:
                 yield _canonical(resolved[0])
 
-    def is_data_type(self, name: str, seen: frozenset[str] = frozenset()) -> bool:
-        cls = self.scope.classes[name]
-        for dec in cls.decorators:
+    def is_data_type(self, name: str) -> bool:
+        return self._class_or_local_base(name, self._is_data_class, _DATA_TYPE_BASES.__contains__)
+
+    def is_exception(self, name: str) -> bool:
+        return self._class_or_local_base(name, lambda _: False, _is_exception_base)
+
+    def _is_data_class(self, name: str) -> bool:
+        for dec in self.scope.classes[name].decorators:
             target = dec.decorator.func if isinstance(dec.decorator, cst.Call) else dec.decorator
             resolved = self.resolve_name(target)
             if resolved and _canonical(resolved[0]) in (
@@ -784,34 +789,31 @@ class _ModuleReader(cst.CSTVisitor):
                 "attrs.frozen",
             ):
                 return True
-        for base in self.class_base_names(name):
-            if base in _DATA_TYPE_BASES:
-                return True
-            local = base.removeprefix("<local>.")
-            if (
-                base.startswith("<local>.")
-                and local in self.scope.classes
-                and local not in seen
-                and self.is_data_type(local, seen | {name})
-            ):
-                return True
         return False
 
-    def is_exception(self, name: str, seen: frozenset[str] = frozenset()) -> bool:
+    def _class_or_local_base(
+        self,
+        name: str,
+        class_test: Callable[[str], bool],
+        base_test: Callable[[str], bool],
+        seen: frozenset[str] = frozenset(),
+    ) -> bool:
+        """Whether class ``name``, or a class it inherits from in this module, passes.
+
+        ``class_test`` sees module-local class names, ``base_test`` qualified base names.
+        """
+        if class_test(name):
+            return True
         for base in self.class_base_names(name):
-            if base.startswith("builtins.") and base.removeprefix("builtins.") in (
-                _BUILTIN_EXCEPTIONS
-            ):
+            if base_test(base):
                 return True
             local = base.removeprefix("<local>.")
             if (
                 base.startswith("<local>.")
                 and local in self.scope.classes
                 and local not in seen
-                and self.is_exception(local, seen | {name})
+                and self._class_or_local_base(local, class_test, base_test, seen | {name})
             ):
-                return True
-            if not base.startswith("<") and base.endswith(("Error", "Exception")):
                 return True
         return False
 
@@ -872,3 +874,10 @@ class _RootNames(cst.CSTVisitor):
 
     def visit_Lambda(self, node: cst.Lambda) -> bool:
         return False
+
+
+def _is_exception_base(base: str) -> bool:
+    if base.startswith("builtins.") and base.removeprefix("builtins.") in _BUILTIN_EXCEPTIONS:
+        return True
+    # Imported from elsewhere: trusted by its name (the interface is never imported).
+    return not base.startswith("<") and base.endswith(("Error", "Exception"))
