@@ -20,6 +20,7 @@ import os
 import select
 import socket
 import ssl as _ssl
+import struct
 import threading
 import time
 from typing import Any, ClassVar
@@ -74,6 +75,7 @@ def _forked() -> None:
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_forked)
 _monotonic = time.monotonic
+_pack_length = struct.Struct(">I").pack_into
 
 SslArg = _ssl.SSLContext | bool | None
 
@@ -114,6 +116,32 @@ def _check_request_size(size: int, limit: int, label: str) -> None:
         raise ProtocolError(
             f"{label}: the request is {size} bytes, over the server's limit of {limit}"
         )
+
+
+def _frame_size(frame: bytearray | list[bytes | bytearray]) -> int:
+    if isinstance(frame, bytearray):
+        return len(frame)
+    size = 0
+    for part in frame:
+        size += len(part)
+    return size
+
+
+_ANSWERS = (Reply, ErrorReply)
+"""The messages a server sends in answer to a request."""
+
+_QUIET = 0.001
+"""Seconds since a connection's latest call after which the next call first checks that the
+server did not close it while idle (a ``poll`` syscall, a sizeable share of a fast call)."""
+
+
+def _read_failure(exc: ProtocolError | OSError, label: str) -> SrpcError | None:
+    """Why a read failed the connection (``None``: it only timed out)."""
+    if isinstance(exc, ProtocolError):
+        return ProtocolError(f"{label}: {exc}")
+    if isinstance(exc, TimeoutError):
+        return None
+    return ConnectionLost(f"{label}: the connection was lost: {exc}")
 
 
 def _unexpected(message: Message) -> ProtocolError:
@@ -165,15 +193,21 @@ class _Settings:
         )
 
     def encode_reused(
-        self, id: int, proc: str, args: tuple[Any, ...], kwargs: dict[str, Any]
+        self,
+        id: int,
+        proc: str,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        buffer: bytearray | None = None,
     ) -> bytearray | list[bytes | bytearray]:
-        """Like :meth:`encode`, into this thread's reused buffer (sync calls only).
+        """Like :meth:`encode`, into a reused buffer (sync calls only): ``buffer``, or else
+        this thread's own.
 
         A large ``bytes`` positional argument makes it a list of parts
         (:meth:`_encode_parts`) to send without copying.
 
         A blocking call is done with its frame when ``sendall`` returns, so
-        each thread can encode every request into the same buffer: no fresh
+        every request of a thread can be encoded into the same buffer: no fresh
         allocation per call (for big arguments, malloc would otherwise hand
         the memory back to the OS and fault it in again on every call).
         """
@@ -181,9 +215,13 @@ class _Settings:
             if type(arg) is bytes and len(arg) >= LARGE_FRAME:
                 return self._encode_parts(id, proc, args, kwargs)
         try:
-            return self.frames.encode(encoder, (TAG_REQUEST, id, proc, args, kwargs))
+            if buffer is None:
+                return self.frames.encode(encoder, (TAG_REQUEST, id, proc, args, kwargs))
+            encoder.encode_into((TAG_REQUEST, id, proc, args, kwargs), buffer, 4)
         except (TypeError, ValueError, OverflowError) as exc:
             raise self._cannot_encode(proc, exc) from None
+        _pack_length(buffer, 0, len(buffer) - 4)
+        return buffer
 
     def _encode_parts(
         self, id: int, proc: str, args: tuple[Any, ...], kwargs: dict[str, Any]
@@ -244,7 +282,15 @@ class _Slot:
 
 
 class _SyncConnection:
-    """One open, handshaken socket shared by the calling threads."""
+    """One open, handshaken socket shared by the calling threads.
+
+    ``reading`` is the reader role (leader/follower, see the module
+    docstring). A call that finds no other call in flight takes the role
+    *before* sending (:meth:`_call_alone`): it then needs no slot in
+    ``pending`` and reads its reply itself, the cheap path of a sequential
+    caller. Calls that overlap register a slot and go through
+    :meth:`_call_shared`.
+    """
 
     def __init__(self, sock: socket.socket, reader: MessageReader, welcome: Welcome) -> None:
         self.sock = sock
@@ -259,6 +305,8 @@ class _SyncConnection:
         self.pending: dict[int, _Slot] = {}
         self.reading = False
         self.failure: SrpcError | None = None
+        self.last_call = _monotonic()  # when the latest call started (see ``_QUIET``)
+        self.frame = bytearray(4)  # request buffer of the alone caller (it holds the reader role)
         self.buffer = bytearray(_RECV_SIZE)
         self.poller = select.poll()
         self.poller.register(sock, select.POLLIN)
@@ -292,16 +340,93 @@ class _SyncConnection:
 
     def call(
         self,
+        settings: _Settings,
+        id: int,
+        proc: str,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        deadline: float | None,
+    ) -> Message:
+        """Send the request and return the server's answer to it.
+
+        The first half is the path of a call that finds no other call in
+        flight: it takes the reader role before sending, encodes into the
+        connection's own buffer, and reads its answer itself.
+        """
+        lock = self.lock
+        lock.acquire()
+        if self.reading or self.pending or self.failure is not None:
+            lock.release()
+            frame = settings.encode_reused(id, proc, args, kwargs)
+            return self._call_shared(frame, id, deadline, settings.label)
+        self.reading = True  # alone: the reader role is ours before the request leaves
+        lock.release()
+        label = settings.label
+        try:
+            # Only the holder of the reader role encodes into ``self.frame``.
+            frame = settings.encode_reused(id, proc, args, kwargs, self.frame)
+            if isinstance(frame, bytearray):
+                if len(frame) - 4 > self.server_max_frame:
+                    _check_request_size(len(frame) - 4, self.server_max_frame, label)
+            else:
+                _check_request_size(_frame_size(frame) - 4, self.server_max_frame, label)
+        except BaseException:
+            self._deliver([], None)  # step down
+            raise
+        send_lock = self.send_lock
+        send_lock.acquire()  # followers that arrived meanwhile may be sending too
+        try:
+            if isinstance(frame, bytearray):
+                self.sock.sendall(frame)
+            else:
+                _send_parts(self.sock, frame)
+        except OSError as exc:
+            lost = ConnectionLost(f"{label}: the connection was lost while sending: {exc}")
+            self._deliver([], lost)
+            raise lost from None
+        finally:
+            send_lock.release()
+        if deadline is None:
+            # One read into the shared buffer; always correct (a large frame in progress is
+            # copied on by ``feed_from``), and usually exactly our answer.
+            buffer = self.buffer
+            try:
+                size = self.sock.recv_into(buffer)
+                message = self.reader.exact_from(buffer, size) if size else None
+                if (
+                    message is not None
+                    and (type(message) is Reply or type(message) is ErrorReply)
+                    and message.id == id
+                ):
+                    lock.acquire()
+                    self.reading = False
+                    if self.waiting:
+                        self.wakeup.notify_all()
+                    lock.release()
+                    return message
+                messages, failure = self._parse(buffer, size, message, label)
+            except (ProtocolError, OSError) as exc:
+                messages, failure = [], _read_failure(exc, label)
+        else:
+            messages, failure = self._receive(deadline, label)
+        # Anything else (other calls' answers, part of a frame, a timeout, a failure): wait for
+        # our answer like an overlapping call.
+        slot = _Slot()
+        with lock:
+            self.pending[id] = slot
+        self._deliver(messages, failure)
+        return self._wait(slot, id, deadline, label)
+
+    def _call_shared(
+        self,
         frame: bytearray | list[bytes | bytearray],
         id: int,
         deadline: float | None,
         label: str,
     ) -> Message:
-        size = len(frame) if isinstance(frame, bytearray) else sum([len(p) for p in frame])
-        _check_request_size(size - 4, self.server_max_frame, label)
+        _check_request_size(_frame_size(frame) - 4, self.server_max_frame, label)
         slot = _Slot()
-        lock = self.lock
-        with lock:
+        with self.lock:
             if self.failure is not None:
                 raise ConnectionLost(str(self.failure))
             self.pending[id] = slot
@@ -317,6 +442,11 @@ class _SyncConnection:
             lost = ConnectionLost(f"{label}: the connection was lost while sending: {exc}")
             self.fail(lost)
             raise lost from None
+        return self._wait(slot, id, deadline, label)
+
+    def _wait(self, slot: _Slot, id: int, deadline: float | None, label: str) -> Message:
+        """Wait for ``slot``'s answer, reading the socket whenever nobody else does."""
+        lock = self.lock
         while True:
             with lock:
                 if slot.message is not None:
@@ -338,7 +468,7 @@ class _SyncConnection:
                     finally:
                         self.waiting -= 1
                 self.reading = True
-            self._read(deadline, label)
+            self._deliver(*self._receive(deadline, label))
             if slot.message is not None:
                 return slot.message
             if deadline is not None and slot.error is None and _monotonic() >= deadline:
@@ -347,10 +477,11 @@ class _SyncConnection:
                 if slot.message is None and slot.error is None:
                     raise CallTimeout(f"{label}: no reply within the call's timeout")
 
-    def _read(self, deadline: float | None, label: str) -> None:
-        """One read as the leader; always steps down before returning."""
-        failure: SrpcError | None = None
-        messages: list[tuple[Message, int]] = []
+    def _receive(
+        self, deadline: float | None, label: str
+    ) -> tuple[list[tuple[Message, int]], SrpcError | None]:
+        """One read as the holder of the reader role: the messages it completed, or why the
+        connection failed. Hand both to :meth:`_deliver`, which steps down."""
         try:
             # The socket stays in blocking mode (a socket timeout would also cut other threads'
             # sends short); a deadline is a poll before the read.
@@ -359,25 +490,34 @@ class _SyncConnection:
                 and not self.pending_tls()
                 and not self.read_poller.poll(max(deadline - _monotonic(), 0.0) * 1000.0)
             ):
-                raise TimeoutError
+                return [], None
             # recv_into a reused buffer: recv(256 KiB) would allocate and shrink a bytes each time.
-            body = self.reader.body_buffer()
+            reader = self.reader
+            body = reader.body_buffer()
             if body is not None:  # the rest of a large frame: straight into its own buffer
                 size = self.sock.recv_into(body)
-                if size:
-                    messages = self.reader.body_received(size)
-            else:
-                size = self.sock.recv_into(self.buffer)
-                if size:
-                    messages = self.reader.feed_from(self.buffer, size)
-            if not size:
-                failure = ConnectionLost(f"{label}: the server closed the connection")
-        except TimeoutError:
-            pass
-        except ProtocolError as exc:
-            failure = ProtocolError(f"{label}: {exc}")
-        except OSError as exc:
-            failure = ConnectionLost(f"{label}: the connection was lost: {exc}")
+                return self._parse(body, size, None, label)
+            buffer = self.buffer
+            return self._parse(buffer, self.sock.recv_into(buffer), None, label)
+        except (ProtocolError, OSError) as exc:
+            return [], _read_failure(exc, label)
+
+    def _parse(
+        self, buffer: bytearray | memoryview, size: int, message: Message | None, label: str
+    ) -> tuple[list[tuple[Message, int]], SrpcError | None]:
+        """:meth:`_receive`'s answer for ``size`` bytes read into ``buffer`` (the reader's
+        large-frame body when ``buffer`` is a view); ``message`` is what
+        :meth:`MessageReader.exact_from` already made of them. Raises ProtocolError."""
+        if message is not None:
+            return [(message, size)], None
+        if not size:
+            return [], ConnectionLost(f"{label}: the server closed the connection")
+        if isinstance(buffer, memoryview):
+            return self.reader.body_received(size), None
+        return self.reader.feed_from(buffer, size), None
+
+    def _deliver(self, messages: list[tuple[Message, int]], failure: SrpcError | None) -> None:
+        """Step down from the reader role, handing each message to its waiting call."""
         with self.lock:
             self.reading = False
             pending = self.pending
@@ -385,7 +525,7 @@ class _SyncConnection:
                 slot = pending.pop(getattr(message, "id", -1), None)
                 if slot is not None:
                     slot.message = message
-                elif type(message) not in (Reply, ErrorReply):
+                elif type(message) not in _ANSWERS:
                     failure = _unexpected(message)
             if self.waiting:
                 self.wakeup.notify_all()
@@ -530,15 +670,22 @@ class SyncClient:
 
     def _srpc_call(self, proc: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         settings = self._srpc_settings
-        id = next(settings.ids)
-        frame = settings.encode_reused(id, proc, args, kwargs)
-        timeout = self._srpc_timeout
-        deadline = None if timeout is None else _monotonic() + timeout
         shared = self._srpc_shared
-        connection = shared.connection  # the usual case inline: no fork, open, not stale
-        if connection is None or shared.forks != _forks[0] or connection.is_stale():
+        connection = shared.connection
+        now = _monotonic()
+        # The usual case inline: no fork, open, and busy (a call started within ``_QUIET``)
+        # or else not closed by the server while idle.
+        if (
+            connection is None
+            or connection.failure is not None
+            or shared.forks != _forks[0]
+            or (now - connection.last_call >= _QUIET and connection.is_stale())
+        ):
             connection = shared.get()
-        message = connection.call(frame, id, deadline, settings.label)
+        connection.last_call = now
+        timeout = self._srpc_timeout
+        deadline = None if timeout is None else now + timeout
+        message = connection.call(settings, next(settings.ids), proc, args, kwargs, deadline)
         if type(message) is Reply:
             codec = settings.codec.procedures[proc]
             try:

@@ -121,12 +121,21 @@ class FrameDecoder:
             self._spare = body
         return [body]
 
-    def feed_from(self, buffer: bytearray, nbytes: int) -> list[bytes | bytearray]:
-        """:meth:`feed` with ``buffer[:nbytes]`` (a reused receive buffer); faster for one frame."""
+    def exact_frame(self, buffer: bytearray, nbytes: int) -> bytearray | None:
+        """The frame in ``buffer[:nbytes]`` when those bytes are exactly one whole frame and
+        nothing is buffered (the usual reply to a sequential call); else ``None``, and
+        nothing was consumed: pass the same bytes to :meth:`feed_from`."""
         if nbytes >= HEADER_SIZE and self._body is None and self._needed < 0 and not self._buffer:
             (needed,) = _unpack_header(buffer, 0)
             if needed + HEADER_SIZE == nbytes and needed <= self.max_frame:
-                return [buffer[HEADER_SIZE:nbytes]]  # the usual case: exactly one frame
+                return buffer[HEADER_SIZE:nbytes]
+        return None
+
+    def feed_from(self, buffer: bytearray, nbytes: int) -> list[bytes | bytearray]:
+        """:meth:`feed` with ``buffer[:nbytes]`` (a reused receive buffer); faster for one frame."""
+        frame = self.exact_frame(buffer, nbytes)
+        if frame is not None:
+            return [frame]  # the usual case: exactly one frame
         return self.feed(memoryview(buffer)[:nbytes])
 
     def feed(self, data: bytes | bytearray | memoryview) -> list[bytes | bytearray]:

@@ -255,6 +255,18 @@ class MessageReader:
         except (msgspec.DecodeError, ValueError, RecursionError) as exc:  # ValueError: bad UTF-8
             raise ProtocolError(f"invalid srpc message: {exc}") from None
 
+    def exact_from(self, buffer: bytearray, nbytes: int) -> Message | None:
+        """The message in ``buffer[:nbytes]`` when those bytes are exactly one whole frame and
+        nothing else is buffered; else ``None`` and nothing was consumed (then call
+        :meth:`feed_from` with the same bytes). The sync client's one-reply fast path."""
+        frame = self._frames.exact_frame(buffer, nbytes)
+        if frame is None:
+            return None
+        try:
+            return self._decoder.decode(frame)
+        except (msgspec.DecodeError, ValueError, RecursionError) as exc:  # ValueError: bad UTF-8
+            raise ProtocolError(f"invalid srpc message: {exc}") from None
+
     def feed(self, data: bytes | bytearray | memoryview) -> list[tuple[Message, int]]:
         frames = self._frames.feed(data)
         decode = self._decoder.decode

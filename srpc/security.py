@@ -73,8 +73,9 @@ class Limits:
         for name in ("handshake_timeout", "idle_timeout"):
             value = getattr(self, name)
             if value is not None and not value > 0:
-                raise ValueError(f"{name} must be a positive number of seconds or None, "
-                                 f"got {value!r}")
+                raise ValueError(
+                    f"{name} must be a positive number of seconds or None, got {value!r}"
+                )
 
 
 def resolve_token(token: str | bytes | None) -> bytes | None:

@@ -178,6 +178,7 @@ class _Connection(asyncio.BufferedProtocol):
         self.view = core.recv_view
         self.into_body = False
         self.procedures = core.procedures
+        self.max_in_flight = core.server.max_in_flight
         self.backlog: collections.deque[tuple[Request, int, float]] = collections.deque()
 
     # -- transport callbacks -------------------------------------------------
@@ -233,21 +234,35 @@ class _Connection(asyncio.BufferedProtocol):
     def buffer_updated(self, nbytes: int) -> None:
         received = _perf()
         self.last_activity = received
+        message: Message | None = None
         try:
             if self.into_body:
                 self.into_body = False
                 messages = self.reader.body_received(nbytes)
             else:
-                messages = self.reader.feed_from(self.recv_buffer, nbytes)
+                message = self.reader.exact_from(self.recv_buffer, nbytes)
+                messages = (
+                    [] if message is not None else self.reader.feed_from(self.recv_buffer, nbytes)
+                )
         except ProtocolError as exc:
             log.info("closing %s: %s", self.peer, exc)
             self._abort()
             return
+        if message is not None:  # the usual read: exactly one message
+            if (
+                type(message) is Request
+                and self.welcomed
+                and self.in_flight < self.max_in_flight
+                and not self.backlog
+            ):
+                self._dispatch(message, nbytes, received)
+                return
+            messages = [(message, nbytes)]
         for message, size in messages:
             if self.closed:
                 return
             if type(message) is Request and self.welcomed:
-                if self.in_flight >= self.server.max_in_flight or self.backlog:
+                if self.in_flight >= self.max_in_flight or self.backlog:
                     # Over the limit: hold the request (reading is paused, so this is bounded
                     # by one read's worth of frames) until a call finishes.
                     self.backlog.append((message, size, received))
@@ -337,7 +352,7 @@ class _Connection(asyncio.BufferedProtocol):
             return
         should_pause = (
             self.write_paused
-            or self.in_flight >= self.server.max_in_flight
+            or self.in_flight >= self.max_in_flight
             or bool(self.backlog)
             or self.core.closing
         )
@@ -419,7 +434,7 @@ class _Connection(asyncio.BufferedProtocol):
 
     def _count(self, delta: int) -> None:
         self.in_flight += delta
-        if self.in_flight >= self.server.max_in_flight or self.read_paused:
+        if self.in_flight >= self.max_in_flight or self.read_paused:
             self._update_reading()
 
     def _reply(
@@ -454,7 +469,7 @@ class _Connection(asyncio.BufferedProtocol):
         if counted:
             self.in_flight -= 1
             backlog = self.backlog
-            while backlog and self.in_flight < self.server.max_in_flight and not self.closed:
+            while backlog and self.in_flight < self.max_in_flight and not self.closed:
                 self._dispatch(*backlog.popleft())
             if self.read_paused or self.core.closing:
                 self._update_reading()

@@ -54,6 +54,36 @@ def test_threads_mix_slow_and_fast_calls_on_one_connection(kitchen: SrpcKitchenC
         assert slow.result() == "slow"
 
 
+def test_a_lone_caller_reading_hands_other_replies_over(kitchen: SrpcKitchenClientStub) -> None:
+    # The slow call is alone on the connection, so it reads the socket itself (it took the
+    # reader role before sending). The fast call's reply reaches that reader first and must be
+    # handed over, not dropped; then the slow call gets its own.
+    with ThreadPoolExecutor(1) as pool:
+        slow = pool.submit(kitchen.async_sleep, 0.5, "slow")
+        connection = kitchen._srpc_shared.connection
+        while connection is None or not connection.reading:
+            time.sleep(0.005)
+            connection = kitchen._srpc_shared.connection
+        assert kitchen.with_timeout(5).echo_int(7) == 7  # a dropped reply would time out
+        assert not slow.done()
+        assert slow.result(timeout=10) == "slow"
+    assert not connection.pending and not connection.reading
+    assert kitchen.echo_int(8) == 8
+
+
+def test_a_lone_caller_that_times_out_leaves_the_connection_usable(
+    kitchen: SrpcKitchenClientStub,
+) -> None:
+    quick = kitchen.with_timeout(0.05)
+    for _ in range(3):
+        with pytest.raises(srpc.CallTimeout):
+            quick.async_sleep(0.3, "late")
+        # The late reply arrives while this call waits for its own; it is dropped.
+        assert kitchen.async_sleep(0.4, "own") == "own"
+    connection = kitchen._srpc_shared.connection
+    assert connection is not None and not connection.pending and not connection.reading
+
+
 def test_two_hundred_tasks_share_one_async_stub(
     kitchen_server: SrpcKitchenServerStub,
 ) -> None:

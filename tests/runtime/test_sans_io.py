@@ -72,6 +72,60 @@ def test_huge_declared_length_allocates_nothing() -> None:
     assert decoder.buffered == 0
 
 
+def _received(data: bytes) -> tuple[bytearray, int]:
+    """``data`` as it lands in a reused receive buffer bigger than the read."""
+    buffer = bytearray(1024)
+    buffer[: len(data)] = data
+    return buffer, len(data)
+
+
+def test_exact_from_takes_a_read_that_is_exactly_one_message() -> None:
+    reply = encode_message(Reply(7, msgspec.Raw(b"\x03")))
+    reader = MessageReader()
+    assert reader.exact_from(*_received(bytes(reply))) == Reply(7, msgspec.Raw(b"\x03"))
+    assert reader.buffered == 0
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        bytes(encode_message(Reply(7, msgspec.Raw(b"\x03")))) * 2,  # two messages
+        bytes(encode_message(Reply(7, msgspec.Raw(b"\x03"))))[:-1],  # part of one
+        bytes(encode_message(Reply(7, msgspec.Raw(b"\x03")))) + b"\x00",  # trailing bytes
+        b"\x00\x00",  # part of a header
+    ],
+    ids=["two", "partial", "trailing", "header"],
+)
+def test_exact_from_leaves_anything_else_to_feed_from(data: bytes) -> None:
+    reader, reference = MessageReader(), MessageReader()
+    buffer, size = _received(data)
+    assert reader.exact_from(buffer, size) is None
+    assert reader.buffered == 0  # nothing consumed
+    assert reader.feed_from(buffer, size) == reference.feed(data)
+
+
+def test_exact_from_after_a_partial_frame_is_none() -> None:
+    reply = bytes(encode_message(Reply(7, msgspec.Raw(b"\x03"))))
+    reader = MessageReader()
+    assert reader.feed(reply[:3]) == []
+    # The next read looks like one whole frame only by accident; the buffered bytes come first.
+    assert reader.exact_from(*_received(reply)) is None
+    assert [m for m, _ in reader.feed_from(*_received(reply[3:] + reply))] == [
+        Reply(7, msgspec.Raw(b"\x03")),
+        Reply(7, msgspec.Raw(b"\x03")),
+    ]
+
+
+def test_exact_from_oversize_and_garbage() -> None:
+    reader = MessageReader(max_frame=10)
+    big = encode_frame(b"x" * 11)
+    assert reader.exact_from(*_received(big)) is None  # over the limit: feed_from refuses it
+    with pytest.raises(ProtocolError, match="exceeds the limit of 10"):
+        reader.feed_from(*_received(big))
+    with pytest.raises(ProtocolError, match="invalid srpc message"):
+        MessageReader().exact_from(*_received(encode_frame(b"\xc1")))
+
+
 def test_message_layout_is_a_tagged_array() -> None:
     frame = encode_message(Hello(PROTOCOL_VERSION, "calc", "ab"))
     assert bytes(frame) == b"\x00\x00\x00\x0c\x95\x01\x01\xa4calc\xa2ab\xc0"
