@@ -214,7 +214,15 @@ class Runner:
                 start_at = time.time() + 0.1
                 for c in clients:
                     c.send(f"GO {start_at}")
+                server.send("CPU")
+                cpu0, wall0 = float(server.expect("BENCH_CPU", timeout)), time.monotonic()
             runs = [json.loads(c.expect("BENCH_RESULT", timeout)) for c in clients]
+            server_cores = 0.0
+            if n > 1:
+                server.send("CPU")
+                server_cores = (float(server.expect("BENCH_CPU", timeout)) - cpu0) / (
+                    time.monotonic() - wall0
+                )
         finally:
             for c in clients:
                 c.stop()
@@ -228,6 +236,10 @@ class Runner:
             "calls_per_s": sum(r["calls_per_s"] for r in runs),
             "p50_us": statistics.median(r["p50_us"] for r in runs),
             "p99_us": max(r["p99_us"] for r in runs),
+            # Where the CPU went: the server process's share of one core while the clients
+            # ran (includes the ~0.1 s before GO), and each client's CPU per call.
+            "server_cpu_cores": round(server_cores, 3),
+            "client_cpu_us_per_call": statistics.median(r["client_cpu_us_per_call"] for r in runs),
         }
 
     def safe_measure(self, name: str, workload: str, metrics_log: bool = False) -> dict[str, Any]:
@@ -351,6 +363,9 @@ def summarise(
             m["W1_p50_us"] = _median(_values(passes, c, "W1", "p50_us"))
             m["W1_p99_us"] = _median(_values(passes, c, "W1", "p99_us"))
             m["W1_client_cpu_us"] = _median(_values(passes, c, "W1", "client_cpu_us_per_call"))
+        if "W2" in workloads:
+            m["W2_server_cores"] = _median(_values(passes, c, "W2", "server_cpu_cores"))
+            m["W2_client_cpu_us"] = _median(_values(passes, c, "W2", "client_cpu_us_per_call"))
         medians[c] = m
 
         r: dict[str, float | None] = {}
@@ -463,7 +478,11 @@ def render(
             ("W1 client CPU us", "W1_client_cpu_us", "{:,.1f}"),
         ]
     if "W2" in workloads:
-        cols.append((f"W2 calls/s ({opts.clients} procs)", "W2", "{:,.0f}"))
+        cols += [
+            (f"W2 calls/s ({opts.clients} procs)", "W2", "{:,.0f}"),
+            ("W2 server cores", "W2_server_cores", "{:.2f}"),
+            ("W2 client CPU us", "W2_client_cpu_us", "{:,.1f}"),
+        ]
     if "W3" in workloads:
         cols.append(("W3 MiB/s", "W3", "{:,.0f}"))
     if "W4" in workloads:

@@ -1,7 +1,8 @@
 """One contestant's server as its own process: ``python -m bench.serve CONTESTANT``.
 
 Prints ``BENCH_PORT <port>`` once it listens on 127.0.0.1, then serves until
-its stdin closes or it gets SIGTERM/SIGINT, stops the server and exits.
+its stdin closes or it gets SIGTERM/SIGINT, stops the server and exits. A
+``CPU`` line on stdin prints ``BENCH_CPU <seconds>``, the process's CPU time.
 """
 
 from __future__ import annotations
@@ -42,8 +43,9 @@ def main(argv: list[str] | None = None) -> None:
     signal.signal(signal.SIGINT, _raise_exit)
     print(f"BENCH_PORT {server.port}", flush=True)
     try:
-        while sys.stdin.readline():
-            pass
+        while line := sys.stdin.readline():
+            if line.strip() == "CPU":  # the driver samples this process's CPU time
+                print(f"BENCH_CPU {time.process_time():.6f}", flush=True)
     except SystemExit:
         pass
     finally:

@@ -56,12 +56,12 @@ class FrameDecoder:
     """
 
     __slots__ = (
-        "_body",
         "_buffer",
         "_declared",
         "_filled",
         "_needed",
         "_spare",
+        "body",
         "eager",
         "max_frame",
     )
@@ -74,14 +74,15 @@ class FrameDecoder:
         self._declared = 0
         self._buffer = bytearray()
         self._needed = -1  # body length of the frame being read, -1 while the header is incomplete
-        self._body: bytearray | None = None  # the large frame being filled in place
+        self.body: bytearray | None = None
+        """The large frame being filled in place, or ``None`` (read-only outside this class)."""
         self._filled = 0
         self._spare: bytearray | None = None  # the last large frame, reused once unreferenced
 
     @property
     def buffered(self) -> int:
         """Bytes received but not yet returned as a frame."""
-        if self._body is not None:
+        if self.body is not None:
             return HEADER_SIZE + self._filled
         return len(self._buffer) + (HEADER_SIZE if self._needed >= 0 else 0)
 
@@ -91,7 +92,7 @@ class FrameDecoder:
         Reading at most ``len()`` of it and passing the count to
         :meth:`body_received` is the same as :meth:`feed` with those bytes, minus a copy.
         """
-        body = self._body
+        body = self.body
         if body is None:
             return None
         filled = self._filled
@@ -104,18 +105,18 @@ class FrameDecoder:
         filled = self._filled
         with memoryview(body) as view:
             bigger[:filled] = view[:filled]
-        self._body = bigger
+        self.body = bigger
         return bigger
 
     def body_received(self, nbytes: int) -> list[bytes | bytearray]:
         """``nbytes`` were written at the start of :meth:`body_buffer`'s view."""
-        body = self._body
+        body = self.body
         assert body is not None
         filled = self._filled + nbytes
         if filled < self._declared:
             self._filled = filled
             return []
-        self._body = None
+        self.body = None
         self._filled = 0
         if len(body) <= _MAX_SPARE:
             self._spare = body
@@ -125,7 +126,7 @@ class FrameDecoder:
         """The frame in ``buffer[:nbytes]`` when those bytes are exactly one whole frame and
         nothing is buffered (the usual reply to a sequential call); else ``None``, and
         nothing was consumed: pass the same bytes to :meth:`feed_from`."""
-        if nbytes >= HEADER_SIZE and self._body is None and self._needed < 0 and not self._buffer:
+        if nbytes >= HEADER_SIZE and self.body is None and self._needed < 0 and not self._buffer:
             (needed,) = _unpack_header(buffer, 0)
             if needed + HEADER_SIZE == nbytes and needed <= self.max_frame:
                 return buffer[HEADER_SIZE:nbytes]
@@ -141,7 +142,7 @@ class FrameDecoder:
     def feed(self, data: bytes | bytearray | memoryview) -> list[bytes | bytearray]:
         """Add ``data``; return every frame it completes, in order (possibly none)."""
         frames: list[bytes | bytearray]
-        body = self._body
+        body = self.body
         if body is not None:
             filled = self._filled
             take = min(self._declared - filled, len(data))
@@ -230,6 +231,6 @@ class FrameDecoder:
             body = bytearray(min(needed, max(8 * size, LARGE_FRAME)))
         body[:size] = head
         head.release()
-        self._body = body
+        self.body = body
         self._filled = size
         self._declared = needed

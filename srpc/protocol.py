@@ -218,10 +218,12 @@ class MessageReader:
     the connection must be closed.
     """
 
-    __slots__ = ("_decoder", "_frames", "body_buffer")
+    __slots__ = ("_decoder", "_frames", "body_buffer", "frames")
 
     def __init__(self, max_frame: int = DEFAULT_MAX_FRAME, *, eager: bool = False) -> None:
-        self._frames = FrameDecoder(max_frame, eager=eager)
+        self._frames = self.frames = FrameDecoder(max_frame, eager=eager)
+        """The framing underneath (read-only: e.g. ``frames.body`` says a large frame is being
+        received)."""
         self.body_buffer: Callable[[], memoryview | None] = self._frames.body_buffer
         """Where to read the rest of a large frame straight into (see ``FrameDecoder``)."""
         self._decoder: msgspec.msgpack.Decoder[Message] = msgspec.msgpack.Decoder(Message)

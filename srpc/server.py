@@ -165,6 +165,7 @@ class _Connection(asyncio.BufferedProtocol):
         self.server = core.server
         # Until the handshake succeeds a peer may only send a small Hello frame.
         self.reader = MessageReader(min(core.server.max_frame, HELLO_MAX_FRAME))
+        self.frames = self.reader.frames
         self.transport: asyncio.Transport | None = None
         self.peer = "?"
         self.welcomed = False
@@ -224,6 +225,8 @@ class _Connection(asyncio.BufferedProtocol):
         self._update_reading()
 
     def get_buffer(self, sizehint: int) -> memoryview:
+        if self.frames.body is None:  # the usual case, without a call
+            return self.view
         # The rest of a large frame is read straight into that frame's own buffer.
         body = self.reader.body_buffer()
         if body is not None:

@@ -11,13 +11,9 @@ class Benchsvc(BenchsvcInterface):
         return data
 
     def records(self, n: int = 100) -> list[Record]:
+        # Positional, like the floor's dict literals and the other peers' Record(*fields):
+        # keyword construction of a dataclass costs about 50 % more.
         return [
-            Record(
-                id=i,
-                score=i * 0.5,
-                name=f"record-{i}",
-                active=i % 2 == 0,
-                tags=[i, i + 1, i + 2, i + 3],
-            )
+            Record(i, i * 0.5, f"record-{i}", i % 2 == 0, [i, i + 1, i + 2, i + 3])
             for i in range(n)
         ]
