@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -50,3 +51,38 @@ def test_quick_bench_prints_the_table_and_writes_json(tmp_path: Path) -> None:
         assert w1["calls"] > 0
         assert report["medians"][name]["W1"] > 0
     assert report["ratios"]["floor"]["W1"] == pytest.approx(1.0)
+
+
+def _bench_run(args: list[str], pythonpath: list[str]) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO), *pythonpath]))
+    return subprocess.run(
+        [sys.executable, "-m", *args],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+@pytest.mark.parametrize("side", ["srpc-client", "srpc-server", "floor-client", "floor-server"])
+def test_icount_sides_make_real_calls(side: str, tmp_path: Path) -> None:
+    # The instruction-count harness (valgrind is not needed for this): every side's call must
+    # answer add(1, 2) == 3 through its real code path, or the counts would measure nothing.
+    from bench.gen import SRPC_SERVICE_DIR, generate_srpc
+
+    generate_srpc(tmp_path)
+    result = _bench_run(
+        ["bench.icount", "--child", side, "50"], [str(tmp_path), str(SRPC_SERVICE_DIR)]
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_w4parts_prints_each_piece_for_both() -> None:
+    result = _bench_run(["bench.w4parts", "--number", "3"], [])
+    assert result.returncode == 0, result.stdout + result.stderr
+    lines = result.stdout.splitlines()
+    for piece in ("implementation builds", "encode the reply", "decode the result", "total"):
+        row = next(line for line in lines if piece in line)
+        srpc_us, floor_us = (float(x) for x in row.split()[-2:])
+        assert srpc_us > 0 and floor_us > 0, row
