@@ -42,7 +42,6 @@ from srpc.framing import DEFAULT_MAX_FRAME
 from srpc.metrics import MetricsWriter
 from srpc.protocol import (
     PROTOCOL_VERSION,
-    ErrorReply,
     Message,
     MessageReader,
     Refuse,
@@ -52,7 +51,7 @@ from srpc.protocol import (
     answer_hello,
     encode_message,
 )
-from srpc.remote_errors import ExceptionMap, error_reply, interface_exceptions
+from srpc.remote_errors import error_reply, interface_exceptions
 from srpc.security import (
     DEFAULT_HANDSHAKE_TIMEOUT,
     DEFAULT_IDLE_TIMEOUT,
@@ -387,30 +386,48 @@ class _Connection(asyncio.BufferedProtocol):
                 self._run_async(procedure, request.id, args, kwargs, size, received)
             )
         elif procedure.inline:
-            frame, ok, error, elapsed = _run_sync(
-                procedure, request.id, args, kwargs, self.core.known
-            )
+            self._run_sync(procedure, request.id, args, kwargs, size, received, False)
+        else:
+            self._count(1)
+            try:
+                self.core.pool.submit(
+                    self._run_sync, procedure, request.id, args, kwargs, size, received, True
+                )
+            except RuntimeError:  # the pool is shut down
+                self._count(-1)
+
+    def _run_sync(
+        self,
+        procedure: _Procedure,
+        id: int,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        size: int,
+        received: float,
+        pooled: bool,
+    ) -> None:
+        """Run a sync implementation and answer: on the loop, or in a pool thread (``pooled``)."""
+        started = _perf()
+        try:
+            result = procedure.method(*args, **kwargs)
+            elapsed = _perf() - started
+            frame = procedure.codec.encode_reply(id, result)
+            ok, error = True, None
+        except BaseException as exc:  # SystemExit & co. included: they become RemoteError
+            elapsed = _perf() - started
+            frame = encode_message(error_reply(id, exc, self.core.known))
+            ok, error = False, type(exc).__name__
+        if not pooled:
             if elapsed > _SLOW_CALL:
                 procedure.ran_inline(elapsed)
             self._reply(frame, procedure.name, ok, error, size, received, False)
-        else:
-            self._count(1)
-            loop = self.core.loop
-            known = self.core.known
-
-            def work() -> None:
-                frame, ok, error, elapsed = _run_sync(procedure, request.id, args, kwargs, known)
-                procedure.ran_pooled(elapsed)
-                # RuntimeError: the loop is closed, the server is gone.
-                with contextlib.suppress(RuntimeError):
-                    loop.call_soon_threadsafe(
-                        self._reply, frame, procedure.name, ok, error, size, received, True
-                    )
-
-            try:
-                self.core.pool.submit(work)
-            except RuntimeError:  # the pool is shut down
-                self._count(-1)
+            return
+        procedure.ran_pooled(elapsed)
+        # RuntimeError: the loop is closed, the server is gone.
+        with contextlib.suppress(RuntimeError):
+            self.core.loop.call_soon_threadsafe(
+                self._reply, frame, procedure.name, ok, error, size, received, True
+            )
 
     def _refuse_call(self, request: Request, exc: Exception, size: int, received: float) -> None:
         """Answer a request that never reached the implementation with ``exc``."""
@@ -478,25 +495,6 @@ class _Connection(asyncio.BufferedProtocol):
                 self._update_reading()
             if self.core.closing:
                 self.core.connection_done()
-
-
-def _run_sync(
-    procedure: _Procedure,
-    id: int,
-    args: tuple[Any, ...],
-    kwargs: dict[str, Any],
-    known: ExceptionMap,
-) -> tuple[bytearray | list[bytes], bool, str | None, float]:
-    started = _perf()
-    try:
-        result = procedure.method(*args, **kwargs)
-        elapsed = _perf() - started
-        frame = procedure.codec.encode_reply(id, result)
-        return frame, True, None, elapsed
-    except BaseException as exc:  # SystemExit & co. included: they become RemoteError
-        elapsed = _perf() - started
-        reply: ErrorReply = error_reply(id, exc, known)
-        return encode_message(reply), False, type(exc).__name__, elapsed
 
 
 def _new_event_loop() -> asyncio.AbstractEventLoop:
