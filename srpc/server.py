@@ -619,7 +619,7 @@ class Server:
             try:
                 server = loop.run_until_complete(self._listen())
             except AddressInUse as exc:
-                print(f"srpc: {exc}", file=sys.stderr)
+                print(f"srpc: {exc.strerror}", file=sys.stderr)  # without "[Errno 98]"
                 raise SystemExit(1) from None
             descriptor = self._srpc_service
             host, port = self.address

@@ -304,6 +304,7 @@ def test_address_in_use_is_a_one_line_error(capsys: pytest.CaptureFixture[str]) 
         assert info.value.code == 1
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and f"{port}" in err
+        assert err.startswith("srpc: cannot listen on ") and "already in use" in err, err
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
