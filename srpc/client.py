@@ -23,6 +23,7 @@ import ssl as _ssl
 import struct
 import threading
 import time
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 from srpc._address import resolve_address
@@ -294,6 +295,15 @@ class _SyncConnection:
 
     def __init__(self, sock: socket.socket, reader: MessageReader, welcome: Welcome) -> None:
         self.sock = sock
+        # Plain sockets are used by several threads at once (one sends while another reads);
+        # a TLS socket may not be (one OpenSSL object): its I/O goes through _TlsIO.
+        if isinstance(sock, _ssl.SSLSocket):
+            tls = _TlsIO(sock)
+            self.sendall: Callable[[bytes | bytearray], None] = tls.sendall
+            self.recv_into: Callable[[bytearray | memoryview], int] = tls.recv_into
+        else:
+            self.sendall = sock.sendall
+            self.recv_into = sock.recv_into
         self.reader = reader
         self.server_max_frame = welcome.max_frame
         self.pid = os.getpid()
@@ -377,9 +387,9 @@ class _SyncConnection:
         send_lock.acquire()  # followers that arrived meanwhile may be sending too
         try:
             if isinstance(frame, bytearray):
-                self.sock.sendall(frame)
+                self.sendall(frame)
             else:
-                _send_parts(self.sock, frame)
+                _send_parts(self.sock, frame, self.sendall)
         except OSError as exc:
             lost = ConnectionLost(f"{label}: the connection was lost while sending: {exc}")
             self._deliver([], lost)
@@ -391,7 +401,7 @@ class _SyncConnection:
             # copied on by ``feed_from``), and usually exactly our answer.
             buffer = self.buffer
             try:
-                size = self.sock.recv_into(buffer)
+                size = self.recv_into(buffer)
                 message = self.reader.exact_from(buffer, size) if size else None
                 if (
                     message is not None
@@ -435,9 +445,9 @@ class _SyncConnection:
             # must not keep other threads' replies unread.
             with self.send_lock:
                 if isinstance(frame, bytearray):
-                    self.sock.sendall(frame)
+                    self.sendall(frame)
                 else:
-                    _send_parts(self.sock, frame)
+                    _send_parts(self.sock, frame, self.sendall)
         except OSError as exc:
             lost = ConnectionLost(f"{label}: the connection was lost while sending: {exc}")
             self.fail(lost)
@@ -495,10 +505,10 @@ class _SyncConnection:
             reader = self.reader
             body = reader.body_buffer()
             if body is not None:  # the rest of a large frame: straight into its own buffer
-                size = self.sock.recv_into(body)
+                size = self.recv_into(body)
                 return self._parse(body, size, None, label)
             buffer = self.buffer
-            return self._parse(buffer, self.sock.recv_into(buffer), None, label)
+            return self._parse(buffer, self.recv_into(buffer), None, label)
         except (ProtocolError, OSError) as exc:
             return [], _read_failure(exc, label)
 
@@ -622,10 +632,14 @@ class _SyncShared:
             connection.fail(ConnectionLost("the client was closed"))
 
 
-def _send_parts(sock: socket.socket, parts: list[bytes | bytearray]) -> None:
+def _send_parts(
+    sock: socket.socket,
+    parts: list[bytes | bytearray],
+    sendall: Callable[[bytes | bytearray], None],
+) -> None:
     """``sendall`` of the parts' concatenation, without concatenating where possible."""
     if isinstance(sock, _ssl.SSLSocket):  # no sendmsg on TLS sockets
-        sock.sendall(b"".join(parts))
+        sendall(b"".join(parts))
         return
     views = [memoryview(part) for part in parts if part]
     while views:
@@ -635,6 +649,53 @@ def _send_parts(sock: socket.socket, parts: list[bytes | bytearray]) -> None:
             del views[0]
         if sent:
             views[0] = views[0][sent:]
+
+
+class _TlsIO:
+    """One TLS socket shared by threads: every OpenSSL call under one lock, every wait outside.
+
+    OpenSSL does not let two threads use one SSL object at once, but a sync
+    stub's threads do: one reads the replies while others send requests. A
+    blocking read holding a lock would stall every sender until a reply came
+    (which may need those requests), so the socket is non-blocking: a call
+    takes the lock for one ``send`` or ``recv_into``, and when OpenSSL wants
+    to read or write first it releases the lock and polls the descriptor.
+    """
+
+    def __init__(self, sock: _ssl.SSLSocket) -> None:
+        sock.setblocking(False)
+        self.sock = sock
+        self.lock = threading.Lock()
+
+    def _wait(self, events: int) -> None:
+        poller = select.poll()  # one per wait: a poll object is not for two threads at once
+        poller.register(self.sock, events)
+        poller.poll()
+
+    def sendall(self, data: bytes | bytearray) -> None:
+        with memoryview(data) as view:
+            start, end = 0, len(view)
+            while start < end:
+                with self.lock:
+                    try:
+                        start += self.sock.send(view[start:])
+                        continue
+                    except _ssl.SSLWantReadError:
+                        events = select.POLLIN
+                    except (_ssl.SSLWantWriteError, BlockingIOError):
+                        events = select.POLLOUT
+                self._wait(events)
+
+    def recv_into(self, buffer: bytearray | memoryview) -> int:
+        while True:
+            with self.lock:
+                try:
+                    return self.sock.recv_into(buffer)
+                except _ssl.SSLWantReadError:
+                    events = select.POLLIN
+                except _ssl.SSLWantWriteError:
+                    events = select.POLLOUT
+            self._wait(events)
 
 
 def _reason(exc: OSError) -> str:

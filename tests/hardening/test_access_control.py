@@ -6,6 +6,7 @@ import asyncio
 import logging
 import socket
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -69,8 +70,9 @@ def test_tls_async_client(pki: ThrowawayPKI) -> None:
 
 def test_tls_client_refuses_a_server_it_cannot_verify(pki: ThrowawayPKI) -> None:
     with background_server(ssl=server_ssl_context(pki.server_cert, pki.server_key)) as server:
-        client = SrpcGuardClientStub("127.0.0.1", server.address[1],
-                                         ssl=client_ssl_context(pki.other_ca_cert))
+        client = SrpcGuardClientStub(
+            "127.0.0.1", server.address[1], ssl=client_ssl_context(pki.other_ca_cert)
+        )
         with pytest.raises(ConnectError, match="certificate"):
             client.echo("x")
 
@@ -83,8 +85,9 @@ def test_plain_client_to_a_tls_server_fails_fast(pki: ThrowawayPKI) -> None:
 
 
 def test_mutual_tls(pki: ThrowawayPKI) -> None:
-    context = server_ssl_context(pki.server_cert, pki.server_key, pki.ca_cert,
-                                 require_client_cert=True)
+    context = server_ssl_context(
+        pki.server_cert, pki.server_key, pki.ca_cert, require_client_cert=True
+    )
     impl = CountingImpl()
     with background_server(ssl=context, impl=impl) as server:
         port = server.address[1]
@@ -121,8 +124,10 @@ def test_token_required_before_any_procedure_runs(caplog: pytest.LogCaptureFixtu
     assert impl.calls == 1
     refusals = [r for r in caplog.records if r.name == "srpc.server" and "token" in r.getMessage()]
     assert len(refusals) >= 3
-    assert all("s3cret-token" not in r.getMessage() and "wrong-token" not in r.getMessage()
-               for r in caplog.records)
+    assert all(
+        "s3cret-token" not in r.getMessage() and "wrong-token" not in r.getMessage()
+        for r in caplog.records
+    )
 
 
 def test_token_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -206,8 +211,11 @@ def test_calls_in_flight_per_connection_pause_reading() -> None:
 
         watcher = threading.Thread(target=watch)
         watcher.start()
-        sock.sendall(b"".join(bytes(encode_request(encoder, i, "slow", (0.02, str(i)), {}))
-                              for i in range(total)))
+        sock.sendall(
+            b"".join(
+                bytes(encode_request(encoder, i, "slow", (0.02, str(i)), {})) for i in range(total)
+            )
+        )
         reader = MessageReader()
         replies: list[Reply] = []
         sock.settimeout(30)
@@ -262,3 +270,39 @@ def test_tls_sync_stub_shared_by_threads(pki: ThrowawayPKI) -> None:
                 results = list(pool.map(worker, range(8)))
     for n, replies in enumerate(results):
         assert replies == [f"{n}-{i}-" + "x" * (i * 97 % 5000) for i in range(300)]
+
+
+def test_tls_sync_stub_big_payloads_both_ways_from_threads(pki: ThrowawayPKI) -> None:
+    """Requests and replies of many TLS records each: sends and reads of one SSL object from
+    different threads overlap, and every OpenSSL call must still be one thread's at a time."""
+    with background_server(ssl=server_ssl_context(pki.server_cert, pki.server_key)) as server:
+        port = server.address[1]
+        with SrpcGuardClientStub("localhost", port, ssl=client_ssl_context(pki.ca_cert)) as c:
+
+            def worker(n: int) -> bool:
+                return all(
+                    c.echo(v) == v
+                    for v in (f"{n}-{i}-" + "y" * (40_000 * (i % 8)) for i in range(40))
+                )
+
+            with ThreadPoolExecutor(6) as pool:
+                assert all(pool.map(worker, range(6)))
+
+
+def test_tls_reader_waiting_does_not_stall_senders(pki: ThrowawayPKI) -> None:
+    """A thread waiting for a slow reply reads the TLS socket; others still send and get
+    answers meanwhile (the reader waits with no lock held)."""
+    with background_server(ssl=server_ssl_context(pki.server_cert, pki.server_key)) as server:
+        port = server.address[1]
+        with SrpcGuardClientStub("localhost", port, ssl=client_ssl_context(pki.ca_cert)) as c:
+            assert c.echo("connect") == "connect"
+            with ThreadPoolExecutor(1) as pool:
+                slow = pool.submit(c.slow, 1.0, "slow")
+                connection = c._srpc_shared.connection
+                assert connection is not None
+                while not connection.reading:
+                    time.sleep(0.005)
+                big = "z" * 300_000
+                assert c.with_timeout(5).echo(big) == big
+                assert not slow.done()
+                assert slow.result(timeout=10) == "slow"
