@@ -131,6 +131,10 @@ def _frame_size(frame: bytearray | list[bytes | bytearray]) -> int:
 _ANSWERS = (Reply, ErrorReply)
 """The messages a server sends in answer to a request."""
 
+_WANTS_WRITE = 0
+_WANTS_READ = -1
+"""What a non-blocking send that sent nothing waits for (TLS may have to read first)."""
+
 _QUIET = 0.001
 """Seconds since a connection's latest call after which the next call first checks that the
 server did not close it while idle (a ``poll`` syscall, a sizeable share of a fast call)."""
@@ -297,10 +301,10 @@ class _SyncConnection:
         self.sock = sock
         # Plain sockets are used by several threads at once (one sends while another reads);
         # a TLS socket may not be (one OpenSSL object): its I/O goes through _TlsIO.
-        if isinstance(sock, _ssl.SSLSocket):
-            tls = _TlsIO(sock)
-            self.sendall: Callable[[bytes | bytearray], None] = tls.sendall
-            self.recv_into: Callable[[bytearray | memoryview], int] = tls.recv_into
+        self.tls = _TlsIO(sock) if isinstance(sock, _ssl.SSLSocket) else None
+        if self.tls is not None:
+            self.sendall: Callable[[bytes | bytearray], None] = self.tls.sendall
+            self.recv_into: Callable[[bytearray | memoryview], int] = self.tls.recv_into
         else:
             self.sendall = sock.sendall
             self.recv_into = sock.recv_into
@@ -383,19 +387,23 @@ class _SyncConnection:
         except BaseException:
             self._deliver([], None)  # step down
             raise
-        send_lock = self.send_lock
-        send_lock.acquire()  # followers that arrived meanwhile may be sending too
-        try:
-            if isinstance(frame, bytearray):
+        if deadline is None and isinstance(frame, bytearray):  # the usual case inline
+            send_lock = self.send_lock
+            send_lock.acquire()  # followers that arrived meanwhile may be sending too
+            try:
                 self.sendall(frame)
-            else:
-                _send_parts(self.sock, frame, self.sendall)
-        except OSError as exc:
-            lost = ConnectionLost(f"{label}: the connection was lost while sending: {exc}")
-            self._deliver([], lost)
-            raise lost from None
-        finally:
-            send_lock.release()
+            except OSError as exc:
+                lost = ConnectionLost(f"{label}: the connection was lost while sending: {exc}")
+                self._deliver([], lost)
+                raise lost from None
+            finally:
+                send_lock.release()
+        else:
+            try:
+                self._send(frame, deadline, label)
+            except SrpcError:
+                self._deliver([], None)  # step down; _send failed the connection if it must
+                raise
         if deadline is None:
             # One read into the shared buffer; always correct (a large frame in progress is
             # copied on by ``feed_from``), and usually exactly our answer.
@@ -443,16 +451,66 @@ class _SyncConnection:
         try:
             # Sending before taking the reader role: a sender blocked by a slow server
             # must not keep other threads' replies unread.
-            with self.send_lock:
+            self._send(frame, deadline, label)
+        except CallTimeout:
+            with self.lock:
+                self.pending.pop(id, None)
+            raise
+        return self._wait(slot, id, deadline, label)
+
+    def _send(
+        self, frame: bytearray | list[bytes | bytearray], deadline: float | None, label: str
+    ) -> None:
+        """Send one whole request frame under the send lock, by ``deadline`` if there is one.
+
+        Raises :class:`ConnectionLost` (having failed the connection) or
+        :class:`CallTimeout`. A frame that the deadline cut short fails the
+        connection as well: what follows it on the stream could not be framed.
+        """
+        send_lock = self.send_lock
+        if deadline is None:
+            send_lock.acquire()
+        elif not send_lock.acquire(timeout=max(deadline - _monotonic(), 0.0)):
+            raise CallTimeout(f"{label}: the request could not be sent within the call's timeout")
+        sent = False
+        try:
+            if deadline is None:
                 if isinstance(frame, bytearray):
                     self.sendall(frame)
                 else:
                     _send_parts(self.sock, frame, self.sendall)
+            else:
+                for part in [frame] if isinstance(frame, bytearray) else frame:
+                    with memoryview(part) as view:
+                        start = 0
+                        while start < len(view):
+                            count = self.send_some(view[start:])
+                            if count > 0:
+                                start += count
+                                sent = True
+                            elif not _wait_for(self.sock, count, deadline - _monotonic()):
+                                raise TimeoutError
+        except TimeoutError:
+            message = f"{label}: the request could not be sent within the call's timeout"
+            if sent:
+                self.fail(ConnectionLost(f"{message}; it was cut short, so the connection closed"))
+            raise CallTimeout(message) from None
         except OSError as exc:
             lost = ConnectionLost(f"{label}: the connection was lost while sending: {exc}")
             self.fail(lost)
             raise lost from None
-        return self._wait(slot, id, deadline, label)
+        finally:
+            send_lock.release()
+
+    def send_some(self, data: memoryview) -> int:
+        """Send what the socket takes now, without blocking: the byte count, or
+        :data:`_WANTS_WRITE` / :data:`_WANTS_READ` (nothing sent; see :func:`_wait_for`)."""
+        if self.tls is not None:
+            return self.tls.send_some(data)
+        try:
+            return self.sock.send(data, socket.MSG_DONTWAIT)
+        except (BlockingIOError, InterruptedError):
+            return _WANTS_WRITE
 
     def _wait(self, slot: _Slot, id: int, deadline: float | None, label: str) -> Message:
         """Wait for ``slot``'s answer, reading the socket whenever nobody else does."""
@@ -667,24 +725,25 @@ class _TlsIO:
         self.sock = sock
         self.lock = threading.Lock()
 
-    def _wait(self, events: int) -> None:
-        poller = select.poll()  # one per wait: a poll object is not for two threads at once
-        poller.register(self.sock, events)
-        poller.poll()
+    def send_some(self, data: memoryview) -> int:
+        """One ``send`` under the lock: the byte count, or what OpenSSL waits for first."""
+        with self.lock:
+            try:
+                return self.sock.send(data)
+            except _ssl.SSLWantReadError:
+                return _WANTS_READ
+            except (_ssl.SSLWantWriteError, BlockingIOError):
+                return _WANTS_WRITE
 
     def sendall(self, data: bytes | bytearray) -> None:
         with memoryview(data) as view:
             start, end = 0, len(view)
             while start < end:
-                with self.lock:
-                    try:
-                        start += self.sock.send(view[start:])
-                        continue
-                    except _ssl.SSLWantReadError:
-                        events = select.POLLIN
-                    except (_ssl.SSLWantWriteError, BlockingIOError):
-                        events = select.POLLOUT
-                self._wait(events)
+                sent = self.send_some(view[start:])
+                if sent > 0:
+                    start += sent
+                else:
+                    _wait_for(self.sock, sent, None)
 
     def recv_into(self, buffer: bytearray | memoryview) -> int:
         while True:
@@ -692,10 +751,20 @@ class _TlsIO:
                 try:
                     return self.sock.recv_into(buffer)
                 except _ssl.SSLWantReadError:
-                    events = select.POLLIN
+                    wants = _WANTS_READ
                 except _ssl.SSLWantWriteError:
-                    events = select.POLLOUT
-            self._wait(events)
+                    wants = _WANTS_WRITE
+            _wait_for(self.sock, wants, None)
+
+
+def _wait_for(sock: socket.socket, wants: int, timeout: float | None) -> bool:
+    """Wait (up to ``timeout`` seconds, ``None``: for ever) until the socket is ready for what a
+    send that sent nothing answered (``_WANTS_READ`` or ``_WANTS_WRITE``); False: time ran out."""
+    if timeout is not None and timeout <= 0:
+        return False
+    poller = select.poll()  # one per wait: a poll object is not for two threads at once
+    poller.register(sock, select.POLLIN if wants == _WANTS_READ else select.POLLOUT)
+    return bool(poller.poll(None if timeout is None else timeout * 1000.0))
 
 
 def _reason(exc: OSError) -> str:
@@ -851,16 +920,23 @@ class _AsyncConnection(asyncio.Protocol):
         assert self.transport is not None
         try:
             self.transport.write(frame)
-            if self.write_ready is not None:
-                await self.write_ready
             if timeout is None:
+                if self.write_ready is not None:
+                    await self.write_ready
                 return await future
-            try:
-                return await asyncio.wait_for(future, timeout)
+            try:  # the deadline covers waiting to send (a server that stops reading) too
+                return await asyncio.wait_for(self._sent_then(future), timeout)
             except asyncio.TimeoutError:
                 raise CallTimeout(f"{label}: no reply within {timeout} s") from None
         finally:
             self.pending.pop(id, None)
+
+    async def _sent_then(self, answer: asyncio.Future[Message]) -> Message:
+        """Wait until the transport takes writes again, then for ``answer``."""
+        if self.write_ready is not None:
+            # Shielded: on a timeout only this call stops waiting, not the others.
+            await asyncio.shield(self.write_ready)
+        return await answer
 
 
 class _AsyncShared:

@@ -303,6 +303,6 @@ def test_tls_reader_waiting_does_not_stall_senders(pki: ThrowawayPKI) -> None:
                 while not connection.reading:
                     time.sleep(0.005)
                 big = "z" * 300_000
-                assert c.with_timeout(5).echo(big) == big
+                assert c.with_timeout(5).echo(big) == big  # a send with a deadline, over TLS
                 assert not slow.done()
                 assert slow.result(timeout=10) == "slow"

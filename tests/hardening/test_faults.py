@@ -115,7 +115,8 @@ def test_client_killed_mid_call_frees_everything_on_the_server() -> None:
 class StallingPeer:
     """A 'server' that accepts, optionally welcomes, then never answers."""
 
-    def __init__(self, welcome: bool) -> None:
+    def __init__(self, welcome: bool, max_frame: int = 1 << 20) -> None:
+        self.max_frame = max_frame
         self.listener = socket.socket()
         self.listener.bind(("127.0.0.1", 0))
         self.listener.listen(8)
@@ -143,7 +144,7 @@ class StallingPeer:
                 if not hello:
                     continue
                 conn.sendall(encode_message(Welcome(PROTOCOL_VERSION, SERVICE.name,
-                                                    SERVICE.fingerprint, 1 << 20, 16)))
+                                                    SERVICE.fingerprint, self.max_frame, 16)))
 
     def close(self) -> None:
         with contextlib.suppress(OSError):
@@ -171,6 +172,50 @@ def test_a_stalled_peer_trips_the_deadlines() -> None:
         client.close()
     finally:
         stalled.close()
+
+
+def test_a_peer_that_stops_reading_cannot_hold_a_send_past_the_deadline() -> None:
+    # 32 MiB cannot fit in the socket buffers of a peer that never reads: without a bounded
+    # send the call would block in sendall for ever, whatever its timeout.
+    stalled = StallingPeer(welcome=True, max_frame=64 << 20)
+    outcome: list[BaseException] = []
+
+    def call() -> None:
+        client = SrpcGuardClientStub("127.0.0.1", stalled.port, timeout=0.5)
+        for _ in range(2):  # the first cut-short frame closes the connection; the next reconnects
+            try:
+                client.echo("x" * (32 << 20))
+            except BaseException as exc:  # recorded for the assertions below
+                outcome.append(exc)
+        client.close()
+
+    try:
+        worker = threading.Thread(target=call, daemon=True)
+        worker.start()
+        worker.join(30)
+        assert not worker.is_alive(), "a call stayed blocked in a send past its deadline"
+    finally:
+        stalled.close()
+    assert len(outcome) == 2 and all(isinstance(e, CallTimeout) for e in outcome), outcome
+    assert "could not be sent" in str(outcome[0])
+    assert len(stalled.held) == 2  # the cut-short connection was dropped, the next call redialled
+
+
+def test_an_async_call_to_a_peer_that_stops_reading_times_out() -> None:
+    stalled = StallingPeer(welcome=True, max_frame=64 << 20)
+
+    async def main() -> list[BaseException]:
+        client = SrpcGuardAsyncClientStub("127.0.0.1", stalled.port, timeout=0.5)
+        calls = [client.echo("x" * (16 << 20)) for _ in range(3)]  # all wait for the same drain
+        outcome = await asyncio.wait_for(asyncio.gather(*calls, return_exceptions=True), 20)
+        await client.close()
+        return list(outcome)
+
+    try:
+        outcome = asyncio.run(main())
+    finally:
+        stalled.close()
+    assert all(isinstance(e, CallTimeout) for e in outcome), outcome
 
 
 def test_a_slow_server_call_times_out_and_the_connection_stays_usable() -> None:
