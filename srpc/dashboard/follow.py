@@ -5,6 +5,10 @@ last poll, as one ``bytes`` block. It waits for a log that does not exist
 yet, reads a rotated file to its end before switching to the new one (the
 inode changed), and starts over when the file shrinks (truncated).
 A trailing partial line is held back until its newline arrives.
+
+When the log first opens, its rotated backups (``LOG.N`` ... ``LOG.1``,
+oldest first, as :class:`srpc.metrics.MetricsWriter` names them) are read
+before it, so the history the writer kept is part of what is shown.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ __all__ = ["LogFollower"]
 _CHUNK = 4 * 1024 * 1024
 _MAX_PARTIAL = 1024 * 1024
 """A line longer than this without a newline is dropped (and counted as malformed)."""
+_MAX_BACKUPS = 1000
 
 
 class LogFollower:
@@ -33,6 +38,8 @@ class LogFollower:
         self._pos = 0
         self._partial = b""
         self.advanced = False
+        self.backups_read = 0
+        self._backups: list[int] | None = None  # fds of unread backups, oldest first
 
     @property
     def exists(self) -> bool:
@@ -43,6 +50,10 @@ class LogFollower:
             os.close(self._fd)
             self._fd = None
             self._ident = None
+        for fd in self._backups or ():
+            os.close(fd)
+        if self._backups:
+            self._backups = []
 
     def __enter__(self) -> LogFollower:
         return self
@@ -57,6 +68,8 @@ class LogFollower:
         budget = self._chunk if limit is None else limit
         if self._fd is None and not self._open():
             return b""
+        if self._backups:
+            return self._read_backup(budget)
         out.append(self._read(budget))
         if not out[-1] or len(out[-1]) < budget:
             switched = self._check_replaced()
@@ -85,7 +98,42 @@ class LogFollower:
         self._ident = (st.st_dev, st.st_ino)
         self._pos = 0
         self._partial = b""
+        if self._backups is None:  # the first open: the history before it comes first
+            self._backups = self._open_backups()
         return True
+
+    def _open_backups(self) -> list[int]:
+        """``LOG.N`` ... ``LOG.1`` that exist, opened now (oldest first; a rotation while they
+        are read renames them, the open files stay the same). A backup that is the file
+        just opened as the log (rotated in between) is left to the log."""
+        fds: list[int] = []
+        for n in range(1, _MAX_BACKUPS + 1):
+            try:
+                fd = os.open(f"{self.path}.{n}", os.O_RDONLY | getattr(os, "O_BINARY", 0))
+            except (FileNotFoundError, NotADirectoryError, PermissionError):
+                break
+            st = os.fstat(fd)
+            if (st.st_dev, st.st_ino) == self._ident:
+                os.close(fd)
+                continue
+            fds.append(fd)
+        fds.reverse()
+        return fds
+
+    def _read_backup(self, budget: int) -> bytes:
+        """The next complete lines of the oldest unread backup; closes it at its end."""
+        assert self._backups
+        fd = self._backups[0]
+        data = os.read(fd, budget)
+        self.advanced = True  # until every backup is read, there is more to come
+        if data:
+            return self._complete_lines(data)
+        os.close(self._backups.pop(0))
+        self.backups_read += 1
+        if self._partial:  # a backup ends with whole lines; anything else is dropped
+            self.dropped_partial += 1
+            self._partial = b""
+        return b""
 
     def _read(self, budget: int) -> bytes:
         assert self._fd is not None

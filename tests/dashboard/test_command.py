@@ -147,3 +147,23 @@ def test_unreadable_log_is_a_clear_error(sample_log: Path) -> None:
     finally:
         sample_log.chmod(0o600)
     assert code == 1 and "cannot read" in err
+
+
+def test_once_counts_the_calls_in_rotated_backups_too(tmp_path: Path) -> None:
+    from srpc.metrics import MetricsWriter
+
+    log = tmp_path / "m.log"
+    writer = MetricsWriter(log, service="calc", max_bytes=4000, backups=3)
+    writer.start()
+    for batch in range(12):
+        for _ in range(10):
+            writer.record("add", batch % 3 != 0, 0.1, None, "127.0.0.1:1", 1, 1)
+        writer.flush()
+    writer.close()
+    kept = [p for p in tmp_path.iterdir() if p.name.startswith("m.log")]
+    assert len(kept) == 4  # the log and three backups: some calls were rotated away
+    expected = sum(1 for p in kept for line in p.read_text().splitlines() if '"proc"' in line)
+    assert 40 < expected < 120
+    code, out, _ = invoke(str(log), "--json")
+    assert code == 0
+    assert json.loads(out)["calls"] == expected

@@ -133,3 +133,42 @@ def test_any_write_pattern_yields_exactly_the_complete_lines(
             previous = cut
             got += f.read_all()
     assert got == b"".join(line + b"\n" for line in lines)
+
+
+def _backup(log: Path, n: int) -> Path:
+    return log.with_name(f"{log.name}.{n}")
+
+
+def test_backups_present_at_start_are_read_oldest_first(log: Path) -> None:
+    append(_backup(log, 2), "oldest 1", "oldest 2")
+    append(_backup(log, 1), "older")
+    append(log, "current")
+    with LogFollower(log) as f:
+        assert lines_of(f.read_all()) == ["oldest 1", "oldest 2", "older", "current"]
+        assert f.backups_read == 2
+        append(log, "next")
+        assert lines_of(f.poll()) == ["next"]
+
+
+def test_backups_stop_at_the_first_missing_number(log: Path) -> None:
+    append(_backup(log, 1), "kept")
+    append(_backup(log, 3), "stray: .2 is missing")
+    append(log, "current")
+    with LogFollower(log) as f:
+        assert lines_of(f.read_all()) == ["kept", "current"]
+
+
+def test_a_backup_that_is_the_log_itself_is_read_once(log: Path) -> None:
+    # A rotation between opening the log and listing its backups: .1 is the file already open.
+    append(log, "only once")
+    os.link(log, _backup(log, 1))
+    with LogFollower(log) as f:
+        assert lines_of(f.read_all()) == ["only once"]
+
+
+def test_a_backup_cut_mid_line_drops_that_line_only(log: Path) -> None:
+    _backup(log, 1).write_bytes(b"whole\ncut in the mid")
+    append(log, "current")
+    with LogFollower(log) as f:
+        assert lines_of(f.read_all()) == ["whole", "current"]
+        assert f.dropped_partial == 1
