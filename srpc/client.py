@@ -23,6 +23,7 @@ import ssl as _ssl
 import struct
 import threading
 import time
+import typing
 from collections.abc import Callable
 from typing import Any, ClassVar
 
@@ -847,42 +848,67 @@ class SyncClient:
 # -- async --------------------------------------------------------------------------
 
 
-class _AsyncConnection(asyncio.Protocol):
+class _AsyncConnection(asyncio.BufferedProtocol):
+    """One connection of an async stub. Buffered: reads land in a receive buffer it reuses
+    (the plain ``data_received`` protocol gets a fresh 256 KiB ``bytes`` per read, which
+    malloc maps and unmaps on every call), or straight into a large frame's own buffer."""
+
     def __init__(self, settings: _Settings, loop: asyncio.AbstractEventLoop) -> None:
         self.settings = settings
         self.loop = loop
         self.reader = MessageReader(settings.max_frame, eager=True)
+        self.buffer = bytearray(_RECV_SIZE)
+        self.view = memoryview(self.buffer)
+        self.into_body = False
         self.transport: asyncio.Transport | None = None
         self.pending: dict[int, asyncio.Future[Message]] = {}
         self.handshake: asyncio.Future[Message] = loop.create_future()
+        self.answered = False
         self.failure: SrpcError | None = None
         self.server_max_frame = DEFAULT_MAX_FRAME
         self.write_ready: asyncio.Future[None] | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        # uvloop's transports implement asyncio.Transport without subclassing it.
+        self.transport = typing.cast(asyncio.Transport, transport)
         sock = transport.get_extra_info("socket")
         if sock is not None:
             with contextlib.suppress(OSError):
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
-    def data_received(self, data: bytes) -> None:
+    def get_buffer(self, sizehint: int) -> memoryview:
+        body = self.reader.body_buffer()
+        if body is not None:  # the rest of a large frame: straight into its own buffer
+            self.into_body = True
+            return body
+        return self.view
+
+    def buffer_updated(self, nbytes: int) -> None:
+        reader = self.reader
         try:
-            messages = self.reader.feed(data)
+            if self.into_body:
+                self.into_body = False
+                messages = reader.body_received(nbytes)
+            else:
+                message = reader.exact_from(self.buffer, nbytes)
+                if message is None:
+                    messages = reader.feed_from(self.buffer, nbytes)
+                else:
+                    messages = [(message, nbytes)]
         except ProtocolError as exc:
             self.fail(ProtocolError(f"{self.settings.label}: {exc}"))
             return
         pending = self.pending
         for message, _ in messages:
-            if not self.handshake.done():
-                self.handshake.set_result(message)
-                continue
-            future = pending.pop(getattr(message, "id", -1), None)
-            if future is not None:
-                if not future.done():
+            if not self.answered:  # the first message answers the handshake
+                self.answered = True
+                if not self.handshake.done():
+                    self.handshake.set_result(message)
+            elif type(message) is Reply or type(message) is ErrorReply:
+                future = pending.pop(message.id, None)
+                if future is not None and not future.done():
                     future.set_result(message)
-            elif type(message) not in (Reply, ErrorReply):
+            else:
                 self.fail(_unexpected(message))
                 return
 
@@ -914,7 +940,8 @@ class _AsyncConnection(asyncio.Protocol):
     async def call(self, frame: bytearray, id: int, timeout: float | None, label: str) -> Message:
         if self.failure is not None:
             raise ConnectionLost(str(self.failure))
-        _check_request_size(len(frame) - 4, self.server_max_frame, label)
+        if len(frame) - 4 > self.server_max_frame:
+            _check_request_size(len(frame) - 4, self.server_max_frame, label)
         future: asyncio.Future[Message] = self.loop.create_future()
         self.pending[id] = future
         assert self.transport is not None
@@ -1039,7 +1066,14 @@ class AsyncClient:
         settings = self._srpc_settings
         id = next(settings.ids)
         frame = settings.encode(id, proc, args, kwargs)
-        connection = await self._srpc_shared.get()
+        shared = self._srpc_shared
+        connection = shared.connection  # the usual case inline: open, on this loop
+        if (
+            connection is None
+            or connection.failure is not None
+            or shared.loop is not asyncio.get_running_loop()
+        ):
+            connection = await shared.get()
         message = await connection.call(frame, id, self._srpc_timeout, settings.label)
         return settings.result(proc, message)
 

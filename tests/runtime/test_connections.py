@@ -98,6 +98,42 @@ def test_two_hundred_tasks_share_one_async_stub(
     asyncio.run(main())
 
 
+def _event_loops() -> list[str]:
+    try:
+        import uvloop  # noqa: F401
+    except ImportError:  # Windows: asyncio's own loop only
+        return ["asyncio"]
+    return ["asyncio", "uvloop"]
+
+
+@pytest.mark.parametrize("loop_kind", _event_loops())
+def test_async_stub_on_asyncio_and_uvloop_big_and_small(
+    kitchen_server: SrpcKitchenServerStub, loop_kind: str
+) -> None:
+    # Reads land in the connection's reused buffer, or straight into a big frame's own buffer;
+    # both loops hand the buffered protocol its reads the same way.
+    data = os.urandom(10 * MIB)
+
+    async def main() -> None:
+        async with SrpcKitchenAsyncClientStub(*kitchen_server.address) as k:
+            assert await k.echo_bytes(data) == data
+            small = await asyncio.gather(*(k.echo_int(i) for i in range(300)))
+            assert small == list(range(300))
+            both = await asyncio.gather(k.echo_bytes(data), k.echo_int(7), k.echo_str("x" * MIB))
+            assert both == [data, 7, "x" * MIB]
+
+    if loop_kind == "uvloop":
+        import uvloop
+
+        loop = uvloop.new_event_loop()
+        try:
+            loop.run_until_complete(main())
+        finally:
+            loop.close()
+    else:
+        asyncio.run(main())
+
+
 def test_async_client_is_usable_from_two_event_loops(calc_server: SrpcCalcServerStub) -> None:
     client = SrpcCalcAsyncClientStub(*calc_server.address)
 
