@@ -3,7 +3,9 @@
 Connects, checks the replies are right, warms up, measures and prints
 ``BENCH_RESULT <json>``. With ``--wait-go`` (W2) it prints ``BENCH_READY``
 after warm-up and starts measuring at the time the driver sends as
-``GO <unix time>`` on stdin.
+``GO <unix time>`` on stdin. With ``--slices`` (interleaved runs) it prints
+``BENCH_READY`` and measures one slice per ``SLICE <seconds>`` line
+(``BENCH_SLICE <json>`` after each) until ``END``.
 """
 
 from __future__ import annotations
@@ -41,6 +43,21 @@ def _wait_for_go() -> None:
     delay = float(line[1]) - time.time()
     if delay > 0:
         time.sleep(delay)
+
+
+def _next_slice() -> float | None:
+    """Interleaved runs (``--slices``): wait for ``SLICE <seconds>``; ``END`` (or EOF) ends."""
+    print("BENCH_READY", flush=True)
+    line = sys.stdin.readline().split()
+    if len(line) == 2 and line[0] == "SLICE":
+        return float(line[1])
+    if not line or line[0] == "END":
+        return None
+    raise SystemExit(f"expected 'SLICE <seconds>' or 'END' on stdin, got {line!r}")
+
+
+def _report_slice(result: dict[str, float]) -> None:
+    print("BENCH_SLICE " + json.dumps(result), flush=True)
 
 
 def _check_sync(ops: SyncOps) -> None:
@@ -95,6 +112,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--duration-s", type=float, default=1.5)
     parser.add_argument("--max-calls", type=int, default=10**9)
     parser.add_argument("--wait-go", action="store_true")
+    parser.add_argument(
+        "--slices", action="store_true", help="measure in slices the driver asks for on stdin"
+    )
     parser.add_argument("--cpu", type=int, default=None, help="pin this process to one CPU")
     parser.add_argument("--profile", metavar="OUT", help="write cProfile stats of all threads")
     args = parser.parse_args(argv)
@@ -112,6 +132,8 @@ def main(argv: list[str] | None = None) -> None:
         duration_s=args.duration_s,
         max_calls=args.max_calls,
         barrier=_wait_for_go if args.wait_go else None,
+        next_slice=_next_slice if args.slices else None,
+        report=_report_slice if args.slices else None,
     )
     if contestant.is_async:
         result = asyncio.run(_run_async(module, args.workload, args.port, cfg))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import statistics
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -119,6 +119,25 @@ class LoopConfig:
     duration_s: float
     max_calls: int
     barrier: Callable[[], None] | None = None
+    # Interleaved runs: the seconds of the next measured slice, None when there are no more;
+    # ``report`` gets each slice's calls/s and CPU. Without it, one slice of ``duration_s``.
+    next_slice: Callable[[], float | None] | None = None
+    report: Callable[[dict[str, float]], None] | None = None
+
+
+def _slices(cfg: LoopConfig) -> Iterator[float]:
+    if cfg.next_slice is None:
+        yield cfg.duration_s
+        return
+    while (seconds := cfg.next_slice()) is not None:
+        yield seconds
+
+
+def _slice_done(cfg: LoopConfig, calls: int, elapsed_ns: int, cpu_s: float) -> float:
+    rate = calls / (elapsed_ns / 1e9) if elapsed_ns > 0 else 0.0
+    if cfg.report is not None:
+        cfg.report({"calls": calls, "calls_per_s": rate, "cpu_s": cpu_s})
+    return rate
 
 
 WINDOWS = 10  # a run's rate is the median of this many equal-time windows
@@ -148,8 +167,11 @@ def window_rates(lat_ns: list[int], windows: int = WINDOWS) -> list[float]:
     return rates
 
 
-def _summary(lat_ns: list[int], elapsed_ns: int, payload: int, cpu_s: float) -> dict[str, Any]:
-    rates = window_rates(lat_ns)
+def _summary(
+    lat_ns: list[int], elapsed_ns: int, payload: int, cpu_s: float, slice_rates: list[float]
+) -> dict[str, Any]:
+    # One slice: the median of equal-time windows; interleaved slices: the median slice.
+    rates = window_rates(lat_ns) if len(slice_rates) == 1 else slice_rates
     rate = statistics.median(rates)
     lat_ns.sort()
     n = len(lat_ns)
@@ -190,18 +212,26 @@ def run_sync_loop(call: Callable[[], object], cfg: LoopConfig, payload: int = 0)
     _barrier(cfg)
     lat: list[int] = []
     append_lat = lat.append
-    cpu0 = time.process_time()
-    t0 = now = clock()
-    deadline = t0 + int(cfg.duration_s * 1e9)
     max_calls = cfg.max_calls
-    while True:
-        call()
-        t = clock()
-        append_lat(t - now)
-        now = t
-        if t >= deadline or len(lat) >= max_calls:
-            break
-    return _summary(lat, now - t0, payload, time.process_time() - cpu0)
+    cpu = 0.0
+    elapsed = 0
+    rates: list[float] = []
+    for seconds in _slices(cfg):
+        first = len(lat)
+        cpu0 = time.process_time()
+        t0 = now = clock()
+        deadline = t0 + int(seconds * 1e9)
+        while True:
+            call()
+            t = clock()
+            append_lat(t - now)
+            now = t
+            if t >= deadline or len(lat) >= max_calls:
+                break
+        cpu += time.process_time() - cpu0
+        elapsed += now - t0
+        rates.append(_slice_done(cfg, len(lat) - first, now - t0, time.process_time() - cpu0))
+    return _summary(lat, elapsed, payload, cpu, rates)
 
 
 async def run_async_loop(
@@ -217,15 +247,23 @@ async def run_async_loop(
     _barrier(cfg)
     lat: list[int] = []
     append_lat = lat.append
-    cpu0 = time.process_time()
-    t0 = now = clock()
-    deadline = t0 + int(cfg.duration_s * 1e9)
     max_calls = cfg.max_calls
-    while True:
-        await call()
-        t = clock()
-        append_lat(t - now)
-        now = t
-        if t >= deadline or len(lat) >= max_calls:
-            break
-    return _summary(lat, now - t0, payload, time.process_time() - cpu0)
+    cpu = 0.0
+    elapsed = 0
+    rates: list[float] = []
+    for seconds in _slices(cfg):  # a blocking read between slices: no call is in flight
+        first = len(lat)
+        cpu0 = time.process_time()
+        t0 = now = clock()
+        deadline = t0 + int(seconds * 1e9)
+        while True:
+            await call()
+            t = clock()
+            append_lat(t - now)
+            now = t
+            if t >= deadline or len(lat) >= max_calls:
+                break
+        cpu += time.process_time() - cpu0
+        elapsed += now - t0
+        rates.append(_slice_done(cfg, len(lat) - first, now - t0, time.process_time() - cpu0))
+    return _summary(lat, elapsed, payload, cpu, rates)

@@ -39,6 +39,7 @@ from bench.gen import (
 )
 
 ALL_WORKLOADS = ("W1", "W2", "W3", "W4", "W5")
+INTERLEAVED = ("W1", "W3", "W4")  # one-client workloads, measured in alternating slices
 RESULTS_DIR = REPO_ROOT / "bench" / "results"
 FLOOR = "floor"
 SRPC = "srpc"
@@ -74,6 +75,7 @@ class Options:
     results_dir: str = str(RESULTS_DIR)
     quick: bool = False
     pin: str = "same"  # CPU pinning for one-client workloads: same, split or none
+    slices: int = 10  # one-client workloads: contestants measured in alternating slices; 0: not
 
 
 # --------------------------------------------------------------------------- processes
@@ -242,6 +244,73 @@ class Runner:
             "client_cpu_us_per_call": statistics.median(r["client_cpu_us_per_call"] for r in runs),
         }
 
+    def measure_interleaved(self, names: list[str], workload: str) -> dict[str, dict[str, Any]]:
+        """Every contestant's one-client ``workload``, measured in alternating slices.
+
+        All the contestants' servers and clients run at once, idle but for the
+        one being measured: each of ``opts.slices`` rounds gives every client
+        one slice of ``duration_s / slices`` seconds, in an order that rotates
+        every round. The machine's slow spells (this VM has spells of
+        seconds to minutes where everything runs ~30 % slower) then fall on
+        every contestant alike instead of on whichever ran at the time.
+        """
+        o = self.opts
+        server_cpu, client_cpu = self._cpus(workload)
+        timeout = 60 + o.warmup_s + o.duration_s
+        children: dict[str, tuple[Child, Child | None]] = {}
+        results: dict[str, dict[str, Any]] = {}
+
+        def fail(name: str, exc: Exception) -> None:
+            results[name] = {"error": str(exc)}
+            self.log(f"    {name:<11} {workload}: ERROR {exc}")
+
+        try:
+            for name in names:
+                argv = [sys.executable, "-m", "bench.serve", name]
+                if server_cpu is not None:
+                    argv += ["--cpu", str(server_cpu)]
+                server = Child(argv, self.env, self.workdir)
+                children[name] = (server, None)
+                try:
+                    port = int(server.expect("BENCH_PORT", 60))
+                    argv = self._client_argv(name, workload, port, False, client_cpu)
+                    started = Child([*argv, "--slices"], self.env, self.workdir)
+                    children[name] = (server, started)
+                    started.expect("BENCH_READY", timeout)
+                except (BenchError, ValueError) as exc:
+                    fail(name, exc)
+            live = [n for n in names if n not in results]
+            seconds = o.duration_s / o.slices
+            for r in range(o.slices):
+                for name in rotate(live, r):
+                    running = children[name][1]
+                    if name in results or running is None:
+                        continue
+                    try:
+                        running.send(f"SLICE {seconds}")
+                        running.expect("BENCH_SLICE", timeout)
+                        running.expect("BENCH_READY", timeout)
+                    except BenchError as exc:
+                        fail(name, exc)
+            for name in live:
+                running = children[name][1]
+                if name in results or running is None:
+                    continue
+                try:
+                    running.send("END")
+                    results[name] = json.loads(running.expect("BENCH_RESULT", timeout))
+                    results[name]["slices"] = o.slices
+                except (BenchError, ValueError) as exc:
+                    fail(name, exc)
+                else:
+                    self.log(f"    {name:<11} {workload}: {_fmt_primary(workload, results[name])}")
+        finally:
+            for server, running in children.values():
+                if running is not None:
+                    running.stop()
+                server.stop()
+        return results
+
     def safe_measure(self, name: str, workload: str, metrics_log: bool = False) -> dict[str, Any]:
         try:
             result = self.measure(name, workload, metrics_log)
@@ -314,6 +383,10 @@ def run_passes(
         for w in blocks:
             if w == "W5":
                 results[SRPC]["W5"] = run_w5(runner, p)
+                continue
+            if w in INTERLEAVED and opts.slices > 0:
+                for c, result in runner.measure_interleaved(order, w).items():
+                    results[c][w] = result
                 continue
             for c in order:
                 results[c][w] = runner.safe_measure(c, w)
@@ -566,6 +639,12 @@ def parse_args(argv: list[str] | None) -> Options:
         help="one-client workloads: server and client on the same CPU (default), "
         "on two CPUs, or left to the scheduler",
     )
+    parser.add_argument(
+        "--slices",
+        type=int,
+        help="W1, W3, W4: measure the contestants in this many alternating slices each "
+        "(default 10; 0: one contestant after another)",
+    )
     parser.add_argument("--results-dir", help=f"where the JSON goes (default {RESULTS_DIR})")
     args = parser.parse_args(argv)
 
@@ -580,6 +659,7 @@ def parse_args(argv: list[str] | None) -> Options:
             contestants=[SRPC, FLOOR],
             workloads=["W1"],
             quick=True,
+            slices=0,  # 300 calls: too few to slice
         )
     if args.contestants:
         names = [c.strip() for c in args.contestants.split(",") if c.strip()]
@@ -597,6 +677,10 @@ def parse_args(argv: list[str] | None) -> Options:
         opts.workloads = ws
     if args.passes is not None:
         opts.passes = args.passes
+    if args.slices is not None:
+        if args.slices < 0:
+            parser.error("--slices must be >= 0")
+        opts.slices = args.slices
     if args.duration is not None:
         opts.duration_s = args.duration
     if args.warmup is not None:
@@ -668,6 +752,11 @@ def main(argv: list[str] | None = None) -> int:
     notes.append(f"floor codec: {floor_codec}")
     notes.append(f"W2 uses {opts.clients} client processes, each with its own connection")
     notes.append(f"CPU pinning of one-client workloads: {opts.pin} (W2 unpinned)")
+    if opts.slices:
+        notes.append(
+            f"W1, W3, W4: every contestant measured in {opts.slices} alternating slices of "
+            f"{opts.duration_s / opts.slices:.2f}s"
+        )
     report = {
         "schema": 1,
         "started_utc": datetime.fromtimestamp(started, timezone.utc).isoformat(),

@@ -86,3 +86,23 @@ def test_w4parts_prints_each_piece_for_both() -> None:
         row = next(line for line in lines if piece in line)
         srpc_us, floor_us = (float(x) for x in row.split()[-2:])
         assert srpc_us > 0 and floor_us > 0, row
+
+
+@pytest.mark.slow
+def test_interleaved_slices_measure_every_contestant(tmp_path: Path) -> None:
+    result = _bench_run(
+        [
+            "bench.run", "--contestants", "srpc,floor", "--workloads", "W1", "--passes", "1",
+            "--duration", "0.2", "--warmup", "0.05", "--slices", "2",
+            "--results-dir", str(tmp_path),
+        ],
+        [],
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    (report_file,) = tmp_path.glob("bench-*.json")
+    report = json.loads(report_file.read_text())
+    for name in ("srpc", "floor"):
+        w1 = report["passes"][0]["results"][name]["W1"]
+        assert w1["slices"] == 2 and w1["calls"] > 0, w1
+        assert len(w1["window_rates"]) == 2  # one rate per slice
+    assert report["ratios"]["floor"]["W1"] == pytest.approx(1.0)
