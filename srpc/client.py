@@ -292,9 +292,9 @@ class _SyncConnection:
 
     ``reading`` is the reader role (leader/follower, see the module
     docstring). A call that finds no other call in flight takes the role
-    *before* sending (:meth:`_call_alone`): it then needs no slot in
-    ``pending`` and reads its reply itself, the cheap path of a sequential
-    caller. Calls that overlap register a slot and go through
+    *before* sending (the first half of :meth:`call`): it then needs no slot
+    in ``pending`` and reads its reply itself, the cheap path of a
+    sequential caller. Calls that overlap register a slot and go through
     :meth:`_call_shared`.
     """
 

@@ -210,6 +210,13 @@ def encode_request(
     return buffer
 
 
+_DECODE_ERRORS = (msgspec.DecodeError, ValueError, RecursionError)  # ValueError: bad UTF-8
+
+
+def _invalid(exc: Exception) -> ProtocolError:
+    return ProtocolError(f"invalid srpc message: {exc}")
+
+
 class MessageReader:
     """Sans-IO inbound side: feed bytes, get ``(message, frame_size)`` pairs.
 
@@ -218,80 +225,80 @@ class MessageReader:
     the connection must be closed.
     """
 
-    __slots__ = ("_decoder", "_frames", "body_buffer", "frames")
+    __slots__ = ("_decoder", "body_buffer", "frames")
 
     def __init__(self, max_frame: int = DEFAULT_MAX_FRAME, *, eager: bool = False) -> None:
-        self._frames = self.frames = FrameDecoder(max_frame, eager=eager)
+        self.frames = FrameDecoder(max_frame, eager=eager)
         """The framing underneath (read-only: e.g. ``frames.body`` says a large frame is being
         received)."""
-        self.body_buffer: Callable[[], memoryview | None] = self._frames.body_buffer
+        self.body_buffer: Callable[[], memoryview | None] = self.frames.body_buffer
         """Where to read the rest of a large frame straight into (see ``FrameDecoder``)."""
         self._decoder: msgspec.msgpack.Decoder[Message] = msgspec.msgpack.Decoder(Message)
 
     @property
     def buffered(self) -> int:
-        return self._frames.buffered
+        return self.frames.buffered
 
     @property
     def max_frame(self) -> int:
         """The largest frame accepted; may change between reads (e.g. after the handshake)."""
-        return self._frames.max_frame
+        return self.frames.max_frame
 
     @max_frame.setter
     def max_frame(self, value: int) -> None:
-        self._frames.max_frame = value
+        self.frames.max_frame = value
 
     def body_received(self, nbytes: int) -> list[tuple[Message, int]]:
         """``nbytes`` were read into :meth:`body_buffer`'s view."""
-        return self._decode_all(self._frames.body_received(nbytes))
+        return self._decode_all(self.frames.body_received(nbytes))
 
     def feed_from(self, buffer: bytearray, nbytes: int) -> list[tuple[Message, int]]:
         """:meth:`feed` with ``buffer[:nbytes]``, a receive buffer the caller reuses."""
-        frames = self._frames.feed_from(buffer, nbytes)
+        frames = self.frames.feed_from(buffer, nbytes)
         decode = self._decoder.decode
         try:
             if len(frames) == 1:
                 frame = frames[0]
                 return [(decode(frame), len(frame) + 4)]
             return [(decode(frame), len(frame) + 4) for frame in frames]
-        except (msgspec.DecodeError, ValueError, RecursionError) as exc:  # ValueError: bad UTF-8
-            raise ProtocolError(f"invalid srpc message: {exc}") from None
+        except _DECODE_ERRORS as exc:
+            raise _invalid(exc) from None
 
     def exact_from(self, buffer: bytearray, nbytes: int) -> Message | None:
         """The message in ``buffer[:nbytes]`` when those bytes are exactly one whole frame and
         nothing else is buffered; else ``None`` and nothing was consumed (then call
-        :meth:`feed_from` with the same bytes). The sync client's one-reply fast path."""
-        frame = self._frames.exact_frame(buffer, nbytes)
+        :meth:`feed_from` with the same bytes). The usual read of either end."""
+        frame = self.frames.exact_frame(buffer, nbytes)
         if frame is None:
             return None
         try:
             return self._decoder.decode(frame)
-        except (msgspec.DecodeError, ValueError, RecursionError) as exc:  # ValueError: bad UTF-8
-            raise ProtocolError(f"invalid srpc message: {exc}") from None
+        except _DECODE_ERRORS as exc:
+            raise _invalid(exc) from None
 
     def feed(self, data: bytes | bytearray | memoryview) -> list[tuple[Message, int]]:
-        frames = self._frames.feed(data)
+        frames = self.frames.feed(data)
         decode = self._decoder.decode
         try:
             if len(frames) == 1:  # the usual case, without a comprehension's frame
                 frame = frames[0]
                 return [(decode(frame), len(frame) + 4)]
             return [(decode(frame), len(frame) + 4) for frame in frames]
-        except (msgspec.DecodeError, ValueError, RecursionError) as exc:  # ValueError: bad UTF-8
-            raise ProtocolError(f"invalid srpc message: {exc}") from None
+        except _DECODE_ERRORS as exc:
+            raise _invalid(exc) from None
 
     def _decode_all(self, frames: list[bytes | bytearray]) -> list[tuple[Message, int]]:
         decode = self._decoder.decode
         try:
             return [(decode(frame), len(frame) + 4) for frame in frames]
-        except (msgspec.DecodeError, ValueError, RecursionError) as exc:  # ValueError: bad UTF-8
-            raise ProtocolError(f"invalid srpc message: {exc}") from None
+        except _DECODE_ERRORS as exc:
+            raise _invalid(exc) from None
 
     def decode(self, frame: bytes | bytearray) -> Message:
         try:
             return self._decoder.decode(frame)
-        except (msgspec.DecodeError, ValueError, RecursionError) as exc:  # ValueError: bad UTF-8
-            raise ProtocolError(f"invalid srpc message: {exc}") from None
+        except _DECODE_ERRORS as exc:
+            raise _invalid(exc) from None
 
 
 def answer_hello(

@@ -256,6 +256,7 @@ class _Connection(asyncio.BufferedProtocol):
                 and self.welcomed
                 and self.in_flight < self.max_in_flight
                 and not self.backlog
+                and not self.closed
             ):
                 self._dispatch(message, nbytes, received)
                 return
