@@ -170,6 +170,10 @@ class Runner:
             return cpus[-2], cpus[-1]
         return cpus[-1], cpus[-1]
 
+    def _server_argv(self, name: str, cpu: int | None) -> list[str]:
+        argv = [sys.executable, "-m", "bench.serve", name]
+        return argv if cpu is None else [*argv, "--cpu", str(cpu)]
+
     def _client_argv(
         self, name: str, workload: str, port: int, wait_go: bool, cpu: int | None
     ) -> list[str]:
@@ -191,9 +195,7 @@ class Runner:
     def measure(self, name: str, workload: str, metrics_log: bool = False) -> dict[str, Any]:
         """One measurement: a fresh server process, the workload's client process(es)."""
         server_cpu, client_cpu = self._cpus(workload)
-        argv = [sys.executable, "-m", "bench.serve", name]
-        if server_cpu is not None:
-            argv += ["--cpu", str(server_cpu)]
+        argv = self._server_argv(name, server_cpu)
         if metrics_log:
             argv += ["--metrics-log", str(self.workdir / f"metrics-{time.monotonic_ns()}.log")]
         server = Child(argv, self.env, self.workdir)
@@ -266,10 +268,7 @@ class Runner:
 
         try:
             for name in names:
-                argv = [sys.executable, "-m", "bench.serve", name]
-                if server_cpu is not None:
-                    argv += ["--cpu", str(server_cpu)]
-                server = Child(argv, self.env, self.workdir)
+                server = Child(self._server_argv(name, server_cpu), self.env, self.workdir)
                 children[name] = (server, None)
                 try:
                     port = int(server.expect("BENCH_PORT", 60))
