@@ -153,14 +153,16 @@ class _Core:
 
 
 _RECV_SIZE = 256 * 1024
+_MAX_TLS_REFUSALS = 16
 
 
 class _Connection(asyncio.BufferedProtocol):
     """One client connection. Buffered: reads land in the loop's shared receive buffer, or
     straight into a large frame's own buffer."""
 
-    def __init__(self, core: _Core) -> None:
+    def __init__(self, core: _Core, over_limit: bool = False) -> None:
         self.core = core
+        self.over_limit = over_limit  # admitted past max_connections only to be refused
         self.server = core.server
         # Until the handshake succeeds a peer may only send a small Hello frame.
         self.reader = MessageReader(min(core.server.max_frame, HELLO_MAX_FRAME))
@@ -194,7 +196,7 @@ class _Connection(asyncio.BufferedProtocol):
             with contextlib.suppress(OSError):
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         core = self.core
-        if core.closing or len(core.connections) >= self.server.max_connections:
+        if core.closing or self.over_limit or len(core.connections) >= self.server.max_connections:
             code = RefuseCode.SHUTTING_DOWN if core.closing else RefuseCode.TOO_MANY_CONNECTIONS
             text = (
                 "the server is shutting down"
@@ -498,6 +500,98 @@ class _Connection(asyncio.BufferedProtocol):
                 self.core.connection_done()
 
 
+class _TlsListener:
+    """A TLS server's listening sockets, accepted by srpc itself.
+
+    ``loop.create_server(ssl=...)`` tells the protocol about a connection only
+    once its TLS handshake is done, so connections still in the handshake
+    would count against no limit. Here each accepted socket counts from the
+    start: ``max_connections`` covers connections handshaking and connected.
+    Past it, up to ``_MAX_TLS_REFUSALS`` at a time still finish TLS to be
+    told why they are refused (a TLS client cannot read a plain refusal); the
+    rest are closed at once.
+    """
+
+    def __init__(self, core: _Core, sockets: list[socket.socket], context: _ssl.SSLContext):
+        self.core = core
+        self.sockets = sockets
+        self.context = context
+        self.handshaking = 0
+        self.refusing = 0
+        self.tasks = [core.loop.create_task(self._accept(sock)) for sock in sockets]
+
+    async def _accept(self, listener: socket.socket) -> None:
+        core = self.core
+        server = core.server
+        while True:
+            try:
+                conn, _ = await core.loop.sock_accept(listener)
+            except OSError as exc:  # e.g. out of file descriptors: let some close first
+                log.warning("accept failed on %s: %s", listener.getsockname(), exc)
+                await asyncio.sleep(0.1)
+                continue
+            over_limit = len(core.connections) + self.handshaking >= server.max_connections
+            if over_limit and self.refusing >= _MAX_TLS_REFUSALS:
+                conn.close()
+                continue
+            if over_limit:
+                self.refusing += 1
+            else:
+                self.handshaking += 1
+            core.loop.create_task(self._handshake(conn, over_limit))
+
+    async def _handshake(self, conn: socket.socket, over_limit: bool) -> None:
+        core = self.core
+        try:
+            await core.loop.connect_accepted_socket(
+                lambda: _Connection(core, over_limit),
+                conn,
+                ssl=self.context,
+                # The TLS handshake counts against the same deadline as srpc's own.
+                ssl_handshake_timeout=core.server.handshake_timeout,
+            )
+        except BaseException as exc:
+            log.info("closing a connection without TLS: %s: %s", type(exc).__name__, exc)
+            conn.close()
+            if not isinstance(exc, Exception):
+                raise
+        finally:
+            if over_limit:
+                self.refusing -= 1
+            else:
+                self.handshaking -= 1
+
+    def close(self) -> None:
+        for task in self.tasks:
+            task.cancel()
+        for sock in self.sockets:
+            sock.close()
+
+
+async def _tls_listen(core: _Core, host: str, port: int) -> _TlsListener:
+    """Listening sockets on ``host:port`` (every address it resolves to), like create_server."""
+    loop = core.loop
+    infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    sockets: list[socket.socket] = []
+    try:
+        for family, kind, proto, _, address in dict.fromkeys(infos):
+            sock = socket.socket(family, kind, proto)
+            sockets.append(sock)
+            if os.name == "posix":
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if family == socket.AF_INET6 and hasattr(socket, "IPPROTO_IPV6"):
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            sock.bind(address)
+            sock.listen(1024)
+            sock.setblocking(False)
+    except BaseException:
+        for sock in sockets:
+            sock.close()
+        raise
+    assert core.server.ssl is not None
+    return _TlsListener(core, sockets, core.server.ssl)
+
+
 def _new_event_loop() -> asyncio.AbstractEventLoop:
     """uvloop's loop when it is installed (the hot path runs in C), else asyncio's."""
     if _uvloop is not None and os.environ.get("SRPC_LOOP", "") != "asyncio":
@@ -692,21 +786,19 @@ class Server:
         finally:
             self._close_loop(loop)
 
-    async def _listen(self) -> asyncio.base_events.Server:
+    async def _listen(self) -> asyncio.base_events.Server | _TlsListener:
         loop = asyncio.get_running_loop()
         self._stop_event = asyncio.Event()
         core = _Core(self, loop)
         self._core = core
+        server: asyncio.base_events.Server | _TlsListener
         try:
-            server = await loop.create_server(
-                lambda: _Connection(core),
-                self.host,
-                self.port,
-                ssl=self.ssl,
-                # The TLS handshake counts against the same deadline as srpc's own.
-                ssl_handshake_timeout=self.handshake_timeout if self.ssl is not None else None,
-                backlog=1024,
-            )
+            if self.ssl is None:
+                server = await loop.create_server(
+                    lambda: _Connection(core), self.host, self.port, backlog=1024
+                )
+            else:  # accepted by srpc, so that connections in the TLS handshake count
+                server = await _tls_listen(core, self.host, self.port)
         except OSError as exc:
             if exc.errno == errno.EADDRINUSE:
                 raise AddressInUse(
@@ -726,7 +818,7 @@ class Server:
         )
         return server
 
-    async def _serve(self, server: asyncio.base_events.Server) -> None:
+    async def _serve(self, server: asyncio.base_events.Server | _TlsListener) -> None:
         assert self._stop_event is not None
         core = self._core
         try:

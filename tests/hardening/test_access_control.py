@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import select
 import socket
 import threading
 import time
@@ -306,3 +307,55 @@ def test_tls_reader_waiting_does_not_stall_senders(pki: ThrowawayPKI) -> None:
                 assert c.with_timeout(5).echo(big) == big  # a send with a deadline, over TLS
                 assert not slow.done()
                 assert slow.result(timeout=10) == "slow"
+
+
+def test_connections_in_the_tls_handshake_count_against_max_connections(
+    pki: ThrowawayPKI,
+) -> None:
+    context = server_ssl_context(pki.server_cert, pki.server_key)
+    with background_server(ssl=context, max_connections=2, handshake_timeout=30) as server:
+        address = server.address
+        # Two peers that connect and never start TLS hold both places...
+        silent = [socket.create_connection(address) for _ in range(2)]
+        client = SrpcGuardClientStub("localhost", address[1], ssl=client_ssl_context(pki.ca_cert))
+        try:
+            time.sleep(0.2)  # let the server accept them
+            with pytest.raises(TooManyConnections, match="limit of 2"):  # refused over TLS
+                client.echo("no room")
+            for sock in silent:
+                sock.close()
+            assert wait_until(lambda: _echo_or_none(client) == "room again")
+        finally:
+            client.close()
+            for sock in silent:
+                sock.close()
+
+
+def _echo_or_none(client: SrpcGuardClientStub) -> str | None:
+    try:
+        return client.echo("room again")
+    except TooManyConnections:
+        return None
+
+
+def test_tls_refusals_in_progress_are_bounded(pki: ThrowawayPKI) -> None:
+    """Past the limit only 16 connections at a time may still run a TLS handshake (to be told
+    why they are refused); the rest are closed at once instead of held for the handshake."""
+    context = server_ssl_context(pki.server_cert, pki.server_key)
+    with background_server(ssl=context, max_connections=1, handshake_timeout=30) as server:
+        holder = socket.create_connection(server.address)  # takes the one place
+        time.sleep(0.2)
+        extra = [socket.create_connection(server.address) for _ in range(24)]
+        try:
+
+            def closed() -> int:  # a peer the server closed is readable (EOF) at once
+                readable, _, _ = select.select(extra, [], [], 0.2)
+                return len(readable)
+
+            assert wait_until(lambda: closed() >= 8, timeout=5)
+            time.sleep(0.3)
+            assert closed() == 8  # the other 16 wait in their TLS handshakes
+        finally:
+            holder.close()
+            for sock in extra:
+                sock.close()
