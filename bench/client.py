@@ -135,7 +135,11 @@ def main(argv: list[str] | None = None) -> None:
         next_slice=_next_slice if args.slices else None,
         report=_report_slice if args.slices else None,
     )
-    if contestant.is_async:
+    if contestant.is_async and contestant.uvloop:
+        import uvloop
+
+        result = uvloop.run(_run_async(module, args.workload, args.port, cfg))
+    elif contestant.is_async:
         result = asyncio.run(_run_async(module, args.workload, args.port, cfg))
     else:
         result = _run_sync(module, args.workload, args.port, cfg)

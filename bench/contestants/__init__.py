@@ -33,6 +33,7 @@ class Contestant:
     requires: tuple[str, ...]  # importable modules it needs (missing -> skipped with a note)
     description: str
     is_async: bool = False  # the client is ``connect_async`` and runs in an event loop
+    uvloop: bool = False  # ... and that loop is uvloop's (asyncio's own otherwise)
     needs: str | None = None  # generated code it needs: "srpc" or "grpc"
 
     def missing(self) -> list[str]:
@@ -56,6 +57,15 @@ CONTESTANTS: dict[str, Contestant] = {
             ("srpc", "msgspec"),
             "srpc, generated stubs, asyncio client",
             is_async=True,
+            needs="srpc",
+        ),
+        Contestant(
+            "srpc-uvloop",
+            "bench.contestants.srpc_bench",
+            ("srpc", "msgspec", "uvloop"),
+            "srpc, generated stubs, asyncio client on a uvloop event loop",
+            is_async=True,
+            uvloop=True,
             needs="srpc",
         ),
         Contestant(
