@@ -246,8 +246,13 @@ class Runner:
             "client_cpu_us_per_call": statistics.median(r["client_cpu_us_per_call"] for r in runs),
         }
 
-    def measure_interleaved(self, names: list[str], workload: str) -> dict[str, dict[str, Any]]:
-        """Every contestant's one-client ``workload``, measured in alternating slices.
+    def measure_interleaved(
+        self, entries: list[tuple[str, str, bool]], workload: str
+    ) -> dict[str, dict[str, Any]]:
+        """One-client ``workload`` runs, measured in alternating slices; results by key.
+
+        ``entries`` are ``(key, contestant, metrics log on)``: the contestants
+        in turn, or W5's srpc with the log off and on.
 
         All the contestants' servers and clients run at once, idle but for the
         one being measured: each of ``opts.slices`` rounds gives every client
@@ -267,18 +272,21 @@ class Runner:
             self.log(f"    {name:<11} {workload}: ERROR {exc}")
 
         try:
-            for name in names:
-                server = Child(self._server_argv(name, server_cpu), self.env, self.workdir)
-                children[name] = (server, None)
+            for key, name, metrics_log in entries:
+                argv = self._server_argv(name, server_cpu)
+                if metrics_log:
+                    argv += ["--metrics-log", str(self.workdir / f"metrics-{key}.log")]
+                server = Child(argv, self.env, self.workdir)
+                children[key] = (server, None)
                 try:
                     port = int(server.expect("BENCH_PORT", 60))
                     argv = self._client_argv(name, workload, port, False, client_cpu)
                     started = Child([*argv, "--slices"], self.env, self.workdir)
-                    children[name] = (server, started)
+                    children[key] = (server, started)
                     started.expect("BENCH_READY", timeout)
                 except (BenchError, ValueError) as exc:
-                    fail(name, exc)
-            live = [n for n in names if n not in results]
+                    fail(key, exc)
+            live = [key for key, _, _ in entries if key not in results]
             seconds = o.duration_s / o.slices
             for r in range(o.slices):
                 for name in rotate(live, r):
@@ -338,14 +346,21 @@ def rotate(items: list[str], k: int) -> list[str]:
 
 
 def run_w5(runner: Runner, pass_index: int) -> dict[str, Any]:
-    """srpc W1 with the metrics log off and on, in ABBA order (cancels linear drift).
+    """srpc W1 with the metrics log off and on: in alternating slices (``--slices``), or
+    else in ABBA order (cancels linear drift).
 
-    The order flips every pass. Each side's rate is the best of its two legs
-    (as ``timeit`` takes the best run): on a shared machine a whole leg can be
-    slowed by someone else's work, which only ever lowers a rate.
+    The order flips every pass. Without slices each side's rate is the best
+    of its two legs (as ``timeit`` takes the best run): on a shared machine a
+    whole leg can be slowed by someone else's work, which only ever lowers a rate.
     """
     a, b = ("off", "on") if pass_index % 2 == 0 else ("on", "off")
-    legs = [(leg, runner.safe_measure(SRPC, "W5", metrics_log=leg == "on")) for leg in (a, b, b, a)]
+    if runner.opts.slices > 0:  # both servers at once, measured in alternating slices
+        measured = runner.measure_interleaved([(a, SRPC, a == "on"), (b, SRPC, b == "on")], "W5")
+        legs = [(a, measured[a]), (b, measured[b])]
+    else:
+        legs = [
+            (leg, runner.safe_measure(SRPC, "W5", metrics_log=leg == "on")) for leg in (a, b, b, a)
+        ]
     out: dict[str, Any] = {}
     for side in ("off", "on"):
         runs = [r for leg, r in legs if leg == side]
@@ -384,7 +399,8 @@ def run_passes(
                 results[SRPC]["W5"] = run_w5(runner, p)
                 continue
             if w in INTERLEAVED and opts.slices > 0:
-                for c, result in runner.measure_interleaved(order, w).items():
+                entries = [(c, c, False) for c in order]
+                for c, result in runner.measure_interleaved(entries, w).items():
                     results[c][w] = result
                 continue
             for c in order:

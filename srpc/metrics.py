@@ -13,16 +13,17 @@ import sys
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 import msgspec
 
 __all__ = ["MetricsWriter"]
 
-# ts, proc, ok, latency_ms, error, peer, req_bytes, resp_bytes
+# finished (time.perf_counter()), proc, ok, latency_ms, error, peer, req_bytes, resp_bytes
 _Pending = tuple[float, str, bool, float, "str | None", str, int, int]
 
-_now = time.time
+_perf = time.perf_counter
 
 _MAX_PENDING = 1_000_000
 """Records kept in memory while the log cannot be written; older ones are dropped past it."""
@@ -74,7 +75,10 @@ class MetricsWriter:
         self._max_bytes = max_bytes
         self._backups = backups
         self._pending: deque[_Pending] = deque(maxlen=_MAX_PENDING)
-        self._append = self._pending.append
+        self.append: Callable[[_Pending], None] = self._pending.append
+        """The call path's :meth:`record`: queue ``(time.perf_counter() when the call
+        finished, proc, ok, latency_ms, error, peer, req_bytes, resp_bytes)`` without a method
+        call or a wall-clock read (the writer converts the time). Only while ``path`` is set."""
         self._encoder = msgspec.json.Encoder()
         # event fields come from the server (address, pid, ...): anything unusual becomes a string
         self._event_encoder = msgspec.json.Encoder(enc_hook=str)
@@ -120,7 +124,7 @@ class MetricsWriter:
     ) -> None:
         """Queue one finished call; no I/O, no lock, no formatting."""
         if self.path is not None:
-            self._append((_now(), proc, ok, latency_ms, error, peer, req_bytes, resp_bytes))
+            self.append((_perf(), proc, ok, latency_ms, error, peer, req_bytes, resp_bytes))
 
     def close(self, **fields: object) -> None:
         """Write the ``stop`` event, flush everything and stop the background thread."""
@@ -158,11 +162,12 @@ class MetricsWriter:
         popleft = pending.popleft
         batch = [popleft() for _ in range(n)]
         service = self.service
+        wall = time.time() - _perf()  # perf_counter -> wall clock, once per batch
         # (x * 1e6 + 0.5) // 1 / 1e6 rounds to the nanosecond at a third of round(x, 6)'s cost;
         # this thread shares the GIL with the calls
         lines = [
-            _CallLine(ts, service, proc, ok, (lat * 1e6 + 0.5) // 1 / 1e6, err, peer, rq, rs)
-            for ts, proc, ok, lat, err, peer, rq, rs in batch
+            _CallLine(t + wall, service, proc, ok, (lat * 1e6 + 0.5) // 1 / 1e6, err, peer, rq, rs)
+            for t, proc, ok, lat, err, peer, rq, rs in batch
         ]
         return self._encoder.encode_lines(lines)
 

@@ -486,8 +486,9 @@ class _Connection(asyncio.BufferedProtocol):
                 self.transport.write(frame)
         metrics = self.core.metrics
         if metrics.path is not None:  # metrics_log=None: not even a clock read
-            metrics.record(
-                proc, ok, (_perf() - received) * 1000.0, error, self.peer, req_bytes, size
+            done = _perf()
+            metrics.append(
+                (done, proc, ok, (done - received) * 1000.0, error, self.peer, req_bytes, size)
             )
         if counted:
             self.in_flight -= 1
