@@ -6,7 +6,7 @@ Importing ``srpc`` never imports the stub compiler (libcst, jinja2, typer).
 """
 
 from srpc._version import __version__
-from srpc.client import AsyncClient, SyncClient
+from srpc.client import AsyncClient, SyncClient, close, with_timeout
 from srpc.descriptor import ServiceDescriptor
 from srpc.errors import (
     AddressInUse,
@@ -42,4 +42,6 @@ __all__ = [
     "SyncClient",
     "TooManyConnections",
     "__version__",
+    "close",
+    "with_timeout",
 ]

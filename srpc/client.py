@@ -25,7 +25,7 @@ import threading
 import time
 import typing
 from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar, overload
 
 from srpc._address import resolve_address
 from srpc.codec import DECODE_ERRORS, ServiceCodec, encoder, service_codec
@@ -59,10 +59,7 @@ from srpc.protocol import (
 )
 from srpc.remote_errors import ExceptionMap, interface_exceptions, rebuild_exception
 
-__all__ = ["RESERVED_NAMES", "AsyncClient", "SyncClient"]
-
-RESERVED_NAMES = frozenset({"close", "with_timeout"})
-"""Public attribute names of the client bases; every private one starts with ``_srpc``."""
+__all__ = ["AsyncClient", "SyncClient", "close", "with_timeout"]
 
 _RECV_SIZE = 256 * 1024
 
@@ -797,7 +794,7 @@ class SyncClient:
         settings = _Settings(self._srpc_service, host, port, connect_timeout, token, ssl, max_frame)
         self._srpc_settings = settings
         self._srpc_shared = _SyncShared(settings)
-        self._srpc_timeout = timeout
+        self._srpc_timeout = _check_timeout(timeout)
 
     def _srpc_call(self, proc: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         settings = self._srpc_settings
@@ -825,21 +822,29 @@ class SyncClient:
                 return codec.decode_result(message.result)  # raises InvalidResult
         return settings.result(proc, message)
 
-    def with_timeout(self, seconds: float | None) -> Any:
-        """A view of this client whose calls time out after ``seconds``; same connection."""
+    def with_timeout(self: _Sync, seconds: float | None) -> _Sync:
+        """A view of this client whose calls time out after ``seconds``; same connection.
+
+        ``srpc.with_timeout(stub, seconds)`` does the same where the interface
+        declares a procedure named ``with_timeout``.
+        """
         view = copy.copy(self)
-        view._srpc_timeout = seconds
+        view._srpc_timeout = _check_timeout(seconds)
         return view
 
     def close(self) -> None:
-        """Close the connection; calls still in flight fail with ConnectionLost."""
+        """Close the connection; calls still in flight fail with ConnectionLost.
+
+        ``srpc.close(stub)`` does the same where the interface declares a
+        procedure named ``close``.
+        """
         self._srpc_shared.close()
 
-    def __enter__(self) -> Any:
+    def __enter__(self: _Sync) -> _Sync:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
-        self.close()
+        SyncClient.close(self)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self._srpc_settings.label}>"
@@ -1060,7 +1065,7 @@ class AsyncClient:
         settings = _Settings(self._srpc_service, host, port, connect_timeout, token, ssl, max_frame)
         self._srpc_settings = settings
         self._srpc_shared = _AsyncShared(settings)
-        self._srpc_timeout = timeout
+        self._srpc_timeout = _check_timeout(timeout)
 
     async def _srpc_call(self, proc: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         settings = self._srpc_settings
@@ -1077,10 +1082,10 @@ class AsyncClient:
         message = await connection.call(frame, id, self._srpc_timeout, settings.label)
         return settings.result(proc, message)
 
-    def with_timeout(self, seconds: float | None) -> Any:
+    def with_timeout(self: _Async, seconds: float | None) -> _Async:
         """A view of this client whose calls time out after ``seconds``; same connection."""
         view = copy.copy(self)
-        view._srpc_timeout = seconds
+        view._srpc_timeout = _check_timeout(seconds)
         return view
 
     async def close(self) -> None:
@@ -1088,11 +1093,57 @@ class AsyncClient:
         self._srpc_shared.close()
         await asyncio.sleep(0)
 
-    async def __aenter__(self) -> Any:
+    async def __aenter__(self: _Async) -> _Async:
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
-        await self.close()
+        await AsyncClient.close(self)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self._srpc_settings.label}>"
+
+
+_Sync = TypeVar("_Sync", bound=SyncClient)
+_Async = TypeVar("_Async", bound=AsyncClient)
+
+
+def _check_timeout(seconds: float | None) -> float | None:
+    """A per-call timeout as given, or ValueError for one that can never be met."""
+    if seconds is None:
+        return None
+    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)):
+        raise TypeError(f"timeout must be a number of seconds or None, not {seconds!r}")
+    if not seconds > 0:  # also refuses NaN
+        raise ValueError(f"timeout must be a positive number of seconds or None, not {seconds!r}")
+    return float(seconds)
+
+
+@overload
+def with_timeout(stub: _Sync, seconds: float | None) -> _Sync: ...
+@overload
+def with_timeout(stub: _Async, seconds: float | None) -> _Async: ...
+def with_timeout(stub: SyncClient | AsyncClient, seconds: float | None) -> Any:
+    """A view of ``stub`` whose calls time out after ``seconds``, on the same connection.
+
+    Always the stub's own method, even where the interface declares a
+    procedure named ``with_timeout``.
+    """
+    if isinstance(stub, SyncClient):
+        return SyncClient.with_timeout(stub, seconds)
+    return AsyncClient.with_timeout(stub, seconds)
+
+
+@overload
+def close(stub: SyncClient) -> None: ...
+@overload
+def close(stub: AsyncClient) -> typing.Coroutine[Any, Any, None]: ...
+def close(stub: SyncClient | AsyncClient) -> typing.Coroutine[Any, Any, None] | None:
+    """Close ``stub``'s connection (``await`` it for an async stub).
+
+    Always the stub's own method, even where the interface declares a
+    procedure named ``close``.
+    """
+    if isinstance(stub, SyncClient):
+        SyncClient.close(stub)
+        return None
+    return AsyncClient.close(stub)
