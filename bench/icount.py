@@ -96,7 +96,7 @@ def make_side(side: str) -> Callable[[], Any]:
     from srpc import client as srpc_client
     from srpc import server as srpc_server
     from srpc.codec import encoder
-    from srpc.protocol import MessageReader, Reply, Welcome, encode_message, encode_request
+    from srpc.protocol import Reply, Welcome, encode_message, encode_request
 
     if side == "srpc-client":
         # Under valgrind a call takes ~50x longer, so the 1 ms of quiet after which a real
@@ -105,7 +105,9 @@ def make_side(side: str) -> Callable[[], Any]:
         srpc_client._QUIET = float("inf")
         stub = SrpcBenchsvcClientStub("127.0.0.1", 1)
         welcome = Welcome(1, SERVICE.name, SERVICE.fingerprint, 1 << 26, 128)
-        connection = srpc_client._SyncConnection(mine, MessageReader(eager=True), welcome)
+        session = stub._srpc_settings.session()
+        session.handshake(welcome)
+        connection = srpc_client._SyncConnection(mine, session)
         stub._srpc_shared.connection = connection
         # Every request gets id 1 (ids never overlap here), so one answer serves every call.
         stub._srpc_settings.ids = itertools.repeat(1)
@@ -128,8 +130,8 @@ def make_side(side: str) -> Callable[[], Any]:
             write = mine.send
 
         protocol.transport = Transport()  # type: ignore[assignment]
-        protocol.welcomed = True
-        protocol.reader.max_frame = server.max_frame
+        protocol.session.welcomed = True
+        protocol.session.reader.max_frame = server.max_frame
         request = bytes(encode_request(encoder, 1, "add", (1, 2), {}))
         size = len(request)
 

@@ -8,6 +8,7 @@ Importing ``srpc`` never imports the stub compiler (libcst, jinja2, typer).
 from srpc._version import __version__
 from srpc.client import AsyncClient, SyncClient, close, with_timeout
 from srpc.descriptor import ServiceDescriptor
+from srpc.dispatch import inline
 from srpc.errors import (
     AddressInUse,
     AuthenticationFailed,
@@ -43,5 +44,6 @@ __all__ = [
     "TooManyConnections",
     "__version__",
     "close",
+    "inline",
     "with_timeout",
 ]

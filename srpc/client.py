@@ -1,11 +1,14 @@
-"""``SyncClient`` and ``AsyncClient``: the bases of generated client stubs.
+"""``SyncClient`` and ``AsyncClient``: the bases of generated client stubs, and their transports.
 
 Both connect lazily, keep one persistent connection, and multiplex every
-call made through a stub (and its ``with_timeout`` views) on it.
+call made through a stub (and its ``with_timeout`` views) on it. What a
+connection decides (the handshake, the call table, routing answers, the
+unexpected-message rule, failing every open call) is the
+:class:`~srpc.session.ClientSession`'s; the classes here only move bytes.
 
 The sync client has no reader thread. A calling thread that finds nobody
 reading the socket becomes the reader (leader/follower): it reads, hands
-every reply it finds to its waiting thread, and steps down; the other
+every answer it finds to its waiting thread, and steps down; the other
 callers wait on a condition. A single-threaded caller thus costs one
 ``sendall`` and one ``recv`` per call, with no thread hop.
 """
@@ -20,7 +23,6 @@ import os
 import select
 import socket
 import ssl as _ssl
-import struct
 import threading
 import time
 import typing
@@ -28,40 +30,37 @@ from collections.abc import Callable
 from typing import Any, ClassVar, TypeVar, overload
 
 from srpc._address import resolve_address
-from srpc.codec import DECODE_ERRORS, ServiceCodec, encoder, service_codec
+from srpc.codec import ServiceCodec, encoder, service_codec
 from srpc.descriptor import ServiceDescriptor
 from srpc.errors import (
-    AuthenticationFailed,
     CallTimeout,
     ConnectError,
     ConnectionLost,
-    IncompatibleStub,
     InvalidArguments,
     ProtocolError,
     SrpcError,
-    TooManyConnections,
 )
-from srpc.framing import DEFAULT_MAX_FRAME, LARGE_FRAME
+from srpc.framing import (
+    DEFAULT_MAX_FRAME,
+    LARGE_FRAME,
+    RECV_SIZE,
+    FrameBuffers,
+    frame_into,
+    prefix_parts,
+)
 from srpc.protocol import (
-    PROTOCOL_VERSION,
+    DECODE_ERRORS,
     TAG_REQUEST,
     ErrorReply,
-    FrameBuffers,
-    Hello,
     Message,
-    MessageReader,
-    Refuse,
-    RefuseCode,
     Reply,
-    Welcome,
-    encode_message,
     encode_request,
 )
 from srpc.remote_errors import ExceptionMap, interface_exceptions, rebuild_exception
+from srpc.security import resolve_token, set_nodelay
+from srpc.session import ClientSession
 
 __all__ = ["AsyncClient", "SyncClient", "close", "with_timeout"]
-
-_RECV_SIZE = 256 * 1024
 
 _forks = [0]
 """Forks this process has come from; a sync client compares it instead of calling getpid."""
@@ -74,7 +73,6 @@ def _forked() -> None:
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_forked)
 _monotonic = time.monotonic
-_pack_length = struct.Struct(">I").pack_into
 
 SslArg = _ssl.SSLContext | bool | None
 
@@ -87,36 +85,6 @@ def _client_ssl(ssl: SslArg) -> _ssl.SSLContext | None:
     return ssl
 
 
-def _refusal(refuse: Refuse, descriptor: ServiceDescriptor, address: str) -> SrpcError:
-    if refuse.code == RefuseCode.INCOMPATIBLE:
-        return IncompatibleStub(
-            f"the client stub does not match the server at {address}: client has service "
-            f"{descriptor.name!r}, fingerprint {descriptor.fingerprint}, protocol "
-            f"{PROTOCOL_VERSION}; server has service {refuse.service!r}, fingerprint "
-            f"{refuse.fingerprint}, protocol {refuse.version} ({refuse.message}). Regenerate "
-            "the client stub with srpc-stubgen from the server's interface file."
-        )
-    if refuse.code == RefuseCode.AUTH:
-        return AuthenticationFailed(f"the server at {address} refused the client: {refuse.message}")
-    if refuse.code == RefuseCode.TOO_MANY_CONNECTIONS:
-        return TooManyConnections(f"the server at {address} refused the client: {refuse.message}")
-    return ConnectError(f"the server at {address} refused the connection: {refuse.message}")
-
-
-def _as_lost(failure: SrpcError) -> ConnectionLost:
-    """What the calls in flight raise when their connection fails with ``failure``."""
-    if isinstance(failure, ConnectionLost):
-        return failure
-    return ConnectionLost(f"the connection was closed: {failure}")
-
-
-def _check_request_size(size: int, limit: int, label: str) -> None:
-    if size > limit:
-        raise ProtocolError(
-            f"{label}: the request is {size} bytes, over the server's limit of {limit}"
-        )
-
-
 def _frame_size(frame: bytearray | list[bytes | bytearray]) -> int:
     if isinstance(frame, bytearray):
         return len(frame)
@@ -125,9 +93,6 @@ def _frame_size(frame: bytearray | list[bytes | bytearray]) -> int:
         size += len(part)
     return size
 
-
-_ANSWERS = (Reply, ErrorReply)
-"""The messages a server sends in answer to a request."""
 
 _WANTS_WRITE = 0
 _WANTS_READ = -1
@@ -147,8 +112,11 @@ def _read_failure(exc: ProtocolError | OSError, label: str) -> SrpcError | None:
     return ConnectionLost(f"{label}: the connection was lost: {exc}")
 
 
-def _unexpected(message: Message) -> ProtocolError:
-    return ProtocolError(f"unexpected {type(message).__name__} message from the server")
+def _interrupted(label: str, exc: BaseException) -> ConnectionLost:
+    return ConnectionLost(
+        f"{label}: a call was interrupted ({type(exc).__name__}) while it sent or read; "
+        "the connection was closed (the next call reconnects)"
+    )
 
 
 class _Settings:
@@ -168,7 +136,8 @@ class _Settings:
         self.host, self.port = resolve_address(host, port)
         self.label = f"{self.host}:{self.port}"
         self.connect_timeout = connect_timeout
-        self.token = token if token is not None else (os.environ.get("SRPC_TOKEN") or None)
+        raw = resolve_token(token)
+        self.token = None if raw is None else raw.decode("utf-8", "replace")
         self.ssl = _client_ssl(ssl)
         self.max_frame = max_frame
         self.codec: ServiceCodec = service_codec(descriptor)
@@ -176,10 +145,10 @@ class _Settings:
         self.ids = itertools.count(1)
         self.frames = FrameBuffers()
 
-    def hello(self) -> bytearray:
-        descriptor = self.descriptor
-        return encode_message(
-            Hello(PROTOCOL_VERSION, descriptor.name, descriptor.fingerprint, self.token)
+    def session(self) -> ClientSession[Any]:
+        """The sans-IO state of a new connection."""
+        return ClientSession(
+            self.descriptor, self.label, token=self.token, max_frame=self.max_frame
         )
 
     def encode(
@@ -220,11 +189,9 @@ class _Settings:
         try:
             if buffer is None:
                 return self.frames.encode(encoder, (TAG_REQUEST, id, proc, args, kwargs))
-            encoder.encode_into((TAG_REQUEST, id, proc, args, kwargs), buffer, 4)
+            return frame_into(encoder, (TAG_REQUEST, id, proc, args, kwargs), buffer)
         except (TypeError, ValueError, OverflowError) as exc:
             raise self._cannot_encode(proc, exc) from None
-        _pack_length(buffer, 0, len(buffer) - 4)
-        return buffer
 
     def _encode_parts(
         self, id: int, proc: str, args: tuple[Any, ...], kwargs: dict[str, Any]
@@ -259,18 +226,21 @@ class _Settings:
             small += encoder.encode(kwargs)
         except (TypeError, ValueError, OverflowError) as exc:
             raise self._cannot_encode(proc, exc) from None
-        size = 0
-        for part in parts:
-            size += len(part)
-        parts[0] = size.to_bytes(4, "big")
-        return parts
+        return prefix_parts(parts)
 
     def result(self, proc: str, message: Message) -> Any:
         if type(message) is Reply:
-            return self.codec.procedures[proc].decode_result(message.result)
-        if type(message) is ErrorReply:
-            raise rebuild_exception(message, self.known)
-        raise _unexpected(message)
+            codec = self.codec.procedures[proc]
+            try:
+                return codec.result_decoder.decode(message.result)
+            except DECODE_ERRORS:
+                return codec.decode_result(message.result)  # raises InvalidResult
+        assert type(message) is ErrorReply  # the session routes nothing else to a call
+        raise rebuild_exception(message, self.known)
+
+    def timed_out(self, proc: str, timeout: float | None, exc: CallTimeout) -> CallTimeout:
+        """``exc`` (raised by a connection) naming the call and its timeout."""
+        return CallTimeout(f"{self.descriptor.name}.{proc}() timed out after {timeout} s: {exc}")
 
 
 # -- sync ---------------------------------------------------------------------------
@@ -290,12 +260,18 @@ class _SyncConnection:
     ``reading`` is the reader role (leader/follower, see the module
     docstring). A call that finds no other call in flight takes the role
     *before* sending (the first half of :meth:`call`): it then needs no slot
-    in ``pending`` and reads its reply itself, the cheap path of a
-    sequential caller. Calls that overlap register a slot and go through
-    :meth:`_call_shared`.
+    in the session's call table and reads its reply itself, the cheap path
+    of a sequential caller. Calls that overlap register a slot and go
+    through :meth:`_call_shared`.
+
+    An interruption (``KeyboardInterrupt`` or any other exception that is
+    not srpc's own) while a call sends or holds the reader role fails the
+    connection: part of a frame may have been sent or read, so the stream
+    cannot be trusted, and the role must not stay taken. The next call
+    reconnects.
     """
 
-    def __init__(self, sock: socket.socket, reader: MessageReader, welcome: Welcome) -> None:
+    def __init__(self, sock: socket.socket, session: ClientSession[_Slot]) -> None:
         self.sock = sock
         # Plain sockets are used by several threads at once (one sends while another reads);
         # a TLS socket may not be (one OpenSSL object): its I/O goes through _TlsIO.
@@ -306,24 +282,29 @@ class _SyncConnection:
         else:
             self.sendall = sock.sendall
             self.recv_into = sock.recv_into
-        self.reader = reader
-        self.server_max_frame = welcome.max_frame
+        self.session = session
+        self.calls = session.calls
+        self.reader = session.reader
+        self.label = session.label
         self.pid = os.getpid()
-        # ``lock`` guards the fields below; ``wakeup`` (same lock) parks the followers.
+        # ``lock`` guards the session and the fields below; ``wakeup`` (same lock) parks the
+        # followers.
         self.lock = threading.Lock()
         self.wakeup = threading.Condition(self.lock)
         self.waiting = 0
         self.send_lock = threading.Lock()
-        self.pending: dict[int, _Slot] = {}
         self.reading = False
-        self.failure: SrpcError | None = None
         self.last_call = _monotonic()  # when the latest call started (see ``_QUIET``)
         self.frame = bytearray(4)  # request buffer of the alone caller (it holds the reader role)
-        self.buffer = bytearray(_RECV_SIZE)
+        self.buffer = bytearray(RECV_SIZE)
         self.poller = select.poll()
         self.poller.register(sock, select.POLLIN)
         self.read_poller = select.poll()  # used by the reader only
         self.read_poller.register(sock, select.POLLIN)
+
+    @property
+    def failure(self) -> SrpcError | None:
+        return self.session.failure
 
     def pending_tls(self) -> int:
         """Decrypted bytes a TLS socket holds that a poll on the descriptor cannot see."""
@@ -332,9 +313,9 @@ class _SyncConnection:
 
     def is_stale(self) -> bool:
         """Whether the server closed this idle connection (checked before sending, never after)."""
-        if self.failure is not None:
+        if self.session.failure is not None:
             return True
-        if self.pending or self.reading:
+        if self.calls or self.reading:
             return False
         # Poll first: a failing MSG_DONTWAIT recv costs an exception.
         try:
@@ -366,25 +347,46 @@ class _SyncConnection:
         connection's own buffer, and reads its answer itself.
         """
         lock = self.lock
+        session = self.session
         lock.acquire()
-        if self.reading or self.pending or self.failure is not None:
+        if self.reading or self.calls or session.failure is not None:
             lock.release()
             frame = settings.encode_reused(id, proc, args, kwargs)
-            return self._call_shared(frame, id, deadline, settings.label)
+            return self._call_shared(frame, id, deadline)
         self.reading = True  # alone: the reader role is ours before the request leaves
         lock.release()
-        label = settings.label
         try:
             # Only the holder of the reader role encodes into ``self.frame``.
             frame = settings.encode_reused(id, proc, args, kwargs, self.frame)
-            if isinstance(frame, bytearray):
-                if len(frame) - 4 > self.server_max_frame:
-                    _check_request_size(len(frame) - 4, self.server_max_frame, label)
-            else:
-                _check_request_size(_frame_size(frame) - 4, self.server_max_frame, label)
+            size = len(frame) if isinstance(frame, bytearray) else _frame_size(frame)
+            if size - 4 > session.server_max_frame:
+                session.check_request_size(size - 4)
         except BaseException:
-            self._deliver([], None)  # step down
+            self._deliver([], None)  # step down: nothing was sent
             raise
+        try:
+            outcome = self._alone(frame, id, deadline)
+        except SrpcError:
+            raise
+        except BaseException as exc:
+            self.fail(_interrupted(self.label, exc))
+            raise
+        if type(outcome) is not tuple:
+            return outcome  # type: ignore[return-value]
+        # Anything else (other calls' answers, part of a frame, a timeout, a failure): wait for
+        # our answer like an overlapping call.
+        slot = _Slot()
+        with lock:
+            self.calls[id] = slot
+        self._deliver(*outcome)
+        return self._wait(slot, id, deadline)
+
+    def _alone(
+        self, frame: bytearray | list[bytes | bytearray], id: int, deadline: float | None
+    ) -> Message | tuple[list[tuple[Message, int]], SrpcError | None]:
+        """The alone caller's send and first read, holding the reader role: its answer (the
+        role released), or what the read found, for :meth:`_deliver`."""
+        label = self.label
         if deadline is None and isinstance(frame, bytearray):  # the usual case inline
             send_lock = self.send_lock
             send_lock.acquire()  # followers that arrived meanwhile may be sending too
@@ -398,73 +400,66 @@ class _SyncConnection:
                 send_lock.release()
         else:
             try:
-                self._send(frame, deadline, label)
+                self._send(frame, deadline)
             except SrpcError:
                 self._deliver([], None)  # step down; _send failed the connection if it must
                 raise
-        if deadline is None:
-            # One read into the shared buffer; always correct (a large frame in progress is
-            # copied on by ``feed_from``), and usually exactly our answer.
-            buffer = self.buffer
-            try:
-                size = self.recv_into(buffer)
-                message = self.reader.exact_from(buffer, size) if size else None
-                if (
-                    message is not None
-                    and (type(message) is Reply or type(message) is ErrorReply)
-                    and message.id == id
-                ):
-                    lock.acquire()
-                    self.reading = False
-                    if self.waiting:
-                        self.wakeup.notify_all()
-                    lock.release()
-                    return message
-                messages, failure = self._parse(buffer, size, message, label)
-            except (ProtocolError, OSError) as exc:
-                messages, failure = [], _read_failure(exc, label)
-        else:
-            messages, failure = self._receive(deadline, label)
-        # Anything else (other calls' answers, part of a frame, a timeout, a failure): wait for
-        # our answer like an overlapping call.
-        slot = _Slot()
-        with lock:
-            self.pending[id] = slot
-        self._deliver(messages, failure)
-        return self._wait(slot, id, deadline, label)
+        if deadline is not None:
+            return self._receive(deadline)
+        # One read into the shared buffer; always correct (a large frame in progress is
+        # copied on by ``feed_from``), and usually exactly our answer.
+        buffer = self.buffer
+        try:
+            size = self.recv_into(buffer)
+            message = self.reader.exact_from(buffer, size) if size else None
+            if (
+                message is not None
+                and (type(message) is Reply or type(message) is ErrorReply)
+                and message.id == id
+            ):
+                lock = self.lock
+                lock.acquire()
+                self.reading = False
+                if self.waiting:
+                    self.wakeup.notify_all()
+                lock.release()
+                return message
+            return self._parse(buffer, size, message)
+        except (ProtocolError, OSError) as exc:
+            return [], _read_failure(exc, label)
 
     def _call_shared(
         self,
         frame: bytearray | list[bytes | bytearray],
         id: int,
         deadline: float | None,
-        label: str,
     ) -> Message:
-        _check_request_size(_frame_size(frame) - 4, self.server_max_frame, label)
+        session = self.session
+        session.check_request_size(_frame_size(frame) - 4)
         slot = _Slot()
         with self.lock:
-            if self.failure is not None:
-                raise ConnectionLost(str(self.failure))
-            self.pending[id] = slot
+            if session.failure is not None:
+                raise ConnectionLost(str(session.failure))
+            self.calls[id] = slot
         try:
             # Sending before taking the reader role: a sender blocked by a slow server
             # must not keep other threads' replies unread.
-            self._send(frame, deadline, label)
-        except CallTimeout:
+            self._send(frame, deadline)
+        except BaseException:
             with self.lock:
-                self.pending.pop(id, None)
+                self.calls.pop(id, None)
             raise
-        return self._wait(slot, id, deadline, label)
+        return self._wait(slot, id, deadline)
 
-    def _send(
-        self, frame: bytearray | list[bytes | bytearray], deadline: float | None, label: str
-    ) -> None:
+    def _send(self, frame: bytearray | list[bytes | bytearray], deadline: float | None) -> None:
         """Send one whole request frame under the send lock, by ``deadline`` if there is one.
 
         Raises :class:`ConnectionLost` (having failed the connection) or
-        :class:`CallTimeout`. A frame that the deadline cut short fails the
-        connection as well: what follows it on the stream could not be framed.
+        :class:`CallTimeout`. A frame that the deadline (or an interruption)
+        cut short fails the connection as well: what follows it on the
+        stream could not be framed.
         """
+        label = self.label
         send_lock = self.send_lock
         if deadline is None:
             send_lock.acquire()
@@ -473,6 +468,7 @@ class _SyncConnection:
         sent = False
         try:
             if deadline is None:
+                sent = True  # unknown how much a blocking send sent before an interruption
                 if isinstance(frame, bytearray):
                     self.sendall(frame)
                 else:
@@ -497,6 +493,10 @@ class _SyncConnection:
             lost = ConnectionLost(f"{label}: the connection was lost while sending: {exc}")
             self.fail(lost)
             raise lost from None
+        except BaseException as exc:
+            if sent:
+                self.fail(_interrupted(label, exc))
+            raise
         finally:
             send_lock.release()
 
@@ -510,41 +510,53 @@ class _SyncConnection:
         except (BlockingIOError, InterruptedError):
             return _WANTS_WRITE
 
-    def _wait(self, slot: _Slot, id: int, deadline: float | None, label: str) -> Message:
+    def _wait(self, slot: _Slot, id: int, deadline: float | None) -> Message:
         """Wait for ``slot``'s answer, reading the socket whenever nobody else does."""
         lock = self.lock
-        while True:
-            with lock:
+        leading = False
+        try:
+            while True:
+                with lock:
+                    if slot.message is not None:
+                        return slot.message
+                    if slot.error is not None:
+                        raise slot.error
+                    if self.reading:
+                        self.waiting += 1
+                        try:
+                            if deadline is None:
+                                self.wakeup.wait()
+                                continue
+                            remaining = deadline - _monotonic()
+                            if remaining <= 0:
+                                self.calls.pop(id, None)
+                                raise CallTimeout(f"{self.label}: no reply within the timeout")
+                            self.wakeup.wait(remaining)
+                            continue
+                        finally:
+                            self.waiting -= 1
+                    self.reading = leading = True
+                outcome = self._receive(deadline)
+                leading = False
+                self._deliver(*outcome)
                 if slot.message is not None:
                     return slot.message
-                if slot.error is not None:
-                    raise slot.error
-                if self.reading:
-                    self.waiting += 1
-                    try:
-                        if deadline is None:
-                            self.wakeup.wait()
-                            continue
-                        remaining = deadline - _monotonic()
-                        if remaining <= 0:
-                            self.pending.pop(id, None)
-                            raise CallTimeout(f"{label}: no reply within the call's timeout")
-                        self.wakeup.wait(remaining)
-                        continue
-                    finally:
-                        self.waiting -= 1
-                self.reading = True
-            self._deliver(*self._receive(deadline, label))
-            if slot.message is not None:
-                return slot.message
-            if deadline is not None and slot.error is None and _monotonic() >= deadline:
-                with lock:
-                    self.pending.pop(id, None)
-                if slot.message is None and slot.error is None:
-                    raise CallTimeout(f"{label}: no reply within the call's timeout")
+                if deadline is not None and slot.error is None and _monotonic() >= deadline:
+                    with lock:
+                        self.calls.pop(id, None)
+                    if slot.message is None and slot.error is None:
+                        raise CallTimeout(f"{self.label}: no reply within the timeout")
+        except SrpcError:
+            raise
+        except BaseException as exc:
+            with lock:
+                self.calls.pop(id, None)
+            if leading:  # interrupted holding the reader role: part of a frame may be read
+                self.fail(_interrupted(self.label, exc))
+            raise
 
     def _receive(
-        self, deadline: float | None, label: str
+        self, deadline: float | None
     ) -> tuple[list[tuple[Message, int]], SrpcError | None]:
         """One read as the holder of the reader role: the messages it completed, or why the
         connection failed. Hand both to :meth:`_deliver`, which steps down."""
@@ -558,18 +570,16 @@ class _SyncConnection:
             ):
                 return [], None
             # recv_into a reused buffer: recv(256 KiB) would allocate and shrink a bytes each time.
-            reader = self.reader
-            body = reader.body_buffer()
+            body = self.reader.body_buffer()
             if body is not None:  # the rest of a large frame: straight into its own buffer
-                size = self.recv_into(body)
-                return self._parse(body, size, None, label)
+                return self._parse(body, self.recv_into(body), None)
             buffer = self.buffer
-            return self._parse(buffer, self.recv_into(buffer), None, label)
+            return self._parse(buffer, self.recv_into(buffer), None)
         except (ProtocolError, OSError) as exc:
-            return [], _read_failure(exc, label)
+            return [], _read_failure(exc, self.label)
 
     def _parse(
-        self, buffer: bytearray | memoryview, size: int, message: Message | None, label: str
+        self, buffer: bytearray | memoryview, size: int, message: Message | None
     ) -> tuple[list[tuple[Message, int]], SrpcError | None]:
         """:meth:`_receive`'s answer for ``size`` bytes read into ``buffer`` (the reader's
         large-frame body when ``buffer`` is a view); ``message`` is what
@@ -577,22 +587,24 @@ class _SyncConnection:
         if message is not None:
             return [(message, size)], None
         if not size:
-            return [], ConnectionLost(f"{label}: the server closed the connection")
+            return [], ConnectionLost(f"{self.label}: the server closed the connection")
         if isinstance(buffer, memoryview):
             return self.reader.body_received(size), None
         return self.reader.feed_from(buffer, size), None
 
     def _deliver(self, messages: list[tuple[Message, int]], failure: SrpcError | None) -> None:
-        """Step down from the reader role, handing each message to its waiting call."""
+        """Step down from the reader role, handing each answer to its waiting call."""
         with self.lock:
             self.reading = False
-            pending = self.pending
+            route = self.session.route
             for message, _ in messages:
-                slot = pending.pop(getattr(message, "id", -1), None)
+                try:
+                    slot = route(message)
+                except ProtocolError as exc:
+                    failure = exc
+                    break
                 if slot is not None:
                     slot.message = message
-                elif type(message) not in _ANSWERS:
-                    failure = _unexpected(message)
             if self.waiting:
                 self.wakeup.notify_all()
         if failure is not None:
@@ -601,12 +613,9 @@ class _SyncConnection:
     def fail(self, failure: SrpcError) -> None:
         """Fail every call in flight and close the socket; the next call reconnects."""
         with self.lock:
-            if self.failure is None:
-                self.failure = failure
-            lost = _as_lost(failure)
-            for slot in self.pending.values():
+            lost, slots = self.session.fail(failure)
+            for slot in slots:
                 slot.error = lost
-            self.pending.clear()
             self.wakeup.notify_all()
         if self.pid == os.getpid():
             with contextlib.suppress(OSError):
@@ -644,42 +653,40 @@ class _SyncShared:
 
     def _connect(self) -> _SyncConnection:
         settings = self.settings
-        address = (settings.host, settings.port)
+        label = settings.label
         try:
-            sock = socket.create_connection(address, timeout=settings.connect_timeout)
+            sock = socket.create_connection(
+                (settings.host, settings.port), timeout=settings.connect_timeout
+            )
         except OSError as exc:
-            raise ConnectError(f"cannot connect to {settings.label}: {_reason(exc)}") from None
+            raise ConnectError(f"cannot connect to {label}: {_reason(exc)}") from None
+        session: ClientSession[_Slot] = settings.session()
         try:
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            set_nodelay(sock)
             if settings.ssl is not None:
                 sock = settings.ssl.wrap_socket(sock, server_hostname=settings.host)
-            sock.sendall(settings.hello())
-            reader = MessageReader(settings.max_frame, eager=True)
+            sock.sendall(session.hello())
             messages: list[tuple[Message, int]] = []
             while not messages:
-                data = sock.recv(_RECV_SIZE)
+                data = sock.recv(RECV_SIZE)
                 if not data:
-                    raise ConnectError(
-                        f"{settings.label} closed the connection during the handshake"
-                    )
-                messages = reader.feed(data)
+                    raise ConnectError(f"{label} closed the connection during the handshake")
+                messages = session.reader.feed(data)
+            session.handshake(messages[0][0])
         except SrpcError:
             sock.close()
             raise
         except TimeoutError:
             sock.close()
-            raise ConnectError(f"{settings.label}: no handshake answer in time") from None
+            raise ConnectError(f"{label}: no handshake answer in time") from None
         except OSError as exc:
             sock.close()
-            raise ConnectError(f"handshake with {settings.label} failed: {_reason(exc)}") from None
-        answer = messages[0][0]
-        if isinstance(answer, Welcome):
-            sock.settimeout(None)
-            return _SyncConnection(sock, reader, answer)
-        sock.close()
-        if isinstance(answer, Refuse):
-            raise _refusal(answer, settings.descriptor, settings.label)
-        raise ProtocolError(f"{settings.label} answered the handshake with {type(answer).__name__}")
+            raise ConnectError(f"handshake with {label} failed: {_reason(exc)}") from None
+        except BaseException:
+            sock.close()
+            raise
+        sock.settimeout(None)
+        return _SyncConnection(sock, session)
 
     def close(self) -> None:
         with self.lock:
@@ -813,7 +820,10 @@ class SyncClient:
         connection.last_call = now
         timeout = self._srpc_timeout
         deadline = None if timeout is None else now + timeout
-        message = connection.call(settings, next(settings.ids), proc, args, kwargs, deadline)
+        try:
+            message = connection.call(settings, next(settings.ids), proc, args, kwargs, deadline)
+        except CallTimeout as exc:
+            raise settings.timed_out(proc, timeout, exc) from None
         if type(message) is Reply:
             codec = settings.codec.procedures[proc]
             try:
@@ -861,25 +871,25 @@ class _AsyncConnection(asyncio.BufferedProtocol):
     def __init__(self, settings: _Settings, loop: asyncio.AbstractEventLoop) -> None:
         self.settings = settings
         self.loop = loop
-        self.reader = MessageReader(settings.max_frame, eager=True)
-        self.buffer = bytearray(_RECV_SIZE)
+        self.session: ClientSession[asyncio.Future[Message]] = settings.session()
+        self.reader = self.session.reader
+        self.calls = self.session.calls
+        self.buffer = bytearray(RECV_SIZE)
         self.view = memoryview(self.buffer)
         self.into_body = False
         self.transport: asyncio.Transport | None = None
-        self.pending: dict[int, asyncio.Future[Message]] = {}
         self.handshake: asyncio.Future[Message] = loop.create_future()
         self.answered = False
-        self.failure: SrpcError | None = None
-        self.server_max_frame = DEFAULT_MAX_FRAME
         self.write_ready: asyncio.Future[None] | None = None
+
+    @property
+    def failure(self) -> SrpcError | None:
+        return self.session.failure
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # uvloop's transports implement asyncio.Transport without subclassing it.
         self.transport = typing.cast(asyncio.Transport, transport)
-        sock = transport.get_extra_info("socket")
-        if sock is not None:
-            with contextlib.suppress(OSError):
-                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        set_nodelay(transport.get_extra_info("socket"))
 
     def get_buffer(self, sizehint: int) -> memoryview:
         body = self.reader.body_buffer()
@@ -900,22 +910,18 @@ class _AsyncConnection(asyncio.BufferedProtocol):
                     messages = reader.feed_from(self.buffer, nbytes)
                 else:
                     messages = [(message, nbytes)]
-        except ProtocolError as exc:
-            self.fail(ProtocolError(f"{self.settings.label}: {exc}"))
-            return
-        pending = self.pending
-        for message, _ in messages:
-            if not self.answered:  # the first message answers the handshake
-                self.answered = True
-                if not self.handshake.done():
-                    self.handshake.set_result(message)
-            elif type(message) is Reply or type(message) is ErrorReply:
-                future = pending.pop(message.id, None)
+            route = self.session.route
+            for message, _ in messages:
+                if not self.answered:  # the first message answers the handshake
+                    self.answered = True
+                    if not self.handshake.done():
+                        self.handshake.set_result(message)
+                    continue
+                future = route(message)
                 if future is not None and not future.done():
                     future.set_result(message)
-            else:
-                self.fail(_unexpected(message))
-                return
+        except ProtocolError as exc:
+            self.fail(exc)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.fail(ConnectionLost(f"{self.settings.label}: the connection was lost"))
@@ -929,26 +935,24 @@ class _AsyncConnection(asyncio.BufferedProtocol):
             waiter.set_result(None)
 
     def fail(self, failure: SrpcError) -> None:
-        if self.failure is None:
-            self.failure = failure
-        lost = _as_lost(failure)
+        lost, futures = self.session.fail(failure)
         if not self.handshake.done():
             self.handshake.set_exception(failure)
-        pending, self.pending = self.pending, {}
-        for future in pending.values():
+        for future in futures:
             if not future.done():
                 future.set_exception(lost)
         self.resume_writing()
         if self.transport is not None:
             self.transport.abort()
 
-    async def call(self, frame: bytearray, id: int, timeout: float | None, label: str) -> Message:
-        if self.failure is not None:
-            raise ConnectionLost(str(self.failure))
-        if len(frame) - 4 > self.server_max_frame:
-            _check_request_size(len(frame) - 4, self.server_max_frame, label)
+    async def call(self, frame: bytearray, id: int, timeout: float | None) -> Message:
+        session = self.session
+        if session.failure is not None:
+            raise ConnectionLost(str(session.failure))
+        if len(frame) - 4 > session.server_max_frame:
+            session.check_request_size(len(frame) - 4)
         future: asyncio.Future[Message] = self.loop.create_future()
-        self.pending[id] = future
+        self.calls[id] = future
         assert self.transport is not None
         try:
             self.transport.write(frame)
@@ -959,9 +963,9 @@ class _AsyncConnection(asyncio.BufferedProtocol):
             try:  # the deadline covers waiting to send (a server that stops reading) too
                 return await asyncio.wait_for(self._sent_then(future), timeout)
             except asyncio.TimeoutError:
-                raise CallTimeout(f"{label}: no reply within {timeout} s") from None
+                raise CallTimeout(f"{self.settings.label}: no reply within the timeout") from None
         finally:
-            self.pending.pop(id, None)
+            self.calls.pop(id, None)
 
     async def _sent_then(self, answer: asyncio.Future[Message]) -> Message:
         """Wait until the transport takes writes again, then for ``answer``."""
@@ -999,6 +1003,7 @@ class _AsyncShared:
 
     async def _connect(self, loop: asyncio.AbstractEventLoop) -> _AsyncConnection:
         settings = self.settings
+        label = settings.label
         connection = _AsyncConnection(settings, loop)
         try:
             await asyncio.wait_for(
@@ -1012,27 +1017,29 @@ class _AsyncShared:
                 settings.connect_timeout,
             )
         except asyncio.TimeoutError:
-            raise ConnectError(f"cannot connect to {settings.label}: timed out") from None
+            raise ConnectError(f"cannot connect to {label}: timed out") from None
         except OSError as exc:
-            raise ConnectError(f"cannot connect to {settings.label}: {_reason(exc)}") from None
+            raise ConnectError(f"cannot connect to {label}: {_reason(exc)}") from None
+        return await self._handshake(connection)
+
+    async def _handshake(self, connection: _AsyncConnection) -> _AsyncConnection:
+        settings = self.settings
+        label = settings.label
         assert connection.transport is not None
-        connection.transport.write(settings.hello())
+        connection.transport.write(connection.session.hello())
         try:
             answer = await asyncio.wait_for(connection.handshake, settings.connect_timeout)
         except asyncio.TimeoutError:
             connection.transport.abort()
-            raise ConnectError(f"{settings.label}: no handshake answer in time") from None
+            raise ConnectError(f"{label}: no handshake answer in time") from None
         except ConnectionLost:
-            raise ConnectError(
-                f"{settings.label} closed the connection during the handshake"
-            ) from None
-        if isinstance(answer, Welcome):
-            connection.server_max_frame = answer.max_frame
-            return connection
-        connection.transport.abort()
-        if isinstance(answer, Refuse):
-            raise _refusal(answer, settings.descriptor, settings.label)
-        raise ProtocolError(f"{settings.label} answered the handshake with {type(answer).__name__}")
+            raise ConnectError(f"{label} closed the connection during the handshake") from None
+        try:
+            connection.session.handshake(answer)
+        except SrpcError:
+            connection.transport.abort()
+            raise
+        return connection
 
     def close(self) -> None:
         connection, self.connection = self.connection, None
@@ -1079,7 +1086,11 @@ class AsyncClient:
             or shared.loop is not asyncio.get_running_loop()
         ):
             connection = await shared.get()
-        message = await connection.call(frame, id, self._srpc_timeout, settings.label)
+        timeout = self._srpc_timeout
+        try:
+            message = await connection.call(frame, id, timeout)
+        except CallTimeout as exc:
+            raise settings.timed_out(proc, timeout, exc) from None
         return settings.result(proc, message)
 
     def with_timeout(self: _Async, seconds: float | None) -> _Async:

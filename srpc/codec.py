@@ -13,7 +13,6 @@ import dataclasses
 import functools
 import inspect
 import re
-import struct
 import types
 import typing
 from dataclasses import dataclass, field
@@ -23,20 +22,17 @@ import msgspec
 
 from srpc.descriptor import ServiceDescriptor
 from srpc.errors import InvalidArguments, InvalidResult
-from srpc.framing import LARGE_FRAME
-from srpc.protocol import TAG_REPLY, FrameBuffers
+from srpc.framing import LARGE_FRAME, FrameBuffers, prefix_parts
+from srpc.protocol import DECODE_ERRORS, TAG_REPLY
 
-__all__ = ["DECODE_ERRORS", "ProcedureCodec", "ServiceCodec", "encoder", "service_codec"]
+__all__ = ["ProcedureCodec", "ServiceCodec", "encoder", "service_codec"]
 
 _EMPTY_RAW_MAP = msgspec.Raw(b"\x80")
-# msgspec raises UnicodeDecodeError (a ValueError) for invalid UTF-8, DecodeError otherwise.
-DECODE_ERRORS = (msgspec.DecodeError, ValueError, RecursionError)
 _PATH = re.compile(r" - at `\$((?:\[\d+\])?)(.*)`$")
 _MAX_CACHED_COUNTS = 32
 _reply_frames = FrameBuffers()
 _reply_head = msgspec.msgpack.Encoder().encode  # (5, id) -> fixarray-2 header, 5, id
 _BIN32 = b"\xc6"
-_frame_length = struct.Struct(">I").pack
 
 
 def _enc_hook(obj: Any) -> Any:
@@ -265,7 +261,7 @@ class ProcedureCodec:
             ) from None
         return data
 
-    def encode_reply(self, id: int, value: Any) -> bytearray | list[bytes]:
+    def encode_reply(self, id: int, value: Any) -> bytearray | list[bytes | bytearray]:
         """The whole Reply frame (length prefix included) for ``value``, validated.
 
         One encoding pass straight into the frame buffer; the result is
@@ -282,7 +278,7 @@ class ProcedureCodec:
             head[0] = 0x93  # fixarray of 3: [5, id, result]
             size = len(value)
             head += _BIN32 + size.to_bytes(4, "big")
-            return [_frame_length(len(head) + size) + head, value]
+            return prefix_parts([b"", head, value])
         try:
             buffer = _reply_frames.encode(encoder, (TAG_REPLY, id, value))
         except (TypeError, ValueError, OverflowError):
@@ -489,7 +485,6 @@ class ServiceCodec:
     """The procedure codecs of one service, keyed by procedure name."""
 
     def __init__(self, descriptor: ServiceDescriptor) -> None:
-        self.descriptor = descriptor
         self.procedures: dict[str, ProcedureCodec] = {
             name: build_procedure(descriptor.name, descriptor.interface, name)
             for name in descriptor.procedures

@@ -9,10 +9,24 @@ from __future__ import annotations
 
 import struct
 import sys
+import threading
+from typing import Any
+
+import msgspec
 
 from srpc.errors import ProtocolError
 
-__all__ = ["DEFAULT_MAX_FRAME", "HEADER_SIZE", "FrameDecoder", "encode_frame"]
+__all__ = [
+    "DEFAULT_MAX_FRAME",
+    "HEADER_SIZE",
+    "RECV_SIZE",
+    "FrameBuffers",
+    "FrameDecoder",
+    "encode_frame",
+    "frame_into",
+    "new_frame",
+    "prefix_parts",
+]
 
 HEADER_SIZE = 4
 DEFAULT_MAX_FRAME = 64 * 1024 * 1024
@@ -21,7 +35,10 @@ DEFAULT_MAX_FRAME = 64 * 1024 * 1024
 _MAX_LENGTH = 0xFFFFFFFF
 LARGE_FRAME = 64 * 1024
 """Frames at least this big that span reads are received into a buffer of their own size."""
+RECV_SIZE = 256 * 1024
+"""Bytes a transport asks for per read (into a buffer it reuses)."""
 _unpack_header = struct.Struct(">I").unpack_from
+_pack_header = struct.Struct(">I").pack_into
 _refcount = sys.getrefcount
 _SPARE_REFS = 3  # self._spare, the local name, getrefcount's argument
 _MAX_SPARE = 2 * 1024 * 1024  # a finished large frame's buffer kept for reuse up to this size
@@ -29,10 +46,70 @@ _MAX_SPARE = 2 * 1024 * 1024  # a finished large frame's buffer kept for reuse u
 
 def encode_frame(payload: bytes | bytearray | memoryview) -> bytes:
     """Return ``payload`` with its 4-byte big-endian length prefix."""
-    size = len(payload)
+    return _header(len(payload)) + bytes(payload)
+
+
+def _header(size: int) -> bytes:
     if size > _MAX_LENGTH:
         raise ProtocolError(f"frame of {size} bytes exceeds the 4 GiB framing limit")
-    return size.to_bytes(4, "big") + bytes(payload)
+    return size.to_bytes(4, "big")
+
+
+def frame_into(encoder: msgspec.msgpack.Encoder, value: Any, buffer: bytearray) -> bytearray:
+    """``value`` encoded into ``buffer`` (replacing what it held) behind its length prefix.
+
+    The one place a frame's prefix is written for an encoded message: the
+    payload goes straight in after a 4-byte gap, so no copy is made to
+    prefix it.
+    """
+    encoder.encode_into(value, buffer, HEADER_SIZE)
+    _pack_header(buffer, 0, len(buffer) - HEADER_SIZE)
+    return buffer
+
+
+def new_frame(encoder: msgspec.msgpack.Encoder, value: Any) -> bytearray:
+    """``value`` as one complete frame in a fresh buffer."""
+    return frame_into(encoder, value, bytearray(HEADER_SIZE))
+
+
+def prefix_parts(parts: list[bytes | bytearray]) -> list[bytes | bytearray]:
+    """A frame sent as parts back to back (large values are never copied into a frame buffer):
+    ``parts[0]`` is a placeholder replaced by the length prefix of the others."""
+    size = 0
+    for part in parts[1:]:
+        size += len(part)
+    parts[0] = _header(size)
+    return parts
+
+
+class FrameBuffers:
+    """Per-thread frame buffers, each reused once nothing else holds it.
+
+    A thread encodes every frame into the buffer of its previous one when
+    that buffer is free again (its bytes were sent or copied by the
+    transport): large frames then cost no fresh allocation, which malloc
+    would hand back to the OS and fault in again on every call.
+    """
+
+    _REFS = 3  # the thread-local slot, the local name, getrefcount's argument
+
+    def __init__(self) -> None:
+        self._local = threading.local()
+
+    def encode(self, encoder: msgspec.msgpack.Encoder, value: Any) -> bytearray:
+        """``value`` as one complete frame, in this thread's reused buffer."""
+        local = self._local
+        try:
+            buffer: bytearray = local.buffer
+        except AttributeError:
+            buffer = local.buffer = bytearray(HEADER_SIZE)
+        if _refcount(buffer) > self._REFS:  # still referenced (e.g. by an exception's traceback)
+            buffer = local.buffer = bytearray(HEADER_SIZE)
+        try:
+            return frame_into(encoder, value, buffer)
+        except BaseException:
+            local.buffer = bytearray(HEADER_SIZE)
+            raise
 
 
 class FrameDecoder:

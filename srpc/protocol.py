@@ -13,19 +13,18 @@ payload is decoded afterwards with the typed decoder of its procedure.
 
 from __future__ import annotations
 
-import hmac
-import struct
-import sys
-import threading
+import enum
 from collections.abc import Callable
 from typing import Any, Final, Union
 
 import msgspec
 
 from srpc.errors import ProtocolError
-from srpc.framing import DEFAULT_MAX_FRAME, FrameDecoder
+from srpc.framing import DEFAULT_MAX_FRAME, FrameDecoder, new_frame
+from srpc.security import token_matches
 
 __all__ = [
+    "DECODE_ERRORS",
     "PROTOCOL_VERSION",
     "RESERVED_TAGS",
     "TAG_REPLY",
@@ -42,6 +41,7 @@ __all__ = [
     "Welcome",
     "answer_hello",
     "encode_message",
+    "encode_payload",
     "encode_request",
 ]
 
@@ -68,23 +68,23 @@ RESERVED_TAGS: Final[dict[int, str]] = {
 """Tags 7-15 are reserved for these future messages; 16-63 for later protocol versions."""
 
 
-class RefuseCode:
+class RefuseCode(enum.IntEnum):
     """Why a server refused a handshake (the ``code`` of :class:`Refuse`)."""
 
-    INCOMPATIBLE: Final = 1
-    AUTH: Final = 2
-    TOO_MANY_CONNECTIONS: Final = 3
-    BAD_HELLO: Final = 4
-    SHUTTING_DOWN: Final = 5
+    INCOMPATIBLE = 1
+    AUTH = 2
+    TOO_MANY_CONNECTIONS = 3
+    BAD_HELLO = 4
+    SHUTTING_DOWN = 5
 
 
-class ErrorKind:
+class ErrorKind(enum.IntEnum):
     """How the client should rebuild the exception in an :class:`ErrorReply`."""
 
-    BUILTIN: Final = 0  # a builtins exception: same type, same args
-    INTERFACE: Final = 1  # a class defined in or imported by the interface module
-    REMOTE: Final = 2  # anything else: srpc.RemoteError
-    SRPC: Final = 3  # an srpc.errors type raised by the server runtime (bad arguments etc.)
+    BUILTIN = 0  # a builtins exception: same type, same args
+    INTERFACE = 1  # a class defined in or imported by the interface module
+    REMOTE = 2  # anything else: srpc.RemoteError
+    SRPC = 3  # an srpc.errors type raised by the server runtime (bad arguments etc.)
 
 
 class Hello(msgspec.Struct, array_like=True, tag=TAG_HELLO, frozen=True, gc=False):
@@ -148,48 +148,16 @@ class ErrorReply(msgspec.Struct, array_like=True, tag=TAG_ERROR_REPLY, frozen=Tr
 Message = Union[Hello, Welcome, Refuse, Request, Reply, ErrorReply]  # noqa: UP007
 
 _encoder = msgspec.msgpack.Encoder()
-_pack_length = struct.Struct(">I").pack_into
-_refcount = sys.getrefcount
 
 
 def encode_message(message: Message) -> bytearray:
-    """Encode ``message`` as one complete frame (length prefix included)."""
-    buffer = bytearray(4)
-    _encoder.encode_into(message, buffer, 4)
-    _pack_length(buffer, 0, len(buffer) - 4)
-    return buffer
+    """``message`` as one complete frame (length prefix included)."""
+    return new_frame(_encoder, message)
 
 
-class FrameBuffers:
-    """Per-thread frame buffers, each reused once nothing else holds it.
-
-    A thread encodes every frame into the buffer of its previous one when
-    that buffer is free again (its bytes were sent or copied by the
-    transport): large frames then cost no fresh allocation, which malloc
-    would hand back to the OS and fault in again on every call.
-    """
-
-    _REFS = 3  # the thread-local slot, the local name, getrefcount's argument
-
-    def __init__(self) -> None:
-        self._local = threading.local()
-
-    def encode(self, encoder: msgspec.msgpack.Encoder, payload: Any) -> bytearray:
-        """``payload`` as one complete frame (length prefix included), in a reused buffer."""
-        local = self._local
-        try:
-            buffer: bytearray = local.buffer
-        except AttributeError:
-            buffer = local.buffer = bytearray(4)
-        if _refcount(buffer) > self._REFS:  # still referenced (e.g. by an exception's traceback)
-            buffer = local.buffer = bytearray(4)
-        try:
-            encoder.encode_into(payload, buffer, 4)
-        except BaseException:
-            local.buffer = bytearray(4)
-            raise
-        _pack_length(buffer, 0, len(buffer) - 4)
-        return buffer
+def encode_payload(message: Message) -> bytes:
+    """``message`` without a length prefix (for transports that delimit messages themselves)."""
+    return _encoder.encode(message)
 
 
 def encode_request(
@@ -199,18 +167,16 @@ def encode_request(
     args: tuple[Any, ...] | list[Any],
     kwargs: dict[str, Any],
 ) -> bytearray:
-    """Encode a :class:`Request` frame whose arguments are still Python objects.
+    """A :class:`Request` frame whose arguments are still Python objects.
 
     One pass with the caller's encoder (its ``enc_hook`` handles user types);
     the bytes are identical to ``encode_message(Request(...))``.
     """
-    buffer = bytearray(4)
-    encoder.encode_into((TAG_REQUEST, id, proc, args, kwargs), buffer, 4)
-    _pack_length(buffer, 0, len(buffer) - 4)
-    return buffer
+    return new_frame(encoder, (TAG_REQUEST, id, proc, args, kwargs))
 
 
-_DECODE_ERRORS = (msgspec.DecodeError, ValueError, RecursionError)  # ValueError: bad UTF-8
+DECODE_ERRORS: Final = (msgspec.DecodeError, ValueError, RecursionError)
+"""What msgspec raises for bytes that do not decode (``ValueError``: invalid UTF-8)."""
 
 
 def _invalid(exc: Exception) -> ProtocolError:
@@ -261,7 +227,7 @@ class MessageReader:
                 frame = frames[0]
                 return [(decode(frame), len(frame) + 4)]
             return [(decode(frame), len(frame) + 4) for frame in frames]
-        except _DECODE_ERRORS as exc:
+        except DECODE_ERRORS as exc:
             raise _invalid(exc) from None
 
     def exact_from(self, buffer: bytearray, nbytes: int) -> Message | None:
@@ -273,7 +239,7 @@ class MessageReader:
             return None
         try:
             return self._decoder.decode(frame)
-        except _DECODE_ERRORS as exc:
+        except DECODE_ERRORS as exc:
             raise _invalid(exc) from None
 
     def feed(self, data: bytes | bytearray | memoryview) -> list[tuple[Message, int]]:
@@ -284,20 +250,14 @@ class MessageReader:
                 frame = frames[0]
                 return [(decode(frame), len(frame) + 4)]
             return [(decode(frame), len(frame) + 4) for frame in frames]
-        except _DECODE_ERRORS as exc:
+        except DECODE_ERRORS as exc:
             raise _invalid(exc) from None
 
     def _decode_all(self, frames: list[bytes | bytearray]) -> list[tuple[Message, int]]:
         decode = self._decoder.decode
         try:
             return [(decode(frame), len(frame) + 4) for frame in frames]
-        except _DECODE_ERRORS as exc:
-            raise _invalid(exc) from None
-
-    def decode(self, frame: bytes | bytearray) -> Message:
-        try:
-            return self._decoder.decode(frame)
-        except _DECODE_ERRORS as exc:
+        except DECODE_ERRORS as exc:
             raise _invalid(exc) from None
 
 
@@ -306,7 +266,7 @@ def answer_hello(
     *,
     service: str,
     fingerprint: str,
-    token: str | None,
+    token: bytes | None,
     max_frame: int,
     max_in_flight: int,
 ) -> Welcome | Refuse:
@@ -324,8 +284,6 @@ def answer_hello(
         )
     if hello.service != service or hello.fingerprint != fingerprint:
         return refuse(RefuseCode.INCOMPATIBLE, "service or interface fingerprint differs")
-    if token is not None and (
-        hello.token is None or not hmac.compare_digest(hello.token.encode(), token.encode())
-    ):
+    if not token_matches(token, hello.token):
         return refuse(RefuseCode.AUTH, "missing or wrong token")
     return Welcome(PROTOCOL_VERSION, service, fingerprint, max_frame, max_in_flight)

@@ -7,8 +7,10 @@ only apply it. See ``docs/SECURITY.md`` for the threat model.
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import os
+import socket
 import ssl
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +29,7 @@ __all__ = [
     "client_ssl_context",
     "resolve_token",
     "server_ssl_context",
+    "set_nodelay",
     "token_matches",
 ]
 
@@ -103,6 +106,14 @@ def token_matches(expected: bytes | None, offered: str | bytes | None) -> bool:
         return False
     raw = offered.encode("utf-8") if isinstance(offered, str) else bytes(offered)
     return hmac.compare_digest(expected, raw)
+
+
+def set_nodelay(sock: socket.socket | None) -> None:
+    """Turn off Nagle's algorithm on a TCP socket (a request or reply is one write; waiting
+    to coalesce it would add a round trip's delay). Anything else is left alone."""
+    if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
 def server_ssl_context(

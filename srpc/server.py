@@ -1,26 +1,18 @@
-"""``Server``: the base of generated server stubs; asyncio inside.
+"""``Server``: the base of generated server stubs, and its TCP transport.
 
 One listening socket per service. Each connection is an
-:class:`asyncio.BufferedProtocol` (no streams on the fast path).
-``async def`` implementations run on the event loop. Sync implementations
-run in a thread pool so they cannot stall other connections, except
-procedures the server has *observed* to be fast (``sync_mode="auto"``):
-after a run of pooled calls that each took under ``_FAST_CALL`` seconds a
-procedure runs inline on the loop, which saves two thread hops per call.
-An inline call that takes longer than ``_SLOW_CALL`` sends the procedure
-back to the pool; each demotion doubles the run of fast calls needed to
-promote it again, so a procedure that sometimes blocks stalls the loop at
-most a few times (a preempted fast call is not punished for ever).
+:class:`asyncio.BufferedProtocol` (no streams on the fast path): a thin
+loop that feeds the bytes it reads to a :class:`~srpc.session.ServerSession`,
+writes what the session answers, and hands each request the session lets
+through to the :class:`~srpc.dispatch.Dispatcher`, which runs it and
+answers through :meth:`_Connection.send_answer`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import collections
-import concurrent.futures
 import contextlib
 import errno
-import inspect
 import logging
 import os
 import signal
@@ -31,34 +23,25 @@ import threading
 import time
 import types
 import typing
-from collections.abc import Callable
 from typing import Any, ClassVar, Literal
 
 from srpc._address import resolve_address
-from srpc.codec import ProcedureCodec, service_codec
 from srpc.descriptor import ServiceDescriptor
-from srpc.errors import AddressInUse, InvalidArguments, ProtocolError
-from srpc.framing import DEFAULT_MAX_FRAME
+from srpc.dispatch import Dispatcher
+from srpc.errors import AddressInUse, ProtocolError
+from srpc.framing import DEFAULT_MAX_FRAME, RECV_SIZE
 from srpc.metrics import MetricsWriter
-from srpc.protocol import (
-    PROTOCOL_VERSION,
-    Message,
-    MessageReader,
-    Refuse,
-    RefuseCode,
-    Request,
-    Welcome,
-    answer_hello,
-    encode_message,
-)
-from srpc.remote_errors import error_reply, interface_exceptions
+from srpc.protocol import Message, RefuseCode
 from srpc.security import (
     DEFAULT_HANDSHAKE_TIMEOUT,
     DEFAULT_IDLE_TIMEOUT,
     DEFAULT_MAX_CONNECTIONS,
     DEFAULT_MAX_IN_FLIGHT,
-    HELLO_MAX_FRAME,
+    Limits,
+    resolve_token,
+    set_nodelay,
 )
+from srpc.session import ServerSession
 
 _uvloop: types.ModuleType | None
 try:
@@ -72,54 +55,9 @@ __all__ = ["Server"]
 
 log = logging.getLogger("srpc.server")
 
-_PROMOTE_AFTER = 8
-_MAX_PROMOTE_AFTER = 1 << 20
-_FAST_CALL = 0.0005
-_SLOW_CALL = 0.005
 _perf = time.perf_counter
 
-SyncMode = Literal["auto", "thread", "inline"]
-
-
-class _Procedure:
-    """A declared procedure bound to the implementation, with its execution statistics."""
-
-    __slots__ = (
-        "auto",
-        "codec",
-        "fast_runs",
-        "inline",
-        "is_async",
-        "method",
-        "name",
-        "promote_after",
-    )
-
-    def __init__(self, name: str, method: Callable[..., Any], codec: ProcedureCodec, mode: str):
-        self.name = name
-        self.method = method
-        self.codec = codec
-        self.is_async = inspect.iscoroutinefunction(method)
-        self.inline = mode == "inline"
-        self.auto = mode == "auto"
-        self.fast_runs = 0
-        self.promote_after = _PROMOTE_AFTER
-
-    def ran_inline(self, elapsed: float) -> None:
-        if elapsed > _SLOW_CALL and self.auto:
-            self.inline = False
-            self.fast_runs = 0
-            self.promote_after = min(self.promote_after * 2, _MAX_PROMOTE_AFTER)
-
-    def ran_pooled(self, elapsed: float) -> None:
-        if not self.auto:
-            return
-        if elapsed < _FAST_CALL:
-            self.fast_runs += 1
-            if self.fast_runs >= self.promote_after:
-                self.inline = True
-        else:
-            self.fast_runs = 0
+SyncMode = Literal["thread", "inline"]
 
 
 class _Core:
@@ -128,10 +66,8 @@ class _Core:
     def __init__(self, server: Server, loop: asyncio.AbstractEventLoop) -> None:
         self.server = server
         self.loop = loop
-        self.procedures = server._procedures
-        self.known = server._known_exceptions
-        self.metrics = server._metrics
-        self.pool = server._pool
+        self.dispatcher = server._dispatcher
+        self.dispatcher.loop = loop
         self.connections: set[_Connection] = set()
         self.closing = False
         self.idle_waiter: asyncio.Future[None] | None = None
@@ -139,12 +75,16 @@ class _Core:
         # One receive buffer for every connection of the loop: each read is consumed (frames
         # and partial tails copied out) before the loop reads another connection, so an idle
         # connection costs no 256 KiB buffer of its own.
-        self.recv_buffer = bytearray(_RECV_SIZE)
+        self.recv_buffer = bytearray(RECV_SIZE)
         self.recv_view = memoryview(self.recv_buffer)
 
     def in_flight(self) -> int:
+        """Requests received and not yet answered (running or backlogged)."""
         # A copy: other threads (``Server.calls_in_flight``) ask while the loop changes the set.
-        return sum(c.in_flight for c in list(self.connections))
+        return sum(len(c.session.serving) for c in list(self.connections))
+
+    def running(self) -> int:
+        return sum(c.session.running for c in list(self.connections))
 
     def connection_done(self) -> None:
         waiter = self.idle_waiter
@@ -152,7 +92,6 @@ class _Core:
             waiter.set_result(None)
 
 
-_RECV_SIZE = 256 * 1024
 _MAX_TLS_REFUSALS = 16
 
 
@@ -163,14 +102,20 @@ class _Connection(asyncio.BufferedProtocol):
     def __init__(self, core: _Core, over_limit: bool = False) -> None:
         self.core = core
         self.over_limit = over_limit  # admitted past max_connections only to be refused
-        self.server = core.server
-        # Until the handshake succeeds a peer may only send a small Hello frame.
-        self.reader = MessageReader(min(core.server.max_frame, HELLO_MAX_FRAME))
+        server = core.server
+        self.server = server
+        self.session = ServerSession(
+            server._srpc_service,
+            "?",
+            token=server._token,
+            max_frame=server.max_frame,
+            max_in_flight=server.max_in_flight,
+        )
+        self.reader = self.session.reader
         self.frames = self.reader.frames
+        self.dispatch = core.dispatcher.dispatch
         self.transport: asyncio.Transport | None = None
         self.peer = "?"
-        self.welcomed = False
-        self.in_flight = 0
         self.read_paused = False
         self.write_paused = False
         self.closed = False
@@ -179,9 +124,7 @@ class _Connection(asyncio.BufferedProtocol):
         self.recv_buffer = core.recv_buffer
         self.view = core.recv_view
         self.into_body = False
-        self.procedures = core.procedures
-        self.max_in_flight = core.server.max_in_flight
-        self.backlog: collections.deque[tuple[Request, int, float]] = collections.deque()
+        self.draining = False
 
     # -- transport callbacks -------------------------------------------------
 
@@ -191,10 +134,10 @@ class _Connection(asyncio.BufferedProtocol):
         peer = transport.get_extra_info("peername")
         if isinstance(peer, tuple) and len(peer) >= 2:
             self.peer = f"{peer[0]}:{peer[1]}"
-        sock = transport.get_extra_info("socket")
-        if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
-            with contextlib.suppress(OSError):
-                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        elif isinstance(peer, str) and peer:
+            self.peer = peer
+        self.session.label = self.peer
+        set_nodelay(transport.get_extra_info("socket"))
         core = self.core
         if core.closing or self.over_limit or len(core.connections) >= self.server.max_connections:
             code = RefuseCode.SHUTTING_DOWN if core.closing else RefuseCode.TOO_MANY_CONNECTIONS
@@ -204,7 +147,8 @@ class _Connection(asyncio.BufferedProtocol):
                 else f"the server is at its limit of {self.server.max_connections} connections"
             )
             log.info("refused %s: %s", self.peer, text)
-            self._refuse(code, text)
+            self.session.refuse(code, text)
+            self._flush_session()
             return
         core.connections.add(self)
         self.timer = core.loop.call_later(self.server.handshake_timeout, self._handshake_expired)
@@ -248,81 +192,53 @@ class _Connection(asyncio.BufferedProtocol):
                 messages = (
                     [] if message is not None else self.reader.feed_from(self.recv_buffer, nbytes)
                 )
+            session = self.session
+            if message is not None:  # the usual read: exactly one message
+                request = session.receive(message, nbytes, received)
+                if request is not None:
+                    if not self.closed:
+                        self.dispatch(self, request, nbytes, received)
+                    return
+                messages = []
+            for message, size in messages:
+                if self.closed:
+                    return
+                request = session.receive(message, size, received)
+                if request is not None:
+                    self.dispatch(self, request, size, received)
         except ProtocolError as exc:
             log.info("closing %s: %s", self.peer, exc)
             self._abort()
             return
-        if message is not None:  # the usual read: exactly one message
-            if (
-                type(message) is Request
-                and self.welcomed
-                and self.in_flight < self.max_in_flight
-                and not self.backlog
-                and not self.closed
-            ):
-                self._dispatch(message, nbytes, received)
-                return
-            messages = [(message, nbytes)]
-        for message, size in messages:
-            if self.closed:
-                return
-            if type(message) is Request and self.welcomed:
-                if self.in_flight >= self.max_in_flight or self.backlog:
-                    # Over the limit: hold the request (reading is paused, so this is bounded
-                    # by one read's worth of frames) until a call finishes.
-                    self.backlog.append((message, size, received))
-                    self._update_reading()
-                else:
-                    self._dispatch(message, size, received)
-            elif not self.welcomed:
-                self._handshake(message)
-            else:
-                log.info("closing %s: unexpected %s message", self.peer, type(message).__name__)
-                self._abort()  # a client may only send requests after the handshake
-                return
+        if self.session.outgoing:
+            self._flush_session()
+        if self.session.saturated and not self.read_paused:
+            self._update_reading()
 
     # -- handshake, limits ---------------------------------------------------
 
-    def _handshake(self, message: Message) -> None:
-        server = self.server
-        descriptor = server._srpc_service
-        answer = answer_hello(
-            message,
-            service=descriptor.name,
-            fingerprint=descriptor.fingerprint,
-            token=server.token,
-            max_frame=server.max_frame,
-            max_in_flight=server.max_in_flight,
-        )
-        assert self.transport is not None
-        self.transport.write(encode_message(answer))
-        if isinstance(answer, Welcome):
-            self.welcomed = True
-            self.reader.max_frame = server.max_frame
-            if self.timer is not None:
-                self.timer.cancel()
-                self.timer = None
-            if server.idle_timeout is not None:
-                self.timer = self.core.loop.call_later(server.idle_timeout, self._idle_check)
-        else:
-            log.warning("refused %s: %s", self.peer, answer.message)
+    def _flush_session(self) -> None:
+        """Write the frames the session answered (a handshake's answer), closing if it says so."""
+        session = self.session
+        transport = self.transport
+        assert transport is not None
+        for frame in session.take_outgoing():
+            transport.write(frame)
+        if session.close_after_send:
+            if session.failure is not None and not self.over_limit:
+                log.warning("%s", session.failure)
             self.closed = True
-            self.transport.close()
-
-    def _refuse(self, code: int, text: str) -> None:
-        descriptor = self.server._srpc_service
-        assert self.transport is not None
-        self.transport.write(
-            encode_message(
-                Refuse(code, text, PROTOCOL_VERSION, descriptor.name, descriptor.fingerprint)
-            )
-        )
-        self.closed = True
-        self.transport.close()
+            transport.close()
+            return
+        if session.welcomed and self.timer is not None and not self.closed:
+            self.timer.cancel()
+            self.timer = None
+            if self.server.idle_timeout is not None:
+                self.timer = self.core.loop.call_later(self.server.idle_timeout, self._idle_check)
 
     def _handshake_expired(self) -> None:
         self.timer = None
-        if not self.welcomed:
+        if not self.session.welcomed:
             log.info(
                 "closing %s: no handshake within %s s", self.peer, self.server.handshake_timeout
             )
@@ -332,10 +248,11 @@ class _Connection(asyncio.BufferedProtocol):
         timeout = self.server.idle_timeout
         assert timeout is not None
         now = _perf()
-        if self.in_flight:
+        busy = bool(self.session.serving)
+        if busy:
             self.last_activity = now  # idle time counts from when calls stop running
         idle = now - self.last_activity
-        if self.in_flight == 0 and idle >= timeout:
+        if not busy and idle >= timeout:
             self.timer = None
             self.close()
         else:
@@ -355,12 +272,7 @@ class _Connection(asyncio.BufferedProtocol):
         transport = self.transport
         if transport is None or self.closed:
             return
-        should_pause = (
-            self.write_paused
-            or self.in_flight >= self.max_in_flight
-            or bool(self.backlog)
-            or self.core.closing
-        )
+        should_pause = self.write_paused or self.session.saturated or self.core.closing
         if should_pause and not self.read_paused:
             self.read_paused = True
             transport.pause_reading()
@@ -368,135 +280,34 @@ class _Connection(asyncio.BufferedProtocol):
             self.read_paused = False
             transport.resume_reading()
 
-    # -- calls -----------------------------------------------------------------
+    # -- answers (the dispatcher's Responder) ----------------------------------
 
-    def _dispatch(self, request: Request, size: int, received: float) -> None:
-        procedure = self.procedures.get(request.proc)
-        if procedure is None:
-            unknown = ProtocolError(
-                f"service {self.server._srpc_service.name!r} has no procedure {request.proc!r}"
-            )
-            self._refuse_call(request, unknown, size, received)
-            return
-        try:
-            args, kwargs = procedure.codec.decode_args(request.args, request.kwargs)
-        except InvalidArguments as exc:
-            self._refuse_call(request, exc, size, received)
-            return
-        if procedure.is_async:
-            self._count(1)
-            self.core.loop.create_task(
-                self._run_async(procedure, request.id, args, kwargs, size, received)
-            )
-        elif procedure.inline:
-            self._run_sync(procedure, request.id, args, kwargs, size, received, False)
-        else:
-            self._count(1)
+    def send_answer(self, id: int, frame: bytes | bytearray | list[bytes | bytearray]) -> None:
+        transport = self.transport
+        if not self.closed and transport is not None:
+            if type(frame) is not list:
+                transport.write(frame)  # type: ignore[arg-type]
+            elif self.core.writev:  # a large bytes result, head then value: one writev, no copy
+                transport.writelines(frame)
+            else:  # asyncio's writelines joins (a copy) before 3.12
+                for part in frame:
+                    transport.write(part)
+        session = self.session
+        session.finished(id)
+        if session.backlog and not self.draining:
+            # Backlogged requests run now; an inline one answers (and re-enters here) at once,
+            # so only the outermost answer drains, in a loop rather than a recursion.
+            self.draining = True
             try:
-                self.core.pool.submit(
-                    self._run_sync, procedure, request.id, args, kwargs, size, received, True
-                )
-            except RuntimeError:  # the pool is shut down
-                self._count(-1)
-
-    def _run_sync(
-        self,
-        procedure: _Procedure,
-        id: int,
-        args: tuple[Any, ...],
-        kwargs: dict[str, Any],
-        size: int,
-        received: float,
-        pooled: bool,
-    ) -> None:
-        """Run a sync implementation and answer: on the loop, or in a pool thread (``pooled``)."""
-        started = _perf()
-        try:
-            result = procedure.method(*args, **kwargs)
-            elapsed = _perf() - started
-            frame = procedure.codec.encode_reply(id, result)
-            ok, error = True, None
-        except BaseException as exc:  # SystemExit & co. included: they become RemoteError
-            elapsed = _perf() - started
-            frame = encode_message(error_reply(id, exc, self.core.known))
-            ok, error = False, type(exc).__name__
-        if not pooled:
-            if elapsed > _SLOW_CALL:
-                procedure.ran_inline(elapsed)
-            self._reply(frame, procedure.name, ok, error, size, received, False)
-            return
-        procedure.ran_pooled(elapsed)
-        # RuntimeError: the loop is closed, the server is gone.
-        with contextlib.suppress(RuntimeError):
-            self.core.loop.call_soon_threadsafe(
-                self._reply, frame, procedure.name, ok, error, size, received, True
-            )
-
-    def _refuse_call(self, request: Request, exc: Exception, size: int, received: float) -> None:
-        """Answer a request that never reached the implementation with ``exc``."""
-        frame = encode_message(error_reply(request.id, exc, self.core.known))
-        self._reply(frame, request.proc, False, type(exc).__name__, size, received, False)
-
-    async def _run_async(
-        self,
-        procedure: _Procedure,
-        id: int,
-        args: tuple[Any, ...],
-        kwargs: dict[str, Any],
-        size: int,
-        received: float,
-    ) -> None:
-        try:
-            result = await procedure.method(*args, **kwargs)
-            frame = procedure.codec.encode_reply(id, result)
-            ok, error = True, None
-        except BaseException as exc:  # everything reaches the caller; the server keeps serving
-            frame = encode_message(error_reply(id, exc, self.core.known))
-            ok, error = False, type(exc).__name__
-        self._reply(frame, procedure.name, ok, error, size, received, True)
-
-    def _count(self, delta: int) -> None:
-        self.in_flight += delta
-        if self.in_flight >= self.max_in_flight or self.read_paused:
+                while not self.closed:
+                    ready = session.next_ready()
+                    if ready is None:
+                        break
+                    self.dispatch(self, *ready)
+            finally:
+                self.draining = False
+        if self.read_paused or self.core.closing:
             self._update_reading()
-
-    def _reply(
-        self,
-        frame: bytes | bytearray | list[bytes],
-        proc: str,
-        ok: bool,
-        error: str | None,
-        req_bytes: int,
-        received: float,
-        counted: bool,
-    ) -> None:
-        if isinstance(frame, list):  # a large bytes result: head, then the value itself (no copy)
-            size = 0
-            for part in frame:
-                size += len(part)
-            if not self.closed and self.transport is not None:
-                if self.core.writev:  # uvloop: one writev, no join
-                    self.transport.writelines(frame)
-                else:  # asyncio's writelines joins (a copy) before 3.12
-                    for part in frame:
-                        self.transport.write(part)
-        else:
-            size = len(frame)
-            if not self.closed and self.transport is not None:
-                self.transport.write(frame)
-        metrics = self.core.metrics
-        if metrics.path is not None:  # metrics_log=None: not even a clock read
-            done = _perf()
-            metrics.append(
-                (done, proc, ok, (done - received) * 1000.0, error, self.peer, req_bytes, size)
-            )
-        if counted:
-            self.in_flight -= 1
-            backlog = self.backlog
-            while backlog and self.in_flight < self.max_in_flight and not self.closed:
-                self._dispatch(*backlog.popleft())
-            if self.read_paused or self.core.closing:
-                self._update_reading()
             if self.core.closing:
                 self.core.connection_done()
 
@@ -615,9 +426,13 @@ class Server:
     requires clients to present the same shared secret; ``ssl`` is a server
     :class:`ssl.SSLContext` (see :func:`srpc.security.server_ssl_context`).
     Refusals and protocol errors are logged on the ``srpc.server`` logger.
-    ``sync_mode`` is ``"auto"`` (see the module
-    docstring), ``"thread"`` (always the pool) or ``"inline"`` (always the
-    loop).
+
+    ``async def`` procedures run on the event loop. Plain ``def`` procedures
+    run on a pool of ``max_workers`` daemon threads (default
+    ``min(32, cores + 4)``), concurrently: shared state needs a lock. A
+    procedure marked :func:`srpc.inline` runs on the event loop instead
+    (see :mod:`srpc.dispatch` for the cost); ``sync_mode="inline"`` does that
+    for every plain ``def`` procedure of the server.
     """
 
     _srpc_service: ClassVar[ServiceDescriptor]
@@ -637,45 +452,43 @@ class Server:
         handshake_timeout: float = DEFAULT_HANDSHAKE_TIMEOUT,
         idle_timeout: float | None = DEFAULT_IDLE_TIMEOUT,
         grace_period: float = 5.0,
-        sync_mode: SyncMode = "auto",
+        sync_mode: SyncMode = "thread",
         max_workers: int | None = None,
     ) -> None:
         descriptor = self._srpc_service
         self.host, self.port = resolve_address(host, port)
         self.impl = impl if impl is not None else self._srpc_default_impl()
         self.metrics_log = metrics_log
-        self.token = token if token is not None else (os.environ.get("SRPC_TOKEN") or None)
+        self._token = resolve_token(token)
+        self.token = None if self._token is None else self._token.decode("utf-8", "replace")
         self.ssl = ssl
-        self.max_frame = max_frame
-        self.max_connections = max_connections
-        self.max_in_flight = max_in_flight
+        limits = Limits(max_frame, max_connections, max_in_flight, handshake_timeout, idle_timeout)
+        self.max_frame = limits.max_frame
+        self.max_connections = limits.max_connections
+        self.max_in_flight = limits.max_in_flight
         self.handshake_timeout = handshake_timeout
-        self.idle_timeout = idle_timeout
+        self.idle_timeout = limits.idle_timeout
         self.grace_period = grace_period
-        if sync_mode not in ("auto", "thread", "inline"):
-            raise ValueError("sync_mode must be 'auto', 'thread' or 'inline'")
+        if sync_mode not in ("thread", "inline"):
+            raise ValueError(
+                f"sync_mode must be 'thread' or 'inline', not {sync_mode!r}; a plain def "
+                "procedure never runs on the event loop unless asked (@srpc.inline on the "
+                "method, or sync_mode='inline' for all)"
+            )
         self.sync_mode = sync_mode
-        self._max_workers = max_workers
-        codec = service_codec(descriptor)
-        self._procedures: dict[str, _Procedure] = {}
-        for name in descriptor.procedures:
-            method = getattr(self.impl, name, None)
-            if not callable(method):
-                raise TypeError(
-                    f"the implementation {type(self.impl).__qualname__} has no procedure {name!r}"
-                )
-            self._procedures[name] = _Procedure(name, method, codec.procedures[name], sync_mode)
-        self._known_exceptions = interface_exceptions(descriptor.interface)
         self._metrics = MetricsWriter(metrics_log, service=descriptor.name)
-        self._pool = concurrent.futures.ThreadPoolExecutor(
-            max_workers=max_workers, thread_name_prefix=f"srpc-{descriptor.name}"
+        self._dispatcher = Dispatcher(
+            descriptor,
+            self.impl,
+            metrics=self._metrics,
+            max_workers=max_workers,
+            inline_all=sync_mode == "inline",
         )
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop_event: asyncio.Event | None = None
         self._thread: threading.Thread | None = None
         self._address: tuple[str, int] | None = None
         self._ready = threading.Event()
-        self._finished = threading.Event()
         self._error: BaseException | None = None
 
     def _srpc_default_impl(self) -> Any:
@@ -700,9 +513,9 @@ class Server:
 
     @property
     def calls_in_flight(self) -> int:
-        """Calls received and not yet answered, over all connections."""
+        """Calls running now (dispatched and not yet answered), over all connections."""
         core = getattr(self, "_core", None)
-        return 0 if core is None else core.in_flight()
+        return 0 if core is None else core.running()
 
     def start(self) -> None:
         """Serve until SIGINT or SIGTERM, then shut down gracefully and return.
@@ -836,7 +649,7 @@ class Server:
             for connection in list(core.connections):
                 connection.close()
             await asyncio.sleep(0)
-            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._dispatcher.close()
             self._metrics.close()
 
     def _close_loop(self, loop: asyncio.AbstractEventLoop) -> None:
@@ -850,4 +663,3 @@ class Server:
         finally:
             loop.close()
             self._address = None
-            self._finished.set()

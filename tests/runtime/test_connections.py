@@ -67,7 +67,7 @@ def test_a_lone_caller_reading_hands_other_replies_over(kitchen: SrpcKitchenClie
         assert kitchen.with_timeout(5).echo_int(7) == 7  # a dropped reply would time out
         assert not slow.done()
         assert slow.result(timeout=10) == "slow"
-    assert not connection.pending and not connection.reading
+    assert not connection.calls and not connection.reading
     assert kitchen.echo_int(8) == 8
 
 
@@ -81,7 +81,7 @@ def test_a_lone_caller_that_times_out_leaves_the_connection_usable(
         # The late reply arrives while this call waits for its own; it is dropped.
         assert kitchen.async_sleep(0.4, "own") == "own"
     connection = kitchen._srpc_shared.connection
-    assert connection is not None and not connection.pending and not connection.reading
+    assert connection is not None and not connection.calls and not connection.reading
 
 
 def test_two_hundred_tasks_share_one_async_stub(
@@ -266,21 +266,49 @@ def test_sync_implementations_do_not_stall_other_connections() -> None:
         b.close()
 
 
-def test_fast_sync_procedures_are_promoted_to_inline_and_slow_ones_demoted() -> None:
-    impl = Kitchen()
+class _ThreadRecordingKitchen(Kitchen):
+    """Records which thread ran each call of ``sleep`` (plain def) and ``echo_int`` (inline)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.threads: list[str] = []
+
+    def sleep(self, seconds: float) -> float:
+        self.threads.append(threading.current_thread().name)
+        return super().sleep(seconds)
+
+    @srpc.inline
+    def echo_int(self, value: int) -> int:
+        self.threads.append(threading.current_thread().name)
+        return value
+
+
+def test_a_plain_def_never_runs_on_the_event_loop_unless_it_asks() -> None:
+    impl = _ThreadRecordingKitchen()
     with (
         SrpcKitchenServerStub(port=0, impl=impl, metrics_log=None) as server,
         SrpcKitchenClientStub(*server.address) as k,
     ):
-        procedure = server._procedures["sleep"]
-        for _ in range(1000):  # promotion needs a run of fast calls; a loaded machine may reset it
-            if procedure.inline:
-                break
-            k.sleep(0.0)
-        assert procedure.inline
-        k.sleep(0.05)
-        assert not procedure.inline
-        assert k.sleep(0.0) == 0.0
+        loop_thread = server._thread.name  # type: ignore[union-attr]
+        for _ in range(300):  # however many fast calls: never moved onto the loop
+            assert k.sleep(0.0) == 0.0
+        assert len(impl.threads) == 300 and loop_thread not in impl.threads
+        impl.threads.clear()
+        assert k.echo_int(5) == 5
+        assert impl.threads == [loop_thread]
+
+
+def test_sync_mode_auto_is_gone_with_a_reason() -> None:
+    with pytest.raises(ValueError, match="never runs on the event loop unless asked"):
+        SrpcKitchenServerStub(port=0, metrics_log=None, sync_mode="auto")  # type: ignore[arg-type]
+
+
+def test_inline_refuses_async_methods() -> None:
+    async def method() -> None:
+        pass
+
+    with pytest.raises(TypeError, match="plain def"):
+        srpc.inline(method)
 
 
 class _OtherInterface(KITCHEN_SERVICE.interface):  # type: ignore[misc,name-defined]

@@ -164,7 +164,7 @@ def test_invalid_messages_are_protocol_errors(payload: bytes) -> None:
 
 
 def test_handshake_answers() -> None:
-    def answer(hello: Hello, token: str | None = None) -> Welcome | Refuse:
+    def answer(hello: Hello, token: bytes | None = None) -> Welcome | Refuse:
         return answer_hello(
             hello, service="calc", fingerprint="f", token=token, max_frame=10, max_in_flight=2
         )
@@ -176,8 +176,8 @@ def test_handshake_answers() -> None:
         assert refuse.code == RefuseCode.INCOMPATIBLE
         assert (refuse.service, refuse.fingerprint) == ("calc", "f")
     assert answer(Hello(PROTOCOL_VERSION + 1, "calc", "f")).code == RefuseCode.INCOMPATIBLE  # type: ignore[union-attr]
-    assert answer(Hello(PROTOCOL_VERSION, "calc", "f"), "t").code == RefuseCode.AUTH  # type: ignore[union-attr]
-    assert isinstance(answer(Hello(PROTOCOL_VERSION, "calc", "f", "t"), "t"), Welcome)
+    assert answer(Hello(PROTOCOL_VERSION, "calc", "f"), b"t").code == RefuseCode.AUTH  # type: ignore[union-attr]
+    assert isinstance(answer(Hello(PROTOCOL_VERSION, "calc", "f", "t"), b"t"), Welcome)
 
 
 def test_a_client_and_a_server_talk_without_sockets() -> None:
