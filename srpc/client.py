@@ -364,69 +364,60 @@ class _SyncConnection:
         except BaseException:
             self._deliver([], None)  # step down: nothing was sent
             raise
+        label = self.label
         try:
-            outcome = self._alone(frame, id, deadline)
+            if deadline is None and isinstance(frame, bytearray):  # the usual case inline
+                send_lock = self.send_lock
+                send_lock.acquire()  # followers that arrived meanwhile may be sending too
+                try:
+                    self.sendall(frame)
+                except OSError as exc:
+                    lost = ConnectionLost(f"{label}: the connection was lost while sending: {exc}")
+                    self._deliver([], lost)
+                    raise lost from None
+                finally:
+                    send_lock.release()
+            else:
+                try:
+                    self._send(frame, deadline)
+                except SrpcError:
+                    self._deliver([], None)  # step down; _send failed the connection if it must
+                    raise
+            if deadline is None:
+                # One read into the shared buffer; always correct (a large frame in progress is
+                # copied on by ``feed_from``), and usually exactly our answer.
+                buffer = self.buffer
+                try:
+                    size = self.recv_into(buffer)
+                    message = self.reader.exact_from(buffer, size) if size else None
+                    if (
+                        message is not None
+                        and (type(message) is Reply or type(message) is ErrorReply)
+                        and message.id == id
+                    ):
+                        lock.acquire()
+                        self.reading = False
+                        if self.waiting:
+                            self.wakeup.notify_all()
+                        lock.release()
+                        return message
+                    messages, failure = self._parse(buffer, size, message)
+                except (ProtocolError, OSError) as exc:
+                    messages, failure = [], _read_failure(exc, label)
+            else:
+                messages, failure = self._receive(deadline)
         except SrpcError:
             raise
         except BaseException as exc:
-            self.fail(_interrupted(self.label, exc))
+            self.fail(_interrupted(label, exc))
             raise
-        if type(outcome) is not tuple:
-            return outcome  # type: ignore[return-value]
         # Anything else (other calls' answers, part of a frame, a timeout, a failure): wait for
         # our answer like an overlapping call.
         slot = _Slot()
         with lock:
             self.calls[id] = slot
-        self._deliver(*outcome)
+        self._deliver(messages, failure)
         return self._wait(slot, id, deadline)
-
-    def _alone(
-        self, frame: bytearray | list[bytes | bytearray], id: int, deadline: float | None
-    ) -> Message | tuple[list[tuple[Message, int]], SrpcError | None]:
-        """The alone caller's send and first read, holding the reader role: its answer (the
-        role released), or what the read found, for :meth:`_deliver`."""
-        label = self.label
-        if deadline is None and isinstance(frame, bytearray):  # the usual case inline
-            send_lock = self.send_lock
-            send_lock.acquire()  # followers that arrived meanwhile may be sending too
-            try:
-                self.sendall(frame)
-            except OSError as exc:
-                lost = ConnectionLost(f"{label}: the connection was lost while sending: {exc}")
-                self._deliver([], lost)
-                raise lost from None
-            finally:
-                send_lock.release()
-        else:
-            try:
-                self._send(frame, deadline)
-            except SrpcError:
-                self._deliver([], None)  # step down; _send failed the connection if it must
-                raise
-        if deadline is not None:
-            return self._receive(deadline)
-        # One read into the shared buffer; always correct (a large frame in progress is
-        # copied on by ``feed_from``), and usually exactly our answer.
-        buffer = self.buffer
-        try:
-            size = self.recv_into(buffer)
-            message = self.reader.exact_from(buffer, size) if size else None
-            if (
-                message is not None
-                and (type(message) is Reply or type(message) is ErrorReply)
-                and message.id == id
-            ):
-                lock = self.lock
-                lock.acquire()
-                self.reading = False
-                if self.waiting:
-                    self.wakeup.notify_all()
-                lock.release()
-                return message
-            return self._parse(buffer, size, message)
-        except (ProtocolError, OSError) as exc:
-            return [], _read_failure(exc, label)
 
     def _call_shared(
         self,
@@ -812,7 +803,7 @@ class SyncClient:
         # or else not closed by the server while idle.
         if (
             connection is None
-            or connection.failure is not None
+            or connection.session.failure is not None
             or shared.forks != _forks[0]
             or (now - connection.last_call >= _QUIET and connection.is_stale())
         ):

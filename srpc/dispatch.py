@@ -224,8 +224,10 @@ class Dispatcher:
         except BaseException as exc:  # SystemExit & co. included: they become RemoteError
             frame = self._error_frame(id, exc)
             ok, error = False, type(exc).__name__
-        if not pooled:
-            self.finish(responder, id, frame, procedure.name, ok, error, size, received)
+        if not pooled:  # the answer inline, without finish()'s extra call
+            responder.send_answer(id, frame)
+            if self.metrics.path is not None:
+                self._record(responder.peer, frame, procedure.name, ok, error, size, received)
             return
         assert self.loop is not None
         # RuntimeError: the loop is closed, the server is gone.
@@ -282,19 +284,29 @@ class Dispatcher:
     ) -> None:
         """Send call ``id``'s answer and write its metrics record; on the event loop's thread."""
         responder.send_answer(id, frame)
-        metrics = self.metrics
-        if metrics.path is not None:  # metrics_log=None: not even a clock read
-            if isinstance(frame, list):
-                resp_bytes = 0
-                for part in frame:
-                    resp_bytes += len(part)
-            else:
-                resp_bytes = len(frame)
-            done = _perf()
-            metrics.append(
-                (done, proc, ok, (done - received) * 1000.0, error, responder.peer, req_bytes,
-                 resp_bytes)
-            )  # fmt: skip
+        if self.metrics.path is not None:  # metrics_log=None: not even a clock read
+            self._record(responder.peer, frame, proc, ok, error, req_bytes, received)
+
+    def _record(
+        self,
+        peer: str,
+        frame: bytes | bytearray | list[bytes | bytearray],
+        proc: str,
+        ok: bool,
+        error: str | None,
+        req_bytes: int,
+        received: float,
+    ) -> None:
+        if isinstance(frame, list):
+            resp_bytes = 0
+            for part in frame:
+                resp_bytes += len(part)
+        else:
+            resp_bytes = len(frame)
+        done = _perf()
+        self.metrics.append(
+            (done, proc, ok, (done - received) * 1000.0, error, peer, req_bytes, resp_bytes)
+        )
 
     def close(self) -> None:
         self.pool.shutdown()

@@ -106,10 +106,12 @@ class FrameBuffers:
         if _refcount(buffer) > self._REFS:  # still referenced (e.g. by an exception's traceback)
             buffer = local.buffer = bytearray(HEADER_SIZE)
         try:
-            return frame_into(encoder, value, buffer)
+            encoder.encode_into(value, buffer, HEADER_SIZE)
         except BaseException:
             local.buffer = bytearray(HEADER_SIZE)
             raise
+        _pack_header(buffer, 0, len(buffer) - HEADER_SIZE)  # as frame_into, minus a call
+        return buffer
 
 
 class FrameDecoder:

@@ -6,12 +6,11 @@ import msgspec
 import pytest
 
 from srpc import ProtocolError
-from srpc.codec import encoder, service_codec
+from srpc.codec import encoder
 from srpc.framing import FrameDecoder, encode_frame
 from srpc.protocol import (
     PROTOCOL_VERSION,
     RESERVED_TAGS,
-    ErrorReply,
     Hello,
     MessageReader,
     Refuse,
@@ -23,9 +22,6 @@ from srpc.protocol import (
     encode_message,
     encode_request,
 )
-from srpc.remote_errors import error_reply, interface_exceptions, rebuild_exception
-
-from .stubs import KITCHEN_SERVICE
 
 FRAMES = [b"", b"a", b"hello world", bytes(range(256)) * 40]
 STREAM = b"".join(encode_frame(f) for f in FRAMES)
@@ -178,56 +174,3 @@ def test_handshake_answers() -> None:
     assert answer(Hello(PROTOCOL_VERSION + 1, "calc", "f")).code == RefuseCode.INCOMPATIBLE  # type: ignore[union-attr]
     assert answer(Hello(PROTOCOL_VERSION, "calc", "f"), b"t").code == RefuseCode.AUTH  # type: ignore[union-attr]
     assert isinstance(answer(Hello(PROTOCOL_VERSION, "calc", "f", "t"), b"t"), Welcome)
-
-
-def test_a_client_and_a_server_talk_without_sockets() -> None:
-    """The message layer alone: hello, a typed request, a reply and an error reply."""
-    codec = service_codec(KITCHEN_SERVICE)
-    known = interface_exceptions(KITCHEN_SERVICE.interface)
-    client_in, server_in = MessageReader(), MessageReader()
-
-    wire = encode_message(Hello(PROTOCOL_VERSION, "kitchen", KITCHEN_SERVICE.fingerprint))
-    wire += encode_request(encoder, 1, "defaults", (1,), {"c": 5})
-    wire += encode_request(encoder, 2, "raise_error", ("zero",), {})
-    to_client = bytearray()
-    for i in range(len(wire)):  # one byte at a time
-        for message, _ in server_in.feed(wire[i : i + 1]):
-            if isinstance(message, Hello):
-                to_client += encode_message(
-                    answer_hello(
-                        message,
-                        service="kitchen",
-                        fingerprint=KITCHEN_SERVICE.fingerprint,
-                        token=None,
-                        max_frame=1 << 20,
-                        max_in_flight=8,
-                    )
-                )
-                continue
-            assert isinstance(message, Request)
-            proc = codec.procedures[message.proc]
-            args, kwargs = proc.decode_args(message.args, message.kwargs)
-            try:
-                result = getattr(_Impl(), message.proc)(*args, **kwargs)
-            except Exception as exc:
-                to_client += encode_message(error_reply(message.id, exc, known))
-            else:
-                data = proc.check_result(result)
-                to_client += encode_message(Reply(message.id, msgspec.Raw(data)))
-
-    messages = [m for m, _ in client_in.feed(to_client)]
-    assert isinstance(messages[0], Welcome)
-    reply, error = messages[1], messages[2]
-    assert isinstance(reply, Reply)
-    assert codec.procedures["defaults"].decode_result(reply.result) == 16
-    assert isinstance(error, ErrorReply)
-    rebuilt = rebuild_exception(error, known)
-    assert type(rebuilt) is ZeroDivisionError
-
-
-class _Impl:
-    def defaults(self, a: int, b: int = 10, *, c: int = 100) -> int:
-        return a + b + c
-
-    def raise_error(self, kind: str) -> None:
-        raise ZeroDivisionError("division by zero")
