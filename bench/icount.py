@@ -97,6 +97,7 @@ def make_side(side: str) -> Callable[[], Any]:
     from srpc import server as srpc_server
     from srpc.codec import encoder
     from srpc.protocol import Reply, Welcome, encode_message, encode_request
+    from srpc.transport import SocketStream
 
     if side == "srpc-client":
         # Under valgrind a call takes ~50x longer, so the 1 ms of quiet after which a real
@@ -107,7 +108,7 @@ def make_side(side: str) -> Callable[[], Any]:
         welcome = Welcome(1, SERVICE.name, SERVICE.fingerprint, 1 << 26, 128)
         session = stub._srpc_settings.session()
         session.handshake(welcome)
-        connection = srpc_client._SyncConnection(mine, session)
+        connection = srpc_client._SyncConnection(SocketStream(mine), session)
         stub._srpc_shared.connection = connection
         # Every request gets id 1 (ids never overlap here), so one answer serves every call.
         stub._srpc_settings.ids = itertools.repeat(1)

@@ -20,13 +20,10 @@ import contextlib
 import copy
 import itertools
 import os
-import select
-import socket
 import ssl as _ssl
 import threading
 import time
 import typing
-from collections.abc import Callable
 from typing import Any, ClassVar, TypeVar, overload
 
 from srpc._address import resolve_address
@@ -59,6 +56,7 @@ from srpc.protocol import (
 from srpc.remote_errors import ExceptionMap, interface_exceptions, rebuild_exception
 from srpc.security import resolve_token, set_nodelay
 from srpc.session import ClientSession
+from srpc.transport import ByteStream, open_stream
 
 __all__ = ["AsyncClient", "SyncClient", "close", "with_timeout"]
 
@@ -93,10 +91,6 @@ def _frame_size(frame: bytearray | list[bytes | bytearray]) -> int:
         size += len(part)
     return size
 
-
-_WANTS_WRITE = 0
-_WANTS_READ = -1
-"""What a non-blocking send that sent nothing waits for (TLS may have to read first)."""
 
 _QUIET = 0.001
 """Seconds since a connection's latest call after which the next call first checks that the
@@ -144,6 +138,10 @@ class _Settings:
         self.known: ExceptionMap = interface_exceptions(descriptor.interface)
         self.ids = itertools.count(1)
         self.frames = FrameBuffers()
+
+    def open_stream(self, timeout: float) -> ByteStream:
+        """A new connected byte stream to the server; raises ``OSError``."""
+        return open_stream(self.host, self.port, timeout, self.ssl)
 
     def session(self) -> ClientSession[Any]:
         """The sans-IO state of a new connection."""
@@ -271,22 +269,14 @@ class _SyncConnection:
     reconnects.
     """
 
-    def __init__(self, sock: socket.socket, session: ClientSession[_Slot]) -> None:
-        self.sock = sock
-        # Plain sockets are used by several threads at once (one sends while another reads);
-        # a TLS socket may not be (one OpenSSL object): its I/O goes through _TlsIO.
-        self.tls = _TlsIO(sock) if isinstance(sock, _ssl.SSLSocket) else None
-        if self.tls is not None:
-            self.sendall: Callable[[bytes | bytearray], None] = self.tls.sendall
-            self.recv_into: Callable[[bytearray | memoryview], int] = self.tls.recv_into
-        else:
-            self.sendall = sock.sendall
-            self.recv_into = sock.recv_into
+    def __init__(self, stream: ByteStream, session: ClientSession[_Slot]) -> None:
+        self.stream = stream
+        self.sendall = stream.sendall
+        self.recv_into = stream.recv_into
         self.session = session
         self.calls = session.calls
         self.reader = session.reader
         self.label = session.label
-        self.pid = os.getpid()
         # ``lock`` guards the session and the fields below; ``wakeup`` (same lock) parks the
         # followers.
         self.lock = threading.Lock()
@@ -297,19 +287,10 @@ class _SyncConnection:
         self.last_call = _monotonic()  # when the latest call started (see ``_QUIET``)
         self.frame = bytearray(4)  # request buffer of the alone caller (it holds the reader role)
         self.buffer = bytearray(RECV_SIZE)
-        self.poller = select.poll()
-        self.poller.register(sock, select.POLLIN)
-        self.read_poller = select.poll()  # used by the reader only
-        self.read_poller.register(sock, select.POLLIN)
 
     @property
     def failure(self) -> SrpcError | None:
         return self.session.failure
-
-    def pending_tls(self) -> int:
-        """Decrypted bytes a TLS socket holds that a poll on the descriptor cannot see."""
-        pending = getattr(self.sock, "pending", None)
-        return pending() if pending is not None else 0
 
     def is_stale(self) -> bool:
         """Whether the server closed this idle connection (checked before sending, never after)."""
@@ -317,19 +298,7 @@ class _SyncConnection:
             return True
         if self.calls or self.reading:
             return False
-        # Poll first: a failing MSG_DONTWAIT recv costs an exception.
-        try:
-            if not self.poller.poll(0):
-                return False
-        except RuntimeError:  # another thread is polling it right now: it checks for us
-            return False
-        try:
-            peek = self.sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT)
-        except (BlockingIOError, InterruptedError, ValueError):  # ValueError: TLS sockets
-            return False
-        except OSError:
-            return True
-        return peek == b""
+        return self.stream.peer_closed()
 
     def call(
         self,
@@ -463,17 +432,17 @@ class _SyncConnection:
                 if isinstance(frame, bytearray):
                     self.sendall(frame)
                 else:
-                    _send_parts(self.sock, frame, self.sendall)
+                    self.stream.send_parts(frame)
             else:
                 for part in [frame] if isinstance(frame, bytearray) else frame:
                     with memoryview(part) as view:
                         start = 0
                         while start < len(view):
-                            count = self.send_some(view[start:])
+                            count = self.stream.send_some(view[start:])
                             if count > 0:
                                 start += count
                                 sent = True
-                            elif not _wait_for(self.sock, count, deadline - _monotonic()):
+                            elif not self.stream.wait(count, deadline - _monotonic()):
                                 raise TimeoutError
         except TimeoutError:
             message = f"{label}: the request could not be sent within the call's timeout"
@@ -490,16 +459,6 @@ class _SyncConnection:
             raise
         finally:
             send_lock.release()
-
-    def send_some(self, data: memoryview) -> int:
-        """Send what the socket takes now, without blocking: the byte count, or
-        :data:`_WANTS_WRITE` / :data:`_WANTS_READ` (nothing sent; see :func:`_wait_for`)."""
-        if self.tls is not None:
-            return self.tls.send_some(data)
-        try:
-            return self.sock.send(data, socket.MSG_DONTWAIT)
-        except (BlockingIOError, InterruptedError):
-            return _WANTS_WRITE
 
     def _wait(self, slot: _Slot, id: int, deadline: float | None) -> Message:
         """Wait for ``slot``'s answer, reading the socket whenever nobody else does."""
@@ -554,11 +513,7 @@ class _SyncConnection:
         try:
             # The socket stays in blocking mode (a socket timeout would also cut other threads'
             # sends short); a deadline is a poll before the read.
-            if (
-                deadline is not None
-                and not self.pending_tls()
-                and not self.read_poller.poll(max(deadline - _monotonic(), 0.0) * 1000.0)
-            ):
+            if deadline is not None and not self.stream.readable(deadline - _monotonic()):
                 return [], None
             # recv_into a reused buffer: recv(256 KiB) would allocate and shrink a bytes each time.
             body = self.reader.body_buffer()
@@ -608,10 +563,7 @@ class _SyncConnection:
             for slot in slots:
                 slot.error = lost
             self.wakeup.notify_all()
-        if self.pid == os.getpid():
-            with contextlib.suppress(OSError):
-                self.sock.shutdown(socket.SHUT_RDWR)
-        self.sock.close()
+        self.stream.close()
 
 
 class _SyncShared:
@@ -645,122 +597,41 @@ class _SyncShared:
     def _connect(self) -> _SyncConnection:
         settings = self.settings
         label = settings.label
+        timeout = settings.connect_timeout
         try:
-            sock = socket.create_connection(
-                (settings.host, settings.port), timeout=settings.connect_timeout
-            )
+            stream = settings.open_stream(timeout)
         except OSError as exc:
             raise ConnectError(f"cannot connect to {label}: {_reason(exc)}") from None
         session: ClientSession[_Slot] = settings.session()
         try:
-            set_nodelay(sock)
-            if settings.ssl is not None:
-                sock = settings.ssl.wrap_socket(sock, server_hostname=settings.host)
-            sock.sendall(session.hello())
+            stream.sendall(session.hello())
+            deadline = _monotonic() + timeout
+            buffer = bytearray(RECV_SIZE)
             messages: list[tuple[Message, int]] = []
             while not messages:
-                data = sock.recv(RECV_SIZE)
-                if not data:
+                if not stream.readable(deadline - _monotonic()):
+                    raise ConnectError(f"{label}: no handshake answer in time")
+                size = stream.recv_into(buffer)
+                if not size:
                     raise ConnectError(f"{label} closed the connection during the handshake")
-                messages = session.reader.feed(data)
+                messages = session.reader.feed_from(buffer, size)
             session.handshake(messages[0][0])
         except SrpcError:
-            sock.close()
+            stream.close()
             raise
-        except TimeoutError:
-            sock.close()
-            raise ConnectError(f"{label}: no handshake answer in time") from None
         except OSError as exc:
-            sock.close()
+            stream.close()
             raise ConnectError(f"handshake with {label} failed: {_reason(exc)}") from None
         except BaseException:
-            sock.close()
+            stream.close()
             raise
-        sock.settimeout(None)
-        return _SyncConnection(sock, session)
+        return _SyncConnection(stream, session)
 
     def close(self) -> None:
         with self.lock:
             connection, self.connection = self.connection, None
         if connection is not None and self.pid == os.getpid():
             connection.fail(ConnectionLost("the client was closed"))
-
-
-def _send_parts(
-    sock: socket.socket,
-    parts: list[bytes | bytearray],
-    sendall: Callable[[bytes | bytearray], None],
-) -> None:
-    """``sendall`` of the parts' concatenation, without concatenating where possible."""
-    if isinstance(sock, _ssl.SSLSocket):  # no sendmsg on TLS sockets
-        sendall(b"".join(parts))
-        return
-    views = [memoryview(part) for part in parts if part]
-    while views:
-        sent = sock.sendmsg(views)
-        while views and sent >= len(views[0]):
-            sent -= len(views[0])
-            del views[0]
-        if sent:
-            views[0] = views[0][sent:]
-
-
-class _TlsIO:
-    """One TLS socket shared by threads: every OpenSSL call under one lock, every wait outside.
-
-    OpenSSL does not let two threads use one SSL object at once, but a sync
-    stub's threads do: one reads the replies while others send requests. A
-    blocking read holding a lock would stall every sender until a reply came
-    (which may need those requests), so the socket is non-blocking: a call
-    takes the lock for one ``send`` or ``recv_into``, and when OpenSSL wants
-    to read or write first it releases the lock and polls the descriptor.
-    """
-
-    def __init__(self, sock: _ssl.SSLSocket) -> None:
-        sock.setblocking(False)
-        self.sock = sock
-        self.lock = threading.Lock()
-
-    def send_some(self, data: memoryview) -> int:
-        """One ``send`` under the lock: the byte count, or what OpenSSL waits for first."""
-        with self.lock:
-            try:
-                return self.sock.send(data)
-            except _ssl.SSLWantReadError:
-                return _WANTS_READ
-            except (_ssl.SSLWantWriteError, BlockingIOError):
-                return _WANTS_WRITE
-
-    def sendall(self, data: bytes | bytearray) -> None:
-        with memoryview(data) as view:
-            start, end = 0, len(view)
-            while start < end:
-                sent = self.send_some(view[start:])
-                if sent > 0:
-                    start += sent
-                else:
-                    _wait_for(self.sock, sent, None)
-
-    def recv_into(self, buffer: bytearray | memoryview) -> int:
-        while True:
-            with self.lock:
-                try:
-                    return self.sock.recv_into(buffer)
-                except _ssl.SSLWantReadError:
-                    wants = _WANTS_READ
-                except _ssl.SSLWantWriteError:
-                    wants = _WANTS_WRITE
-            _wait_for(self.sock, wants, None)
-
-
-def _wait_for(sock: socket.socket, wants: int, timeout: float | None) -> bool:
-    """Wait (up to ``timeout`` seconds, ``None``: for ever) until the socket is ready for what a
-    send that sent nothing answered (``_WANTS_READ`` or ``_WANTS_WRITE``); False: time ran out."""
-    if timeout is not None and timeout <= 0:
-        return False
-    poller = select.poll()  # one per wait: a poll object is not for two threads at once
-    poller.register(sock, select.POLLIN if wants == _WANTS_READ else select.POLLOUT)
-    return bool(poller.poll(None if timeout is None else timeout * 1000.0))
 
 
 def _reason(exc: OSError) -> str:

@@ -375,13 +375,13 @@ def test_address_in_use_is_a_one_line_error(capsys: pytest.CaptureFixture[str]) 
 def test_forked_child_opens_its_own_connection(calc_server: SrpcCalcServerStub) -> None:
     calc = SrpcCalcClientStub(*calc_server.address)
     assert calc.add(1, 1) == 2
-    parent_socket = calc._srpc_shared.connection.sock  # type: ignore[union-attr]
+    parent_socket = calc._srpc_shared.connection.stream  # type: ignore[union-attr]
     read, write = os.pipe()
     pid = os.fork()
     if pid == 0:  # pragma: no cover - child
         code = 1
         try:
-            ok = calc.add(20, 22) == 42 and calc._srpc_shared.connection.sock is not parent_socket  # type: ignore[union-attr]
+            ok = calc.add(20, 22) == 42 and calc._srpc_shared.connection.stream is not parent_socket  # type: ignore[union-attr]
             code = 0 if ok else 1
         finally:
             os.write(write, bytes([code]))
