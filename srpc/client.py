@@ -26,6 +26,7 @@ import time
 import typing
 from typing import Any, ClassVar, TypeVar, overload
 
+from srpc import memory
 from srpc._address import resolve_address
 from srpc.codec import ServiceCodec, encoder, service_codec
 from srpc.descriptor import ServiceDescriptor
@@ -127,8 +128,15 @@ class _Settings:
         max_frame: int,
     ) -> None:
         self.descriptor = descriptor
-        self.host, self.port = resolve_address(host, port)
-        self.label = f"{self.host}:{self.port}"
+        self.in_memory = host is not None and host.startswith(memory.SCHEME)
+        if self.in_memory:
+            assert host is not None
+            memory.name_of(host)  # a malformed URL fails here, not at the first call
+            self.host, self.port = host, 0
+            self.label = host
+        else:
+            self.host, self.port = resolve_address(host, port)
+            self.label = f"{self.host}:{self.port}"
         self.connect_timeout = connect_timeout
         raw = resolve_token(token)
         self.token = None if raw is None else raw.decode("utf-8", "replace")
@@ -141,6 +149,8 @@ class _Settings:
 
     def open_stream(self, timeout: float) -> ByteStream:
         """A new connected byte stream to the server; raises ``OSError``."""
+        if self.in_memory:
+            return memory.connect_sync(self.host)
         return open_stream(self.host, self.port, timeout, self.ssl)
 
     def session(self) -> ClientSession[Any]:
@@ -867,6 +877,12 @@ class _AsyncShared:
         settings = self.settings
         label = settings.label
         connection = _AsyncConnection(settings, loop)
+        if settings.in_memory:
+            try:
+                memory.connect_async(settings.host, loop, connection)
+            except OSError as exc:
+                raise ConnectError(f"cannot connect to {label}: {exc}") from None
+            return await self._handshake(connection)
         try:
             await asyncio.wait_for(
                 loop.create_connection(

@@ -25,6 +25,7 @@ import types
 import typing
 from typing import Any, ClassVar, Literal
 
+from srpc import memory
 from srpc._address import resolve_address
 from srpc.descriptor import ServiceDescriptor
 from srpc.dispatch import Dispatcher
@@ -404,6 +405,9 @@ async def _tls_listen(core: _Core, host: str, port: int) -> _TlsListener:
     return _TlsListener(core, sockets, core.server.ssl)
 
 
+_Listener = typing.Union[asyncio.base_events.Server, "_TlsListener", memory.Registration]
+
+
 def _new_event_loop() -> asyncio.AbstractEventLoop:
     """uvloop's loop when it is installed (the hot path runs in C), else asyncio's."""
     if _uvloop is not None and os.environ.get("SRPC_LOOP", "") != "asyncio":
@@ -456,7 +460,10 @@ class Server:
         max_workers: int | None = None,
     ) -> None:
         descriptor = self._srpc_service
-        self.host, self.port = resolve_address(host, port)
+        if host is not None and host.startswith(memory.SCHEME):
+            self.host, self.port = host, 0
+        else:
+            self.host, self.port = resolve_address(host, port)
         self.impl = impl if impl is not None else self._srpc_default_impl()
         self.metrics_log = metrics_log
         self._token = resolve_token(token)
@@ -600,12 +607,20 @@ class Server:
         finally:
             self._close_loop(loop)
 
-    async def _listen(self) -> asyncio.base_events.Server | _TlsListener:
+    async def _listen(self) -> _Listener:
         loop = asyncio.get_running_loop()
         self._stop_event = asyncio.Event()
         core = _Core(self, loop)
         self._core = core
         server: asyncio.base_events.Server | _TlsListener
+        descriptor = self._srpc_service
+        if self.host.startswith(memory.SCHEME):
+            registration = memory.listen(self.host, loop, lambda: _Connection(core))
+            self._address = (self.host, 0)
+            self._metrics.start(
+                address=self.host, procedures=list(descriptor.procedures), pid=os.getpid()
+            )
+            return registration
         try:
             if self.ssl is None:
                 server = await loop.create_server(
@@ -624,7 +639,6 @@ class Server:
             raise
         sockname = server.sockets[0].getsockname()
         self._address = (sockname[0], sockname[1])
-        descriptor = self._srpc_service
         self._metrics.start(
             address=f"{sockname[0]}:{sockname[1]}",
             procedures=list(descriptor.procedures),
@@ -632,7 +646,7 @@ class Server:
         )
         return server
 
-    async def _serve(self, server: asyncio.base_events.Server | _TlsListener) -> None:
+    async def _serve(self, server: _Listener) -> None:
         assert self._stop_event is not None
         core = self._core
         try:
