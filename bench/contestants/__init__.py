@@ -52,6 +52,13 @@ CONTESTANTS: dict[str, Contestant] = {
             needs="srpc",
         ),
         Contestant(
+            "srpc-threads",
+            "bench.contestants.srpc_threads_bench",
+            ("srpc", "msgspec"),
+            "srpc, sync client; server runs every procedure on worker threads (no @srpc.inline)",
+            needs="srpc",
+        ),
+        Contestant(
             "srpc-async",
             "bench.contestants.srpc_bench",
             ("srpc", "msgspec"),
