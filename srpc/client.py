@@ -303,12 +303,27 @@ class _SyncConnection:
         return self.session.failure
 
     def is_stale(self) -> bool:
-        """Whether the server closed this idle connection (checked before sending, never after)."""
-        if self.session.failure is not None:
+        """Whether this connection can take no new call: it failed, or, checked while it is idle
+        (before sending, never after), the server closed it or said GoAway."""
+        session = self.session
+        if session.failure is not None or session.closing:
             return True
-        if self.calls or self.reading:
-            return False
-        return self.stream.peer_closed()
+        with self.lock:
+            if self.calls or self.reading:
+                return False
+            self.reading = True  # nobody else reads while we look
+        failure: SrpcError | None = None
+        messages: list[tuple[Message, int]] = []
+        try:
+            size = self.stream.read_idle(self.buffer)
+            if size == 0:
+                failure = ConnectionLost(f"{self.label}: the server closed the connection")
+            elif size is not None:
+                messages = self.reader.feed_from(self.buffer, size)
+        except ProtocolError as exc:
+            failure = exc
+        self._deliver(messages, failure)
+        return session.failure is not None or session.closing
 
     def call(
         self,
@@ -599,8 +614,9 @@ class _SyncShared:
             connection = self.connection
             if connection is not None and not connection.is_stale():
                 return connection
-            if connection is not None:
+            if connection is not None and not connection.calls:
                 connection.fail(ConnectionLost("the server closed the connection"))
+            # After GoAway, calls still in flight on the old connection go on there.
             self.connection = self._connect()
             return self.connection
 
@@ -685,6 +701,7 @@ class SyncClient:
         if (
             connection is None
             or connection.session.failure is not None
+            or connection.session.closing
             or shared.forks != _forks[0]
             or (now - connection.last_call >= _QUIET and connection.is_stale())
         ):
@@ -858,7 +875,12 @@ class _AsyncShared:
     async def get(self) -> _AsyncConnection:
         loop = asyncio.get_running_loop()
         connection = self.connection
-        if connection is not None and connection.failure is None and self.loop is loop:
+        if (
+            connection is not None
+            and connection.failure is None
+            and not connection.session.closing
+            and self.loop is loop
+        ):
             return connection
         if self.loop is not loop or self.pid != os.getpid():
             self.loop = loop
@@ -868,7 +890,11 @@ class _AsyncShared:
         assert self.lock is not None
         async with self.lock:
             connection = self.connection
-            if connection is not None and connection.failure is None:
+            if (
+                connection is not None
+                and connection.failure is None
+                and not connection.session.closing
+            ):
                 return connection
             self.connection = await self._connect(loop)
             return self.connection
@@ -961,6 +987,7 @@ class AsyncClient:
         if (
             connection is None
             or connection.failure is not None
+            or connection.session.closing
             or shared.loop is not asyncio.get_running_loop()
         ):
             connection = await shared.get()

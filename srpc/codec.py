@@ -9,6 +9,7 @@ the declared type (``list[Record]`` comes back as ``Record`` instances).
 
 from __future__ import annotations
 
+import collections.abc
 import dataclasses
 import functools
 import inspect
@@ -104,6 +105,15 @@ class ProcedureCodec:
     _plain_result: tuple[type, ...] | None
     _param_decoders: dict[str, msgspec.msgpack.Decoder[Any]] = field(default_factory=dict)
     _tuple_decoders: dict[int, msgspec.msgpack.Decoder[Any]] = field(default_factory=dict)
+    stream_result: bool = False
+    """The result is a stream of ``return_type`` items (``Iterator[T]``/``AsyncIterator[T]``)."""
+    stream_param: str | None = None
+    """The parameter whose argument is a stream of ``stream_item`` items, if any; in the
+    request its place holds ``None`` and the items follow as StreamItem messages."""
+    stream_param_index: int | None = None
+    """Its position among the positional parameters (``None``: keyword-only)."""
+    stream_item: Any = None
+    stream_item_decoder: msgspec.msgpack.Decoder[Any] | None = None
 
     @property
     def label(self) -> str:
@@ -315,6 +325,17 @@ class ProcedureCodec:
 
     # -- client side ---------------------------------------------------------
 
+    def decode_item(self, data: msgspec.Raw | bytes) -> Any:
+        """A streamed argument's item, validated (server side), or :class:`InvalidArguments`."""
+        decoder = self.stream_item_decoder
+        assert decoder is not None
+        try:
+            return decoder.decode(data)
+        except msgspec.ValidationError as exc:
+            raise InvalidArguments(self._describe(exc, name=f"{self.stream_param}[item]")) from None
+        except DECODE_ERRORS as exc:
+            raise InvalidArguments(f"{self.label}: malformed stream item: {exc}") from None
+
     def decode_result(self, data: msgspec.Raw | bytes) -> Any:
         try:
             return self.result_decoder.decode(data)
@@ -464,6 +485,9 @@ def build_procedure(service: str, interface: type, name: str) -> ProcedureCodec:
         ):
             min_positional = len(positional)
     return_type = hints.get("return", Any)
+    streams = _streams(name, hints, positional, keyword)
+    if streams.result:
+        return_type = streams.result_item
     plain = _PLAIN_RESULTS.get(return_type)
     return ProcedureCodec(
         service=service,
@@ -478,7 +502,60 @@ def build_procedure(service: str, interface: type, name: str) -> ProcedureCodec:
         return_type=return_type,
         result_decoder=_decoder_for(return_type),
         _plain_result=plain,
+        stream_result=streams.result,
+        stream_param=streams.param,
+        stream_param_index=streams.param_index,
+        stream_item=streams.param_item,
+        stream_item_decoder=None if streams.param is None else _decoder_for(streams.param_item),
     )
+
+
+_STREAM_ORIGINS = (collections.abc.Iterator, collections.abc.AsyncIterator)
+
+
+def _stream_item(tp: Any) -> tuple[bool, Any]:
+    """Whether ``tp`` is ``Iterator[T]``/``AsyncIterator[T]`` (a stream), and ``T``."""
+    if typing.get_origin(tp) in _STREAM_ORIGINS:
+        args = typing.get_args(tp)
+        return True, args[0] if args else Any
+    if tp in _STREAM_ORIGINS:
+        return True, Any
+    return False, None
+
+
+@dataclass(frozen=True)
+class _Streams:
+    result: bool = False
+    result_item: Any = None
+    param: str | None = None
+    param_index: int | None = None
+    param_item: Any = None
+
+
+def _streams(
+    proc: str, hints: dict[str, Any], positional: list[tuple[str, Any]], keyword: dict[str, Any]
+) -> _Streams:
+    """Which of a procedure's result and parameters stream. The streamed parameter's place in
+    the request holds ``None`` (its items travel as StreamItem messages), so its declared
+    type is replaced by ``None`` in ``positional``/``keyword``."""
+    result, result_item = _stream_item(hints.get("return", Any))
+    found: list[tuple[str, int | None, Any]] = []
+    for index, (pname, tp) in enumerate(positional):
+        is_stream, item = _stream_item(tp)
+        if is_stream:
+            found.append((pname, index, item))
+            positional[index] = (pname, type(None))
+    for pname, tp in keyword.items():
+        is_stream, item = _stream_item(tp)
+        if is_stream:
+            if not any(f[0] == pname for f in found):
+                found.append((pname, None, item))
+            keyword[pname] = type(None)
+    if len(found) > 1:
+        raise TypeError(f"{proc}() streams more than one argument ({found[0][0]}, {found[1][0]})")
+    if not found:
+        return _Streams(result, result_item)
+    return _Streams(result, result_item, found[0][0], found[0][1], found[0][2])
 
 
 class ServiceCodec:

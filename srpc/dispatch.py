@@ -33,21 +33,24 @@ import os
 import queue
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from typing import Any, Protocol, TypeVar
 
 from srpc.codec import ProcedureCodec, service_codec
+from srpc.context import CallContext, _current
 from srpc.descriptor import ServiceDescriptor
-from srpc.errors import InvalidArguments, ProtocolError
+from srpc.errors import ConnectError, InvalidArguments, ProtocolError
 from srpc.metrics import MetricsWriter
-from srpc.protocol import Request, encode_message
+from srpc.protocol import Cancel, Credit, Message, Request, StreamEnd, StreamItem, encode_message
 from srpc.remote_errors import error_reply, interface_exceptions
+from srpc.server_streams import AsyncArgumentStream, ResultStream, SyncArgumentStream
 
 __all__ = ["Dispatcher", "Responder", "inline"]
 
 log = logging.getLogger("srpc.server")
 
 _perf = time.perf_counter
+_monotonic = time.monotonic
 F = TypeVar("F", bound=Callable[..., Any])
 _INLINE = "__srpc_inline__"
 _MAX_NAME = 200  # characters of an unknown procedure name echoed back
@@ -74,28 +77,47 @@ def inline(method: F) -> F:
 class Responder(Protocol):
     """What the dispatcher needs from the transport that received a request.
 
-    ``send_answer`` is only ever called on the event loop's thread, once per
-    request the dispatcher was given, with the whole answer frame (or its
-    parts, written back to back).
+    Every method is called on the event loop's thread. ``send_answer`` is
+    called once per request the dispatcher was given, with the call's last
+    frame (or its parts, written back to back), or ``None`` when the call
+    ends without one (the caller cancelled it); it releases the call's place
+    in the session's table. ``attach`` routes the call's later messages
+    (Cancel, Credit, stream items) to ``call.receive``.
     """
 
     peer: str
 
-    def send_answer(self, id: int, frame: bytes | bytearray | list[bytes | bytearray]) -> None:
-        """Write the answer to call ``id`` (and release its place in the call table)."""
+    def send(self, frame: bytes | bytearray) -> None:
+        """Write one frame of a call still running (a stream item, a credit)."""
+
+    def send_many(self, frames: list[bytearray]) -> None:
+        """Write frames of calls still running, in order."""
+
+    def send_answer(
+        self, id: int, frame: bytes | bytearray | list[bytes | bytearray] | None
+    ) -> None:
+        """Write the last frame of call ``id`` and release its place in the call table."""
+
+    def attach(self, id: int, call: _Call) -> None:
+        """Route call ``id``'s later messages to ``call.receive``."""
 
 
 class _Procedure:
     """A declared procedure bound to the implementation."""
 
-    __slots__ = ("codec", "inline", "is_async", "method", "name")
+    __slots__ = ("codec", "inline", "is_async", "method", "name", "streams")
 
     def __init__(self, name: str, method: Callable[..., Any], codec: ProcedureCodec, inline: bool):
         self.name = name
         self.method = method
         self.codec = codec
-        self.is_async = inspect.iscoroutinefunction(method)
-        self.inline = not self.is_async and (inline or bool(getattr(method, _INLINE, False)))
+        self.is_async = inspect.iscoroutinefunction(method) or inspect.isasyncgenfunction(method)
+        self.streams = codec.stream_result or codec.stream_param is not None
+        self.inline = (
+            not self.is_async
+            and not self.streams
+            and (inline or bool(getattr(method, _INLINE, False)))
+        )
 
 
 class _WorkerPool:
@@ -146,6 +168,81 @@ class _WorkerPool:
             self.queue.put(None)
 
 
+class _Call:
+    """A call that runs beyond the moment it was dispatched: its context, its task or stream,
+    its deadline timer, and the counts for its metrics record."""
+
+    __slots__ = (
+        "argument",
+        "context",
+        "finished",
+        "id",
+        "items_in",
+        "items_out",
+        "procedure",
+        "reason",
+        "received",
+        "responder",
+        "result",
+        "size",
+        "task",
+        "timer",
+    )
+
+    def __init__(
+        self,
+        id: int,
+        procedure: _Procedure,
+        responder: Responder,
+        deadline: float | None,
+        size: int,
+        received: float,
+    ) -> None:
+        self.id = id
+        self.procedure = procedure
+        self.responder = responder
+        self.context = CallContext(procedure.name, responder.peer, deadline)
+        self.size = size
+        self.received = received
+        self.task: asyncio.Task[None] | None = None
+        self.timer: asyncio.TimerHandle | None = None
+        self.result: ResultStream | None = None
+        self.argument: SyncArgumentStream | AsyncArgumentStream | None = None
+        self.finished = False
+        self.reason = "Cancelled"
+        self.items_in = 0
+        self.items_out = 0
+
+    def receive(self, message: Message) -> None:
+        """A message the caller sent for this call (on the loop); ProtocolError if it may not."""
+        kind = type(message)
+        if kind is Cancel:
+            self.cancel("Cancelled")
+        elif kind is Credit and self.result is not None:
+            self.result.credit(message.items, message.bytes)  # type: ignore[union-attr]
+        elif kind is StreamItem and self.argument is not None:
+            self.argument.push(message.item)  # type: ignore[union-attr]
+        elif kind is StreamEnd and self.argument is not None:
+            self.argument.end()
+        else:
+            raise ProtocolError(
+                f"unexpected {kind.__name__} for call {self.id} ({self.procedure.name})"
+            )
+
+    def cancel(self, reason: str) -> None:
+        """Stop the call: the caller gave up, its deadline passed, or the server stops."""
+        if self.finished or self.context._cancelled:
+            return
+        self.context.cancel()
+        self.reason = reason
+        if self.argument is not None:
+            self.argument.abort()
+        if self.task is not None:
+            self.task.cancel()
+        if self.result is not None:
+            self.result.cancel()
+
+
 class Dispatcher:
     """Runs one implementation's declared procedures for any number of transports."""
 
@@ -172,6 +269,16 @@ class Dispatcher:
         self.metrics = metrics
         self.pool = _WorkerPool(max_workers, f"srpc-{descriptor.name}")
         self.loop: asyncio.AbstractEventLoop | None = None
+        self.calls: set[_Call] = set()
+        """Calls dispatched and not finished (inline calls never are: they finish at once)."""
+        self.closing = False
+
+    def loop_task(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        assert self.loop is not None
+        return self.loop.create_task(coro)
+
+    def pool_submit(self, fn: Callable[..., None], *args: Any) -> None:
+        self.pool.submit(fn, *args)
 
     def dispatch(self, responder: Responder, request: Request, size: int, received: float) -> None:
         """Run ``request`` (``size`` bytes, read at ``received``) and answer it through
@@ -189,24 +296,69 @@ class Dispatcher:
         except InvalidArguments as exc:
             self._refuse(responder, request.id, procedure.name, exc, size, received)
             return
-        if procedure.is_async:
+        if self.closing:
+            closing = ConnectError(f"service {self.service!r} is shutting down")
+            self._refuse(responder, request.id, procedure.name, closing, size, received)
+            return
+        timeout = request.timeout
+        if procedure.inline:
+            deadline = None if timeout is None else _monotonic() + timeout
+            token = _current.set(CallContext(procedure.name, responder.peer, deadline))
+            try:
+                self._run_inline(responder, procedure, request.id, args, kwargs, size, received)
+            finally:
+                _current.reset(token)
+            return
+        call = _Call(
+            request.id,
+            procedure,
+            responder,
+            None if timeout is None else _monotonic() + timeout,
+            size,
+            received,
+        )
+        responder.attach(request.id, call)
+        self.calls.add(call)
+        if timeout is not None:
             assert self.loop is not None
-            self.loop.create_task(
-                self._run_async(responder, procedure, request.id, args, kwargs, size, received)
-            )
-        elif procedure.inline:
-            self._run_sync(responder, procedure, request.id, args, kwargs, size, received, False)
+            call.timer = self.loop.call_later(timeout, call.cancel, "DeadlineExceeded")
+        if procedure.streams:
+            self._start_streams(call, args, kwargs)
+        elif procedure.is_async:
+            assert self.loop is not None
+            call.task = self.loop.create_task(self._run_async(call, args, kwargs))
         else:
             try:
-                self.pool.submit(
-                    self._run_sync, responder, procedure, request.id, args, kwargs, size, received,
-                    True,
-                )  # fmt: skip
+                self.pool.submit(self._run_pooled, call, args, kwargs)
             except RuntimeError:  # shut down: the server is stopping
-                unavailable = ProtocolError(f"service {self.service!r} is shutting down")
-                self._refuse(responder, request.id, procedure.name, unavailable, size, received)
+                unavailable = ConnectError(f"service {self.service!r} is shutting down")
+                self.finish(call, self.error_frame(call.id, unavailable), False, "ConnectError")
 
-    def _run_sync(
+    def _start_streams(self, call: _Call, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        codec = call.procedure.codec
+        if codec.stream_param is not None:
+            assert self.loop is not None
+            argument: SyncArgumentStream | AsyncArgumentStream
+            if call.procedure.is_async:
+                argument = AsyncArgumentStream(call)
+            else:
+                argument = SyncArgumentStream(call, self.loop)
+            call.argument = argument
+            index = codec.stream_param_index
+            if index is not None and index < len(args):
+                args = (*args[:index], argument, *args[index + 1 :])
+            else:
+                kwargs = {**kwargs, codec.stream_param: argument}
+        if codec.stream_result:
+            call.result = ResultStream(self, call, args, kwargs)
+            call.result.start()
+        elif call.procedure.is_async:
+            assert self.loop is not None
+            call.task = self.loop.create_task(self._run_async(call, args, kwargs))
+        else:
+            self.pool.submit(self._run_pooled, call, args, kwargs)
+
+    def _run_inline(
         self,
         responder: Responder,
         procedure: _Procedure,
@@ -215,46 +367,48 @@ class Dispatcher:
         kwargs: dict[str, Any],
         size: int,
         received: float,
-        pooled: bool,
     ) -> None:
-        """Run a sync implementation and answer: on the loop, or in a worker (``pooled``)."""
+        """Run a procedure marked inline on the loop and answer at once."""
         try:
             result = procedure.method(*args, **kwargs)
             frame = procedure.codec.encode_reply(id, result)
             ok, error = True, None
         except BaseException as exc:  # SystemExit & co. included: they become RemoteError
-            frame = self._error_frame(id, exc)
+            frame = self.error_frame(id, exc)
             ok, error = False, type(exc).__name__
-        if not pooled:  # the answer inline, without finish()'s extra call
-            responder.send_answer(id, frame)
-            if self.metrics.path is not None:
-                self._record(responder.peer, frame, procedure.name, ok, error, size, received)
-            return
+        responder.send_answer(id, frame)
+        if self.metrics.path is not None:
+            self._record(responder.peer, frame, procedure.name, ok, error, size, received, 0, 0)
+
+    def _run_pooled(self, call: _Call, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        """Run a sync implementation on a worker thread; the answer goes back to the loop."""
+        token = _current.set(call.context)
+        try:
+            result = call.procedure.method(*args, **kwargs)
+            frame = call.procedure.codec.encode_reply(call.id, result)
+            ok, error = True, None
+        except BaseException as exc:  # SystemExit & co. included: they become RemoteError
+            frame = self.error_frame(call.id, exc)
+            ok, error = False, type(exc).__name__
+        finally:
+            _current.reset(token)
         assert self.loop is not None
         # RuntimeError: the loop is closed, the server is gone.
         with contextlib.suppress(RuntimeError):
-            self.loop.call_soon_threadsafe(
-                self.finish, responder, id, frame, procedure.name, ok, error, size, received
-            )
+            self.loop.call_soon_threadsafe(self.finish, call, frame, ok, error)
 
-    async def _run_async(
-        self,
-        responder: Responder,
-        procedure: _Procedure,
-        id: int,
-        args: tuple[Any, ...],
-        kwargs: dict[str, Any],
-        size: int,
-        received: float,
-    ) -> None:
+    async def _run_async(self, call: _Call, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        _current.set(call.context)  # the task's own context
         try:
-            result = await procedure.method(*args, **kwargs)
-            frame = procedure.codec.encode_reply(id, result)
+            result = await call.procedure.method(*args, **kwargs)
+            frame = call.procedure.codec.encode_reply(call.id, result)
             ok, error = True, None
+        except asyncio.CancelledError:
+            frame, ok, error = None, False, call.reason
         except BaseException as exc:  # everything reaches the caller; the server keeps serving
-            frame = self._error_frame(id, exc)
+            frame = self.error_frame(call.id, exc)
             ok, error = False, type(exc).__name__
-        self.finish(responder, id, frame, procedure.name, ok, error, size, received)
+        self.finish(call, frame, ok, error)
 
     def _refuse(
         self,
@@ -266,39 +420,61 @@ class Dispatcher:
         received: float,
     ) -> None:
         """Answer a request that never reached the implementation with ``exc``."""
-        frame = self._error_frame(id, exc)
-        self.finish(responder, id, frame, proc, False, type(exc).__name__, size, received)
+        frame = self.error_frame(id, exc)
+        responder.send_answer(id, frame)
+        if self.metrics.path is not None:
+            error = type(exc).__name__
+            self._record(responder.peer, frame, proc, False, error, size, received, 0, 0)
 
-    def _error_frame(self, id: int, exc: BaseException) -> bytearray:
+    def error_frame(self, id: int, exc: BaseException) -> bytearray:
         return encode_message(error_reply(id, exc, self.known))
 
     def finish(
         self,
-        responder: Responder,
-        id: int,
-        frame: bytes | bytearray | list[bytes | bytearray],
-        proc: str,
+        call: _Call,
+        frame: bytes | bytearray | list[bytes | bytearray] | None,
         ok: bool,
         error: str | None,
-        req_bytes: int,
-        received: float,
     ) -> None:
-        """Send call ``id``'s answer and write its metrics record; on the event loop's thread."""
-        responder.send_answer(id, frame)
-        if self.metrics.path is not None:  # metrics_log=None: not even a clock read
-            self._record(responder.peer, frame, proc, ok, error, req_bytes, received)
+        """Call ``call`` is over: send its last frame (none once the caller cancelled it) and
+        write its metrics record; on the event loop's thread."""
+        if call.finished:
+            return
+        call.finished = True
+        self.calls.discard(call)
+        if call.timer is not None:
+            call.timer.cancel()
+        if call.context._cancelled:  # the caller gave up (or its deadline passed): no answer
+            frame, ok, error = None, False, call.reason
+        call.responder.send_answer(call.id, frame)
+        if self.metrics.path is not None:
+            self._record(
+                call.responder.peer,
+                frame,
+                call.procedure.name,
+                ok,
+                error,
+                call.size,
+                call.received,
+                call.items_in,
+                call.items_out,
+            )
 
     def _record(
         self,
         peer: str,
-        frame: bytes | bytearray | list[bytes | bytearray],
+        frame: bytes | bytearray | list[bytes | bytearray] | None,
         proc: str,
         ok: bool,
         error: str | None,
         req_bytes: int,
         received: float,
+        items_in: int,
+        items_out: int,
     ) -> None:
-        if isinstance(frame, list):
+        if frame is None:
+            resp_bytes = 0
+        elif isinstance(frame, list):
             resp_bytes = 0
             for part in frame:
                 resp_bytes += len(part)
@@ -308,6 +484,15 @@ class Dispatcher:
         self.metrics.append(
             (done, proc, ok, (done - received) * 1000.0, error, peer, req_bytes, resp_bytes)
         )
+
+    def begin_shutdown(self) -> None:
+        """Refuse new calls from now on (calls in flight go on)."""
+        self.closing = True
+
+    def cancel_all(self) -> None:
+        """The grace period is over: cancel every call still running."""
+        for call in list(self.calls):
+            call.cancel("ServerShutdown")
 
     def close(self) -> None:
         self.pool.shutdown()

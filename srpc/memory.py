@@ -296,8 +296,11 @@ class MemoryStream:
                 lambda: bool(self.data) or self.eof or self.closed, max(timeout, 0.0)
             )
 
-    def peer_closed(self) -> bool:
-        return self.eof
+    def read_idle(self, buffer: bytearray) -> int | None:
+        with self.cond:
+            if not self.data:
+                return 0 if self.eof or self.closed else None
+        return self.recv_into(buffer)
 
     def close(self) -> None:
         with self.cond:

@@ -27,25 +27,35 @@ __all__ = [
     "DECODE_ERRORS",
     "PROTOCOL_VERSION",
     "RESERVED_TAGS",
+    "STREAM_WINDOW_BYTES",
+    "STREAM_WINDOW_ITEMS",
     "TAG_REPLY",
     "TAG_REQUEST",
+    "Cancel",
+    "Credit",
     "ErrorKind",
     "ErrorReply",
+    "GoAway",
     "Hello",
     "Message",
     "MessageReader",
+    "Ping",
+    "Pong",
     "Refuse",
     "RefuseCode",
     "Reply",
     "Request",
+    "StreamEnd",
+    "StreamItem",
     "Welcome",
     "answer_hello",
     "encode_message",
     "encode_payload",
     "encode_request",
+    "encode_stream_item",
 ]
 
-PROTOCOL_VERSION: Final = 1
+PROTOCOL_VERSION: Final = 2
 
 TAG_HELLO: Final = 1
 TAG_WELCOME: Final = 2
@@ -53,19 +63,26 @@ TAG_REFUSE: Final = 3
 TAG_REQUEST: Final = 4
 TAG_REPLY: Final = 5
 TAG_ERROR_REPLY: Final = 6
+TAG_STREAM_ITEM: Final = 7
+TAG_STREAM_END: Final = 8
+TAG_CANCEL: Final = 9
+TAG_PING: Final = 13
+TAG_PONG: Final = 14
+TAG_GO_AWAY: Final = 15
+TAG_CREDIT: Final = 16
 
 RESERVED_TAGS: Final[dict[int, str]] = {
-    7: "StreamItem: one item of a streamed result (id, item)",
-    8: "StreamEnd: end of a streamed result (id)",
-    9: "Cancel: the client abandons call id (id)",
     10: "ServerRequest: a call from server to client (id, proc, args, kwargs)",
     11: "ServerReply: the client's answer to a ServerRequest (id, result)",
     12: "ServerErrorReply: the client's error answer to a ServerRequest",
-    13: "Ping: liveness probe (nonce)",
-    14: "Pong: answer to Ping (nonce)",
-    15: "GoAway: the sender stops accepting requests (last id, reason)",
 }
-"""Tags 7-15 are reserved for these future messages; 16-63 for later protocol versions."""
+"""Tags 10-12 are reserved for these future messages; 17-63 for later protocol versions."""
+
+STREAM_WINDOW_ITEMS: Final = 256
+"""Items a stream's sender may send before the receiver grants more (per call, each way)."""
+STREAM_WINDOW_BYTES: Final = 4 * 1024 * 1024
+"""Bytes of items a stream's sender may send before the receiver grants more (the item that
+crosses the limit is still sent whole)."""
 
 
 class RefuseCode(enum.IntEnum):
@@ -117,12 +134,18 @@ class Refuse(msgspec.Struct, array_like=True, tag=TAG_REFUSE, frozen=True, gc=Fa
 
 
 class Request(msgspec.Struct, array_like=True, tag=TAG_REQUEST, frozen=True, gc=False):
-    """Client -> server: call ``proc(*args, **kwargs)``; ``id`` is echoed in the answer."""
+    """Client -> server: call ``proc(*args, **kwargs)``; ``id`` is echoed in the answer.
+
+    ``timeout``: the seconds the caller still waits for the whole call as it
+    sends the request (``None``: for ever); the server cancels the call when
+    they have passed.
+    """
 
     id: int
     proc: str
     args: msgspec.Raw
     kwargs: msgspec.Raw
+    timeout: float | None = None
 
 
 class Reply(msgspec.Struct, array_like=True, tag=TAG_REPLY, frozen=True, gc=False):
@@ -145,7 +168,68 @@ class ErrorReply(msgspec.Struct, array_like=True, tag=TAG_ERROR_REPLY, frozen=Tr
     attrs: msgspec.Raw
 
 
-Message = Union[Hello, Welcome, Refuse, Request, Reply, ErrorReply]  # noqa: UP007
+class StreamItem(msgspec.Struct, array_like=True, tag=TAG_STREAM_ITEM, frozen=True, gc=False):
+    """One item of call ``id``'s stream: a result item (server -> client) or an argument item
+    (client -> server)."""
+
+    id: int
+    item: msgspec.Raw
+
+
+class StreamEnd(msgspec.Struct, array_like=True, tag=TAG_STREAM_END, frozen=True, gc=False):
+    """The sender's stream of call ``id`` is complete (server -> client: the call succeeded)."""
+
+    id: int
+
+
+class Cancel(msgspec.Struct, array_like=True, tag=TAG_CANCEL, frozen=True, gc=False):
+    """Client -> server: the caller abandoned call ``id``; nothing more is sent for it."""
+
+    id: int
+
+
+class Credit(msgspec.Struct, array_like=True, tag=TAG_CREDIT, frozen=True, gc=False):
+    """The receiver of call ``id``'s stream took ``items`` items of ``bytes`` bytes: the sender
+    may send that much more."""
+
+    id: int
+    items: int
+    bytes: int
+
+
+class Ping(msgspec.Struct, array_like=True, tag=TAG_PING, frozen=True, gc=False):
+    """Liveness probe; the peer answers with a Pong carrying the same ``nonce``."""
+
+    nonce: int
+
+
+class Pong(msgspec.Struct, array_like=True, tag=TAG_PONG, frozen=True, gc=False):
+    nonce: int
+
+
+class GoAway(msgspec.Struct, array_like=True, tag=TAG_GO_AWAY, frozen=True, gc=False):
+    """Server -> client: no new calls on this connection (``last_id`` is the highest request
+    id it received); calls in flight go on. ``reason`` is for people."""
+
+    last_id: int
+    reason: str
+
+
+Message = Union[  # noqa: UP007
+    Hello,
+    Welcome,
+    Refuse,
+    Request,
+    Reply,
+    ErrorReply,
+    StreamItem,
+    StreamEnd,
+    Cancel,
+    Credit,
+    Ping,
+    Pong,
+    GoAway,
+]
 
 _encoder = msgspec.msgpack.Encoder()
 
@@ -160,19 +244,27 @@ def encode_payload(message: Message) -> bytes:
     return _encoder.encode(message)
 
 
+def encode_stream_item(id: int, item: bytes) -> bytearray:
+    """A :class:`StreamItem` frame around an item already encoded (and validated)."""
+    return new_frame(_encoder, (TAG_STREAM_ITEM, id, msgspec.Raw(item)))
+
+
 def encode_request(
     encoder: msgspec.msgpack.Encoder,
     id: int,
     proc: str,
     args: tuple[Any, ...] | list[Any],
     kwargs: dict[str, Any],
+    timeout: float | None = None,
 ) -> bytearray:
     """A :class:`Request` frame whose arguments are still Python objects.
 
     One pass with the caller's encoder (its ``enc_hook`` handles user types);
     the bytes are identical to ``encode_message(Request(...))``.
     """
-    return new_frame(encoder, (TAG_REQUEST, id, proc, args, kwargs))
+    if timeout is None:
+        return new_frame(encoder, (TAG_REQUEST, id, proc, args, kwargs))
+    return new_frame(encoder, (TAG_REQUEST, id, proc, args, kwargs, timeout))
 
 
 DECODE_ERRORS: Final = (msgspec.DecodeError, ValueError, RecursionError)

@@ -259,6 +259,11 @@ class _Connection(asyncio.BufferedProtocol):
         else:
             self.timer = self.core.loop.call_later(max(timeout - idle, 0.05), self._idle_check)
 
+    def go_away(self, reason: str) -> None:
+        if self.session.welcomed and not self.closed:
+            self.session.go_away(reason)
+            self._flush_session()
+
     def _abort(self) -> None:
         self.closed = True
         if self.transport is not None:
@@ -273,7 +278,7 @@ class _Connection(asyncio.BufferedProtocol):
         transport = self.transport
         if transport is None or self.closed:
             return
-        should_pause = self.write_paused or self.session.saturated or self.core.closing
+        should_pause = self.write_paused or self.session.saturated
         if should_pause and not self.read_paused:
             self.read_paused = True
             transport.pause_reading()
@@ -283,9 +288,22 @@ class _Connection(asyncio.BufferedProtocol):
 
     # -- answers (the dispatcher's Responder) ----------------------------------
 
-    def send_answer(self, id: int, frame: bytes | bytearray | list[bytes | bytearray]) -> None:
+    def send(self, frame: bytes | bytearray) -> None:
+        if not self.closed and self.transport is not None:
+            self.transport.write(frame)
+
+    def send_many(self, frames: list[bytearray]) -> None:
+        if not self.closed and self.transport is not None:
+            self.transport.write(b"".join(frames) if len(frames) > 1 else frames[0])
+
+    def attach(self, id: int, call: Any) -> None:
+        self.session.attach(id, call)
+
+    def send_answer(
+        self, id: int, frame: bytes | bytearray | list[bytes | bytearray] | None
+    ) -> None:
         transport = self.transport
-        if not self.closed and transport is not None:
+        if frame is not None and not self.closed and transport is not None:
             if type(frame) is not list:
                 transport.write(frame)  # type: ignore[arg-type]
             elif self.core.writev:  # a large bytes result, head then value: one writev, no copy
@@ -654,12 +672,17 @@ class Server:
         finally:
             server.close()
             core.closing = True
+            self._dispatcher.begin_shutdown()
+            # GoAway: no new calls; the connections are still read, for the credits, cancels
+            # and stream items of the calls that finish within the grace period.
             for connection in list(core.connections):
-                connection._update_reading()
+                connection.go_away("the server is shutting down")
             if core.in_flight():
                 core.idle_waiter = core.loop.create_future()
                 with contextlib.suppress(asyncio.TimeoutError):
                     await asyncio.wait_for(core.idle_waiter, self.grace_period)
+            self._dispatcher.cancel_all()
+            await asyncio.sleep(0)
             for connection in list(core.connections):
                 connection.close()
             await asyncio.sleep(0)

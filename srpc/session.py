@@ -45,14 +45,21 @@ from srpc.errors import (
 from srpc.framing import DEFAULT_MAX_FRAME
 from srpc.protocol import (
     PROTOCOL_VERSION,
+    Cancel,
+    Credit,
     ErrorReply,
+    GoAway,
     Hello,
     Message,
     MessageReader,
+    Ping,
+    Pong,
     Refuse,
     RefuseCode,
     Reply,
     Request,
+    StreamEnd,
+    StreamItem,
     Welcome,
     answer_hello,
     encode_message,
@@ -101,7 +108,7 @@ class _Session(Generic[C]):
 class ClientSession(_Session[C]):
     """The end of a connection that opened it: it sends the Hello and starts the calls."""
 
-    __slots__ = ("descriptor", "server_max_frame", "server_max_in_flight", "token")
+    __slots__ = ("closing", "descriptor", "server_max_frame", "server_max_in_flight", "token")
 
     def __init__(
         self,
@@ -117,6 +124,8 @@ class ClientSession(_Session[C]):
         self.token = token
         self.server_max_frame = DEFAULT_MAX_FRAME
         self.server_max_in_flight = DEFAULT_MAX_IN_FLIGHT
+        self.closing = False
+        """The server said GoAway: calls in flight go on, new ones need a new connection."""
 
     def hello(self) -> bytearray:
         """The first frame to send."""
@@ -165,11 +174,25 @@ class ClientSession(_Session[C]):
             )
 
     def route(self, message: Message) -> C | None:
-        """The waiting call ``message`` answers, removed from the table; ``None`` for an answer
-        nobody waits for any more. Raises :class:`ProtocolError` for anything but an answer:
-        the connection must then be failed."""
-        if type(message) is Reply or type(message) is ErrorReply:
-            return self.calls.pop(message.id, None)
+        """The waiting call ``message`` is for, or ``None`` when nobody waits for it any more
+        (the call gave up) or it is about the connection itself.
+
+        A call's last message (Reply, ErrorReply, StreamEnd) removes it from
+        the table; a stream item or a credit leaves it there. GoAway marks the
+        session closing: no new call may start on it. Raises
+        :class:`ProtocolError` for a message a server may not send: the
+        connection must then be failed.
+        """
+        kind = type(message)
+        if kind is Reply or kind is ErrorReply or kind is StreamEnd:
+            return self.calls.pop(message.id, None)  # type: ignore[union-attr]
+        if kind is StreamItem or kind is Credit:
+            return self.calls.get(message.id)  # type: ignore[union-attr]
+        if kind is GoAway:
+            self.closing = True
+            return None
+        if kind is Pong:
+            return None
         raise self.unexpected(message)
 
 
@@ -233,21 +256,58 @@ class ServerSession(_Session[Any]):
         Raises :class:`ProtocolError` for a message the peer may not send
         here (the transport closes the connection).
         """
-        if type(message) is Request and self.welcomed:
-            id = message.id
+        kind = type(message)
+        if kind is Request and self.welcomed:
+            id = message.id  # type: ignore[union-attr]
             serving = self.serving
             if id in serving:
                 raise ProtocolError(f"{self.label}: request id {id} is already in flight")
             if len(serving) >= self.max_in_flight or self.backlog:
-                self.backlog.append((message, size, received))
-                serving[id] = None  # the id is taken from now on
+                self.backlog.append((message, size, received))  # type: ignore[arg-type]
+                serving[id] = []  # the id is taken from now on; its early messages wait here
                 return None
             serving[id] = None
-            return message
-        if self.welcomed:
-            raise self.unexpected(message)
-        self._answer_hello(message)
-        return None
+            return message  # type: ignore[return-value]
+        if not self.welcomed:
+            self._answer_hello(message)
+            return None
+        if kind is StreamItem or kind is StreamEnd or kind is Cancel or kind is Credit:
+            id = message.id  # type: ignore[union-attr]
+            call = self.serving.get(id)
+            if type(call) is list:  # backlogged: kept for when it runs (a window at most)
+                if kind is Cancel:
+                    self._drop_backlogged(id)
+                else:
+                    call.append(message)
+            elif call is not None:
+                call.receive(message)
+            # else: the call has ended (an item the implementation did not read): dropped
+            return None
+        if kind is Ping:
+            self.outgoing.append(encode_message(Pong(message.nonce)))  # type: ignore[union-attr]
+            return None
+        raise self.unexpected(message)
+
+    def attach(self, id: int, call: Any) -> None:
+        """Route call ``id``'s later messages to ``call.receive`` (Cancel, Credit, stream
+        items); the messages that came while it waited in the backlog are given first."""
+        early = self.serving.get(id)
+        self.serving[id] = call
+        if type(early) is list:
+            for message in early:
+                call.receive(message)
+
+    def _drop_backlogged(self, id: int) -> None:
+        self.serving.pop(id, None)
+        for i, (request, _, _) in enumerate(self.backlog):
+            if request.id == id:
+                del self.backlog[i]
+                return
+
+    def go_away(self, reason: str) -> None:
+        """Tell the client no new calls are taken (the server is stopping)."""
+        last = max(self.serving, default=0)
+        self.outgoing.append(encode_message(GoAway(last, reason)))
 
     def _answer_hello(self, message: Message) -> None:
         descriptor = self.descriptor

@@ -12,8 +12,10 @@ the in-memory transport of :mod:`srpc.memory`. Every stream offers:
 - ``send_parts(parts)``: a frame given as parts, without joining them where
   the stream can (``sendmsg``);
 - ``readable(timeout)``: whether a read would return within ``timeout``;
-- ``peer_closed()``: whether the peer closed an idle stream (checked before a
-  call is sent on it, never after);
+- ``read_idle(buffer)``: what an idle stream holds, without blocking: the
+  byte count read, 0 at the end of the stream, ``None`` when nothing is there
+  (checked before a call is sent on an idle connection, never after: the
+  server may have closed it, or said GoAway);
 - ``close()``.
 """
 
@@ -44,7 +46,7 @@ class ByteStream(Protocol):
     def wait(self, wants: int, timeout: float | None) -> bool: ...
     def send_parts(self, parts: list[bytes | bytearray]) -> None: ...
     def readable(self, timeout: float) -> bool: ...
-    def peer_closed(self) -> bool: ...
+    def read_idle(self, buffer: bytearray) -> int | None: ...
     def close(self) -> None: ...
 
 
@@ -94,20 +96,19 @@ class SocketStream:
     def readable(self, timeout: float) -> bool:
         return bool(self._read_poller.poll(max(timeout, 0.0) * 1000.0))
 
-    def peer_closed(self) -> bool:
+    def read_idle(self, buffer: bytearray) -> int | None:
         # Poll first: a failing MSG_DONTWAIT recv costs an exception.
         try:
             if not self._idle_poller.poll(0):
-                return False
+                return None
         except RuntimeError:  # another thread is polling it right now: it checks for us
-            return False
+            return None
         try:
-            peek = self.sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT)
+            return self.sock.recv_into(buffer, 0, socket.MSG_DONTWAIT)
         except (BlockingIOError, InterruptedError):
-            return False
+            return None
         except OSError:
-            return True
-        return peek == b""
+            return 0
 
     def close(self) -> None:
         if self.pid == os.getpid():  # after a fork, the parent's connection stays the parent's
@@ -173,13 +174,19 @@ class TlsStream(SocketStream):
         # Decrypted bytes the TLS layer holds are invisible to a poll on the descriptor.
         return bool(self.tls.pending()) or super().readable(timeout)
 
-    def peer_closed(self) -> bool:
+    def read_idle(self, buffer: bytearray) -> int | None:
         try:
-            if not self._idle_poller.poll(0):
-                return False
+            if not self.tls.pending() and not self._idle_poller.poll(0):
+                return None
         except RuntimeError:
-            return False
-        return False  # readable while idle: the read that follows finds out
+            return None
+        with self.lock:  # non-blocking: it never waits here
+            try:
+                return self.tls.recv_into(buffer)
+            except (ssl.SSLWantReadError, ssl.SSLWantWriteError, BlockingIOError):
+                return None  # TLS records with no data for us (e.g. session tickets)
+            except OSError:
+                return 0
 
 
 def open_stream(

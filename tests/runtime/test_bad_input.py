@@ -110,7 +110,7 @@ def test_bad_first_bytes_close_the_connection(
         encode_frame(msgspec.msgpack.encode([4, "id", "echo_int", [1], {}])),
         encode_frame(msgspec.msgpack.encode([5, 1, 2])),  # a Reply from the client
         encode_frame(msgspec.msgpack.encode({"proc": "echo_int"})),
-        encode_frame(msgspec.msgpack.encode([9, 1])),  # a reserved tag
+        encode_frame(msgspec.msgpack.encode([10, 1, "f", [], {}])),  # a reserved tag
     ],
     ids=[
         "invalid-msgpack",

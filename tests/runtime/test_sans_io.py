@@ -11,12 +11,19 @@ from srpc.framing import FrameDecoder, encode_frame
 from srpc.protocol import (
     PROTOCOL_VERSION,
     RESERVED_TAGS,
+    Cancel,
+    Credit,
+    GoAway,
     Hello,
     MessageReader,
+    Ping,
+    Pong,
     Refuse,
     RefuseCode,
     Reply,
     Request,
+    StreamEnd,
+    StreamItem,
     Welcome,
     answer_hello,
     encode_message,
@@ -124,7 +131,7 @@ def test_exact_from_oversize_and_garbage() -> None:
 
 def test_message_layout_is_a_tagged_array() -> None:
     frame = encode_message(Hello(PROTOCOL_VERSION, "calc", "ab"))
-    assert bytes(frame) == b"\x00\x00\x00\x0c\x95\x01\x01\xa4calc\xa2ab\xc0"
+    assert bytes(frame) == b"\x00\x00\x00\x0c\x95\x01\x02\xa4calc\xa2ab\xc0"
     request = encode_request(encoder, 7, "add", (1, 2), {})
     assert bytes(request) == b"\x00\x00\x00\x0b\x95\x04\x07\xa3add\x92\x01\x02\x80"
     [(message, size)] = MessageReader().feed(request)
@@ -136,10 +143,36 @@ def test_message_layout_is_a_tagged_array() -> None:
         b"\x80",
     )
     assert size == len(request)
+    assert message.timeout is None
+    timed = encode_request(encoder, 7, "add", (1, 2), {}, 2.5)
+    assert bytes(timed) == b"\x00\x00\x00\x14\x96\x04\x07\xa3add\x92\x01\x02\x80\xcb" + (
+        msgspec.msgpack.encode(2.5)[1:]
+    )
+    [(message, _)] = MessageReader().feed(timed)
+    assert isinstance(message, Request) and message.timeout == 2.5
+
+
+@pytest.mark.parametrize(
+    ("message", "layout"),
+    [
+        (StreamItem(3, msgspec.Raw(b"\x2a")), b"\x93\x07\x03\x2a"),
+        (StreamEnd(3), b"\x92\x08\x03"),
+        (Cancel(3), b"\x92\x09\x03"),
+        (Credit(3, 128, 65536), b"\x94\x10\x03\xcc\x80\xce\x00\x01\x00\x00"),
+        (Ping(9), b"\x92\x0d\x09"),
+        (Pong(9), b"\x92\x0e\x09"),
+        (GoAway(12, "stopping"), b"\x93\x0f\x0c\xa8stopping"),
+    ],
+)  # fmt: skip
+def test_version_2_messages_are_tagged_arrays(message: object, layout: bytes) -> None:
+    frame = encode_message(message)  # type: ignore[arg-type]
+    assert bytes(frame) == encode_frame(layout)
+    [(decoded, _)] = MessageReader().feed(frame)
+    assert decoded == message
 
 
 def test_reserved_tags_do_not_collide_with_messages() -> None:
-    used = {1, 2, 3, 4, 5, 6}
+    used = {1, 2, 3, 4, 5, 6, 7, 8, 9, 13, 14, 15, 16}
     assert not used & set(RESERVED_TAGS)
 
 
@@ -151,7 +184,7 @@ def test_reserved_tags_do_not_collide_with_messages() -> None:
         msgspec.msgpack.encode([99, 1, 2]),  # unknown tag
         msgspec.msgpack.encode([4, "not an id", "add", [], {}]),  # wrong shape
         msgspec.msgpack.encode({"a": 1}),
-        msgspec.msgpack.encode([7, 1, 2]),  # a reserved tag is not a message yet
+        msgspec.msgpack.encode([10, 1, "f", [], {}]),  # a reserved tag is not a message yet
     ],
 )
 def test_invalid_messages_are_protocol_errors(payload: bytes) -> None:
