@@ -37,7 +37,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any, Protocol, TypeVar
 
 from srpc.codec import ProcedureCodec, service_codec
-from srpc.context import CallContext, _current
+from srpc.context import CallContext, InlineSlot, _current, bind_inline_slot
 from srpc.descriptor import ServiceDescriptor
 from srpc.errors import ConnectError, InvalidArguments, ProtocolError
 from srpc.metrics import MetricsWriter
@@ -269,9 +269,15 @@ class Dispatcher:
         self.metrics = metrics
         self.pool = _WorkerPool(max_workers, f"srpc-{descriptor.name}")
         self.loop: asyncio.AbstractEventLoop | None = None
+        self.inline_slot = InlineSlot()
         self.calls: set[_Call] = set()
         """Calls dispatched and not finished (inline calls never are: they finish at once)."""
         self.closing = False
+
+    def bind_loop(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Serve on ``loop``; called on the loop's thread."""
+        self.loop = loop
+        bind_inline_slot(self.inline_slot)
 
     def loop_task(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
         assert self.loop is not None
@@ -301,13 +307,22 @@ class Dispatcher:
             self._refuse(responder, request.id, procedure.name, closing, size, received)
             return
         timeout = request.timeout
-        if procedure.inline:
-            deadline = None if timeout is None else _monotonic() + timeout
-            token = _current.set(CallContext(procedure.name, responder.peer, deadline))
+        if procedure.inline:  # run and answer now, on the loop
+            id = request.id
+            slot = self.inline_slot  # what current_call() reads while it runs (srpc.context)
+            slot.call = (procedure.name, responder.peer, timeout, received)
             try:
-                self._run_inline(responder, procedure, request.id, args, kwargs, size, received)
+                result = procedure.method(*args, **kwargs)
+                frame = procedure.codec.encode_reply(id, result)
+                ok, error = True, None
+            except BaseException as exc:  # SystemExit & co. included: they become RemoteError
+                frame = self.error_frame(id, exc)
+                ok, error = False, type(exc).__name__
             finally:
-                _current.reset(token)
+                slot.call = None
+            responder.send_answer(id, frame)
+            if self.metrics.path is not None:
+                self._record(responder.peer, frame, procedure.name, ok, error, size, received, 0, 0)
             return
         call = _Call(
             request.id,
@@ -357,28 +372,6 @@ class Dispatcher:
             call.task = self.loop.create_task(self._run_async(call, args, kwargs))
         else:
             self.pool.submit(self._run_pooled, call, args, kwargs)
-
-    def _run_inline(
-        self,
-        responder: Responder,
-        procedure: _Procedure,
-        id: int,
-        args: tuple[Any, ...],
-        kwargs: dict[str, Any],
-        size: int,
-        received: float,
-    ) -> None:
-        """Run a procedure marked inline on the loop and answer at once."""
-        try:
-            result = procedure.method(*args, **kwargs)
-            frame = procedure.codec.encode_reply(id, result)
-            ok, error = True, None
-        except BaseException as exc:  # SystemExit & co. included: they become RemoteError
-            frame = self.error_frame(id, exc)
-            ok, error = False, type(exc).__name__
-        responder.send_answer(id, frame)
-        if self.metrics.path is not None:
-            self._record(responder.peer, frame, procedure.name, ok, error, size, received, 0, 0)
 
     def _run_pooled(self, call: _Call, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         """Run a sync implementation on a worker thread; the answer goes back to the loop."""

@@ -68,7 +68,7 @@ class _Core:
         self.server = server
         self.loop = loop
         self.dispatcher = server._dispatcher
-        self.dispatcher.loop = loop
+        self.dispatcher.bind_loop(loop)
         self.connections: set[_Connection] = set()
         self.closing = False
         self.idle_waiter: asyncio.Future[None] | None = None
