@@ -115,7 +115,9 @@ class MetricsWriter:
     ``backups`` older files as ``<path>.1`` (newest) ... ``<path>.<backups>``:
     by default at most 4 x 25 MiB = 100 MiB on disk.
     A batch that arrived faster than ``summarize_above`` calls/s is written as
-    summary lines (``None``: never; ``0``: always).
+    summary lines (``None``: never; ``0``: always). A server that has written
+    nothing for ``heartbeat`` seconds writes an ``alive`` event, so a reader can
+    tell an idle server from one that was killed.
 
     ``instance`` names this server in every line it writes (with ``pid``), so
     two servers sharing one log stay apart.
@@ -130,6 +132,7 @@ class MetricsWriter:
         max_bytes: int = 25 * 1024 * 1024,
         backups: int = 3,
         summarize_above: float | None = 500.0,
+        heartbeat: float = 10.0,
     ) -> None:
         if not 0 < flush_interval <= 1.0:
             raise ValueError(f"flush_interval must be in (0, 1] seconds, got {flush_interval!r}")
@@ -139,6 +142,8 @@ class MetricsWriter:
             raise ValueError(f"backups must be >= 0, got {backups!r}")
         if summarize_above is not None and not summarize_above >= 0:
             raise ValueError(f"summarize_above must be >= 0 calls/s, got {summarize_above!r}")
+        if not heartbeat > 0:
+            raise ValueError(f"heartbeat must be positive, got {heartbeat!r}")
         self.path = None if path is None else os.fspath(path)
         self.service = service
         self.instance = secrets.token_hex(6)
@@ -152,6 +157,8 @@ class MetricsWriter:
         self._max_bytes = max_bytes
         self._backups = backups
         self._summarize_above = summarize_above
+        self._heartbeat = heartbeat
+        self._last_write = 0.0
         self._pending: deque[_Pending] = deque(maxlen=_MAX_PENDING)
         self.append: Callable[[_Pending], None] = self._pending.append
         """The call path's :meth:`record`: queue ``(time.perf_counter() when the call
@@ -240,7 +247,10 @@ class MetricsWriter:
         while not self._stop.is_set():
             self._wake.wait(self._flush_interval)
             self._wake.clear()
-            self._flush()
+            if _perf() - self._last_write >= self._heartbeat:
+                self._flush(after=self._event_line("alive", {}))
+            else:
+                self._flush()
 
     def _take_batch(self) -> bytes:
         pending = self._pending
@@ -364,6 +374,7 @@ class MetricsWriter:
                 view = view[os.write(fd, view) :]
         finally:
             os.close(fd)
+        self._last_write = _perf()
         self._warned = False
 
     def _rotate(self) -> None:

@@ -300,3 +300,17 @@ def test_bad_summarize_setting_is_rejected() -> None:
         MetricsWriter("x", service="s", summarize_above=-1.0)
     with pytest.raises(ValueError):
         MetricsWriter("x", service="s", summarize_above=float("nan"))
+
+
+def test_an_idle_writer_logs_alive_events(tmp_path: Path) -> None:
+    log = tmp_path / "m.log"
+    w = MetricsWriter(log, service="calc", flush_interval=0.05, heartbeat=0.2)
+    w.start()
+    deadline = time.monotonic() + 5.0
+    while time.monotonic() < deadline and len(read_lines(log)) < 3:
+        time.sleep(0.05)
+    w.close()
+    events = [line["event"] for line in read_lines(log)]
+    assert events[0] == "start" and events[-1] == "stop"
+    assert events.count("alive") >= 2
+    assert {line["instance"] for line in read_lines(log)} == {w.instance}

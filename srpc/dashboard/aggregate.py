@@ -29,6 +29,7 @@ __all__ = [
     "MAX_SERVERS",
     "RATE_WINDOW",
     "RELATIVE_ERROR",
+    "SILENT_AFTER",
     "LatencySketch",
     "MetricsAggregate",
     "ProcSnapshot",
@@ -41,6 +42,10 @@ RATE_WINDOW = 10
 
 CHART_SECONDS = 60
 """Seconds of per-second call counts kept for the chart."""
+
+SILENT_AFTER = 30.0
+"""Seconds without a line after which a server that never logged ``stop`` is shown as silent
+(killed, or its host is gone): writers log an ``alive`` event every 10 s when idle."""
 
 MAX_SERVERS = 64
 """Servers whose state is kept; past it the one stopped longest ago is forgotten (its calls
@@ -224,12 +229,21 @@ class _ServerState:
     def snapshot(self, now: float) -> ServerSnapshot:
         began = self.started_at if self.started_at is not None else self.first_ts
         stopped = self.stopped_at
-        ended = stopped if stopped is not None else max(now, self.last_ts or now)
+        last = self.last_ts if self.last_ts is not None else now
+        # only writers that name themselves also write the alive events silence is judged by
+        silent = stopped is None and self.instance is not None and now - last > SILENT_AFTER
+        if stopped is not None:
+            ended, state = stopped, "stopped"
+        elif silent:
+            ended, state = last, "silent"
+        else:
+            ended, state = max(now, last), "running"
         return ServerSnapshot(
             instance=self.instance,
             pid=self.pid,
             address=self.address,
-            running=self.stopped_at is None,
+            state=state,
+            running=state == "running",
             started_at=self.started_at,
             stopped_at=self.stopped_at,
             uptime_s=max(0.0, ended - began) if began is not None else 0.0,
@@ -246,8 +260,10 @@ class ServerSnapshot:
     instance: str | None
     pid: int | None
     address: str | None
+    state: str
+    """``running``; ``stopped`` (a ``stop`` event after its last ``start``); ``silent``: no
+    ``stop``, but no line for ``SILENT_AFTER`` seconds (killed?); its uptime ends there."""
     running: bool
-    """No ``stop`` event since its last ``start``."""
     started_at: float | None
     stopped_at: float | None
     uptime_s: float
@@ -281,9 +297,10 @@ class Snapshot:
     now: float
     service: str | None
     started_at: float | None
-    """The earliest start of the servers running now (or the last server's start if none is)."""
+    """The earliest start of the servers running now (if none is: the last to stop)."""
     stopped_at: float | None
-    """``None`` while any server runs, else the last stop."""
+    """``None`` while any server runs, else the last stop (``None`` too if the last server
+    fell silent without one)."""
     uptime_s: float
     calls: int
     ok: int
@@ -305,6 +322,12 @@ class Snapshot:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def _ended(server: ServerSnapshot) -> float:
+    if server.stopped_at is not None:
+        return server.stopped_at
+    return server.last_seen or 0.0
 
 
 def _pct(part: int, whole: int) -> float:
@@ -497,14 +520,14 @@ class MetricsAggregate:
             )
         servers = [s.snapshot(now) for s in self._servers.values()]
         # running first (longest up first), then the most recently stopped
-        servers.sort(key=lambda s: (not s.running, -(s.stopped_at or 0.0), s.started_at or 0.0))
+        servers.sort(key=lambda s: (not s.running, -_ended(s), s.started_at or 0.0))
         running = [s for s in servers if s.running]
         if running:
             # the service has been up since the earliest start among the servers running now
             up = max(running, key=lambda s: s.uptime_s)
             started_at, stopped_at, uptime = up.started_at, None, up.uptime_s
         elif servers:
-            last = max(servers, key=lambda s: (s.started_at or 0.0, s.stopped_at or 0.0))
+            last = servers[0]  # the one that stopped (or fell silent) last
             started_at, stopped_at, uptime = last.started_at, last.stopped_at, last.uptime_s
         else:
             started_at, stopped_at, uptime = None, None, 0.0

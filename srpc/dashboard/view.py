@@ -79,18 +79,30 @@ def _server_name(server: ServerSnapshot) -> str:
     return " ".join(parts)
 
 
+def _server_state(server: ServerSnapshot) -> Text:
+    if server.state == "running":
+        return Text.assemble(("running", "green"), f"  up {format_duration(server.uptime_s)}")
+    if server.state == "silent":
+        return Text.assemble(
+            (f"silent since {_clock(server.last_seen)} (no stop event: killed?)", "red"),
+            f"  after {format_duration(server.uptime_s)}",
+        )
+    return Text.assemble(
+        (f"stopped at {_clock(server.stopped_at)}", "yellow"),
+        f"  after {format_duration(server.uptime_s)}",
+    )
+
+
 def _server_lines(servers: list[ServerSnapshot]) -> Text:
     text = Text()
     running = sum(1 for s in servers if s.running)
     text.append(f"servers {running} running, {len(servers) - running} stopped")
+    silent = sum(1 for s in servers if s.state == "silent")
+    if silent:
+        text.append(f" ({silent} without a stop event)")
     for server in servers[:_MAX_SERVER_LINES]:
         text.append(f"\n  {_server_name(server)}  ")
-        if server.running:
-            text.append("running", style="green")
-            text.append(f"  up {format_duration(server.uptime_s)}")
-        else:
-            text.append(f"stopped at {_clock(server.stopped_at)}", style="yellow")
-            text.append(f"  after {format_duration(server.uptime_s)}")
+        text.append(_server_state(server))
         text.append(f"  calls {server.calls:,}  failed {server.failed:,}")
     if len(servers) > _MAX_SERVER_LINES:
         text.append(f"\n  ... and {len(servers) - _MAX_SERVER_LINES} more (stopped earlier)")
@@ -106,6 +118,9 @@ def build_header(snapshot: Snapshot, log: str, *, waiting: bool = False) -> Text
         text.append("  (waiting for the log to appear)", style="yellow")
     elif s.stopped_at is not None:
         text.append(f"  server stopped at {_clock(s.stopped_at)}", style="yellow")
+    elif len(s.servers) == 1 and s.servers[0].state == "silent":
+        text.append("  server ")
+        text.append(_server_state(s.servers[0]))
     if len(s.servers) == 1 and s.servers[0].instance is not None:
         text.append(f"  server {_server_name(s.servers[0])}")
     text.append("\n")
