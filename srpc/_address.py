@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from urllib.parse import urlsplit
 
-__all__ = ["DEFAULT_HOST", "DEFAULT_PORT", "resolve_address"]
+__all__ = ["DEFAULT_HOST", "DEFAULT_PORT", "is_loopback", "resolve_address"]
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 5000
+_LOOPBACK_NAMES = frozenset({"localhost", "localhost.", "ip6-localhost", "ip6-loopback"})
 
 
 def resolve_address(host: str | None, port: int | None) -> tuple[str, int]:
@@ -34,3 +36,21 @@ def resolve_address(host: str | None, port: int | None) -> tuple[str, int]:
     if not 0 <= port <= 65535:
         raise ValueError(f"port {port} is out of range 0-65535")
     return host, port
+
+
+def is_loopback(host: str) -> bool:
+    """True when ``host`` (an address or name a server binds) reaches this machine only.
+
+    ``""``, ``0.0.0.0`` and ``::`` (every interface) and any other name are beyond loopback;
+    no DNS lookup is made.
+    """
+    name = host.strip().strip("[]").lower()
+    if name in _LOOPBACK_NAMES:
+        return True
+    try:
+        address = ipaddress.ip_address(name.split("%", 1)[0])
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped.is_loopback
+    return address.is_loopback
