@@ -1,4 +1,4 @@
-"""Exception -> wire -> exception (SPEC section 7).
+"""Exception -> wire -> exception.
 
 The server turns whatever the implementation raised into an
 :class:`~srpc.protocol.ErrorReply`; the client rebuilds it as the same
