@@ -8,8 +8,9 @@ A thread records calls through a real ``MetricsWriter`` at ``--rate`` calls/s
 steps, while ``srpc-metrics LOG`` runs as the live dashboard on a pseudo-terminal
 (120 x 40) and follows the log. At the end it prints the log's bytes per call,
 the minutes of history 100 MiB holds at that rate, the dashboard's CPU time
-(user + system, from ``wait4``) over the run as a share of one core, and the
-CPU time of one ``srpc-metrics LOG --once`` over the finished log.
+(user + system, from ``wait4``) over the run as a share of one core, the same
+for the run alone (without its start-up: read from ``/proc`` when the calls
+begin), and the CPU time of one ``srpc-metrics LOG --once`` over the finished log.
 """
 
 from __future__ import annotations
@@ -67,6 +68,13 @@ def produce(writer: MetricsWriter, rate: float, seconds: float) -> int:
         time.sleep(0.001)
 
 
+def proc_cpu(pid: int) -> float:
+    """User + system CPU seconds of a running process (Linux ``/proc``)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rate", type=float, default=20_000.0)
@@ -106,11 +114,13 @@ def main() -> None:
     threading.Thread(target=drain, daemon=True).start()
     time.sleep(1.0)  # the dashboard is up and has read the (empty) log
 
+    cpu_at_start = proc_cpu(dash.pid)
     wall = time.perf_counter()
     made = produce(writer, args.rate, args.seconds)
     wall = time.perf_counter() - wall
     writer.close()
     time.sleep(1.0)  # let the dashboard read the last batch
+    cpu_at_end = proc_cpu(dash.pid)
     os.write(master, b"q")
     _, status, usage = os.wait4(dash.pid, 0)
     dash.returncode = os.waitstatus_to_exitcode(status)
@@ -135,6 +145,11 @@ def main() -> None:
     print(
         f"dashboard (live)    {dash_cpu:.2f} s CPU over {wall + 2:.0f} s: "
         f"{100 * dash_cpu / (wall + 2):.1f}% of a core (exit {dash.returncode})"
+    )
+    following = cpu_at_end - cpu_at_start
+    print(
+        f"dashboard following {following:.2f} s CPU over {wall + 1:.0f} s of calls: "
+        f"{100 * following / (wall + 1):.1f}% of a core (start-up excluded)"
     )
     print(f"srpc-metrics --once {once_cpu:.2f} s CPU; {counted}")
 

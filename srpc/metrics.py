@@ -328,7 +328,7 @@ class MetricsWriter:
             failed=failed,
             latency_min_ms=low,
             latency_max_ms=max(lats) if lats else low,
-            hist=dict(hist),
+            hist=dict(sorted(hist.items())),
             req_bytes=sum(rqs),
             resp_bytes=sum(rss),
             peers=len(set(peers)),
