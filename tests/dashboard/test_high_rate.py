@@ -162,3 +162,43 @@ def test_stream_item_counts_are_accepted(extra: dict[str, int]) -> None:
     agg.feed((json.dumps(line) + "\n").encode())
     snap = agg.snapshot(1_763_900_001.0)
     assert snap.calls == 1 and snap.malformed == 0
+
+
+def test_a_real_server_at_full_speed_every_call_counted(tmp_path: Path) -> None:
+    """Threads share one stub against a real calc server; whatever form the writer chose for
+    each batch, the dashboard's counts are the calls made."""
+    from .test_end_to_end import SrpcCalcClientStub, SrpcCalcServerStub
+
+    log = tmp_path / "srpc_server_metrics.log"
+    per_thread = 1500
+    errors: list[BaseException] = []
+
+    def run(calc: SrpcCalcClientStub, k: int) -> None:
+        try:
+            for i in range(per_thread):
+                if k == 3 and i % 100 == 0:
+                    try:
+                        calc.div(i, 0)
+                    except ZeroDivisionError:
+                        continue
+                calc.add(i, k)
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    server = SrpcCalcServerStub(port=0, metrics_log=log)
+    with server, SrpcCalcClientStub(*server.address, timeout=60) as calc:
+        threads = [threading.Thread(target=run, args=(calc, k)) for k in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    assert not errors
+    data = json_snapshot(log)
+    assert data["calls"] == 4 * per_thread and data["malformed"] == 0
+    assert data["failed"] == per_thread // 100
+    procs = {p["name"]: p for p in data["procs"]}
+    assert procs["div"]["calls"] == procs["div"]["failed"] == per_thread // 100
+    assert procs["div"]["last_error"] == "ZeroDivisionError"
+    assert procs["add"]["calls"] == 4 * per_thread - per_thread // 100
+    [server_state] = data["servers"]
+    assert server_state["calls"] == 4 * per_thread and not server_state["running"]
