@@ -159,7 +159,9 @@ def format_traceback(exc: BaseException) -> str:
             f"Traceback (most recent call last):\n{frames}{name}: "
             f"<the exception could not be formatted: {type(err).__qualname__}>\n"
         )
-    if len(text) > _MAX_TRACEBACK or any(len(x) > _MAX_TRACEBACK_LINE for x in text.split("\n")):
+    if len(text) > _MAX_TRACEBACK_LINE and (  # a short text cannot hold a long line
+        len(text) > _MAX_TRACEBACK or any(len(x) > _MAX_TRACEBACK_LINE for x in text.split("\n"))
+    ):
         text = "\n".join(_cap(x, _MAX_TRACEBACK_LINE) for x in text.split("\n"))
         if len(text) > _MAX_TRACEBACK:
             head = _MAX_TRACEBACK // 4
