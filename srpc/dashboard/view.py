@@ -84,7 +84,7 @@ def _server_state(server: ServerSnapshot) -> Text:
         return Text.assemble(("running", "green"), f"  up {format_duration(server.uptime_s)}")
     if server.state == "silent":
         return Text.assemble(
-            (f"silent since {_clock(server.last_seen)} (no stop event: killed?)", "red"),
+            (f"silent since {_clock(server.last_seen)} (no stop event)", "red"),
             f"  after {format_duration(server.uptime_s)}",
         )
     return Text.assemble(
@@ -96,10 +96,10 @@ def _server_state(server: ServerSnapshot) -> Text:
 def _server_lines(servers: list[ServerSnapshot]) -> Text:
     text = Text()
     running = sum(1 for s in servers if s.running)
-    text.append(f"servers {running} running, {len(servers) - running} stopped")
     silent = sum(1 for s in servers if s.state == "silent")
+    text.append(f"servers {running} running, {len(servers) - running - silent} stopped")
     if silent:
-        text.append(f" ({silent} without a stop event)")
+        text.append(f", {silent} silent")
     for server in servers[:_MAX_SERVER_LINES]:
         text.append(f"\n  {_server_name(server)}  ")
         text.append(_server_state(server))

@@ -94,6 +94,13 @@ def test_a_server_that_fell_silent_without_a_stop_event() -> None:
     from srpc.dashboard.view import build_header
 
     assert "silent since" in build_header(snap, "m.log").plain
+    feed(
+        agg,
+        line(ts=T0 + 12, event="start", pid=11, instance="bbbb"),
+        line(ts=T0 + 13, event="stop", pid=11, instance="bbbb"),
+    )
+    header = build_header(agg.snapshot(T0 + 11 + SILENT_AFTER + 1), "m.log").plain
+    assert "servers 0 running, 1 stopped, 1 silent" in header
 
 
 def test_lines_that_name_no_server_are_one_server() -> None:
