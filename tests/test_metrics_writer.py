@@ -240,7 +240,9 @@ def summarized_log(tmp_path: Path, records: list[tuple[Any, ...]], name: str) ->
 def test_summary_lines_hold_the_counts_errors_and_histogram(tmp_path: Path) -> None:
     from srpc.metrics import latency_bucket
 
-    records = [("add", True, 0.05 + i * 1e-4, None, f"p{i % 3}", 20, 10) for i in range(300)]
+    records: list[tuple[Any, ...]] = [
+        ("add", True, 0.05 + i * 1e-4, None, f"p{i % 3}", 20, 10) for i in range(300)
+    ]
     records += [("div", False, 2.0, "ZeroDivisionError", "p0", 21, 80)] * 4
     records += [("div", False, 3.0, None, "p0", 21, 80)]
     records += [("div", True, 0.5, None, "p1", 21, 12)] * 5

@@ -167,7 +167,7 @@ def test_stream_item_counts_are_accepted(extra: dict[str, int]) -> None:
 def test_a_real_server_at_full_speed_every_call_counted(tmp_path: Path) -> None:
     """Threads share one stub against a real calc server; whatever form the writer chose for
     each batch, the dashboard's counts are the calls made."""
-    from .test_end_to_end import SrpcCalcClientStub, SrpcCalcServerStub
+    from runtime.stubs import SrpcCalcClientStub, SrpcCalcServerStub
 
     log = tmp_path / "srpc_server_metrics.log"
     per_thread = 1500

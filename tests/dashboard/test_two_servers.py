@@ -10,11 +10,12 @@ import time
 from pathlib import Path
 from typing import Any
 
+from runtime.stubs import SrpcCalcClientStub, SrpcCalcServerStub
+
 from srpc.dashboard.aggregate import MetricsAggregate
 from srpc.metrics import MetricsWriter
 
 from .test_command import invoke
-from .test_end_to_end import SrpcCalcClientStub, SrpcCalcServerStub
 
 T0 = 1_763_900_000.0
 
