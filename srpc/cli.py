@@ -11,7 +11,7 @@ from srpc._cli_common import CONTEXT_SETTINGS, VersionOption
 from srpc.compiler.command import stubgen
 from srpc.dashboard.command import metrics
 
-__all__ = ["app", "main", "metrics_main", "stubgen_main"]
+__all__ = ["SHORT_HELP", "app", "main", "metrics_main", "stubgen_main"]
 
 app = typer.Typer(
     name="srpc",
@@ -33,8 +33,14 @@ def _root(version: VersionOption = False) -> None:
     """srpc: Python RPC whose interface language is Python."""
 
 
-app.command("stubgen", context_settings=CONTEXT_SETTINGS)(stubgen)
-app.command("metrics", context_settings=CONTEXT_SETTINGS)(metrics)
+# explicit one-line summaries: the listing would otherwise cut the docstrings' first lines short
+SHORT_HELP = {
+    "stubgen": "Generate typed client and server stubs from an interface file.",
+    "metrics": "Show a server's metrics log: a live dashboard, or one snapshot.",
+}
+
+app.command("stubgen", context_settings=CONTEXT_SETTINGS, short_help=SHORT_HELP["stubgen"])(stubgen)
+app.command("metrics", context_settings=CONTEXT_SETTINGS, short_help=SHORT_HELP["metrics"])(metrics)
 
 
 def _single_command_app(command: Callable[..., Any]) -> typer.Typer:

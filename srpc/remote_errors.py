@@ -1,4 +1,4 @@
-"""Exception -> wire -> exception (SPEC section 7).
+"""Exception -> wire -> exception.
 
 The server turns whatever the implementation raised into an
 :class:`~srpc.protocol.ErrorReply`; the client rebuilds it as the same
@@ -19,19 +19,30 @@ from typing import Any
 import msgspec
 
 from srpc import errors
+from srpc._address import is_loopback
 from srpc.codec import encoder
 from srpc.protocol import ErrorKind, ErrorReply
 
 __all__ = [
     "RemoteTraceback",
+    "default_send_tracebacks",
     "error_reply",
+    "format_traceback",
     "interface_exceptions",
     "rebuild_exception",
 ]
 
 _MAX_TRACEBACK = 64 * 1024
+_MAX_TRACEBACK_LINE = 4 * 1024
+_MAX_NAME = 1024
+"""Longest module or qualname echoed to the client (characters)."""
+_MAX_MESSAGE = 16 * 1024
+"""Longest message echoed to the client (characters); the rest is cut with a note."""
+_MAX_ENCODED = 64 * 1024
+"""Longest encoded ``args`` or ``attrs``; longer ones fall back to the capped message / none."""
 _OSERROR_ATTRS = ("errno", "strerror", "filename", "filename2")
 _EMPTY_MAP = msgspec.Raw(b"\x80")
+_EMPTY_LIST = msgspec.Raw(b"\x90")
 _decoder: msgspec.msgpack.Decoder[Any] = msgspec.msgpack.Decoder()
 
 
@@ -61,38 +72,132 @@ def interface_exceptions(interface: type) -> ExceptionMap:
     return found
 
 
-def _encode_args(args: tuple[Any, ...]) -> msgspec.Raw:
-    try:
-        return msgspec.Raw(encoder.encode(list(args)))
-    except Exception:
-        return msgspec.Raw(encoder.encode([_safe_str(a) for a in args]))
+def default_send_tracebacks(host: str) -> bool:
+    """Whether a server bound to ``host`` sends remote tracebacks unless told: only on loopback.
+
+    A traceback shows the server's file paths and code to whoever calls; beyond
+    loopback that is someone else.
+    """
+    return is_loopback(host)
+
+
+def _cap(text: str, limit: int) -> str:
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}... ({len(text) - limit:,} more characters)"
+
+
+def _plain_str(value: object) -> str:
+    """``value`` as an exact ``str`` (a subclass's overrides are not trusted)."""
+    return str.__str__(value) if isinstance(value, str) else "?"
 
 
 def _safe_str(value: object) -> str:
+    """``str(value)``, or a placeholder when its ``__str__`` raises anything at all."""
     try:
-        return str(value)
-    except Exception:
-        return f"<unprintable {type(value).__qualname__}>"
+        return _plain_str(str(value))
+    except BaseException as exc:  # user code: even KeyboardInterrupt is answered
+        return f"<unprintable {type(value).__qualname__}: str() raised {type(exc).__qualname__}>"
+
+
+def _class_name(cls: type, attribute: str) -> str:
+    try:
+        return _cap(_plain_str(getattr(cls, attribute)), _MAX_NAME)
+    except BaseException:  # a metaclass may raise anything
+        return "?"
+
+
+def _encode_args(exc: BaseException, message: str) -> msgspec.Raw:
+    try:
+        args = tuple(exc.args)
+    except BaseException:  # an args property may raise anything
+        return msgspec.Raw(encoder.encode([message]))
+    for attempt in (lambda: list(args), lambda: [_safe_str(a) for a in args]):
+        try:
+            data = encoder.encode(attempt())
+        except BaseException:  # try the next, plainer form
+            continue
+        if len(data) <= _MAX_ENCODED:
+            return msgspec.Raw(data)
+        break
+    # too large or not encodable: the (capped) message stands for the args
+    return msgspec.Raw(encoder.encode([message]))
 
 
 def _attrs(exc: BaseException) -> msgspec.Raw:
-    fields: dict[str, Any] = {}
-    if isinstance(exc, OSError):
-        fields = {name: getattr(exc, name) for name in _OSERROR_ATTRS}
-    else:
-        fields = {k: v for k, v in getattr(exc, "__dict__", {}).items() if not k.startswith("_")}
-    if not fields:
-        return _EMPTY_MAP
     try:
-        return msgspec.Raw(encoder.encode(fields))
-    except Exception:
+        fields: dict[str, Any] = {}
+        if isinstance(exc, OSError):
+            fields = {name: getattr(exc, name) for name in _OSERROR_ATTRS}
+        else:
+            found = getattr(exc, "__dict__", None)
+            if isinstance(found, dict):
+                fields = {k: v for k, v in found.items() if isinstance(k, str) and k[:1] != "_"}
+        if not fields:
+            return _EMPTY_MAP
+        data = encoder.encode(fields)
+    except BaseException:  # attribute access and encoding run user code
         return _EMPTY_MAP
+    return msgspec.Raw(data) if len(data) <= _MAX_ENCODED else _EMPTY_MAP
 
 
-def error_reply(id: int, exc: BaseException, known: ExceptionMap) -> ErrorReply:
-    """Describe ``exc`` (raised while serving call ``id``) for the client."""
+def format_traceback(exc: BaseException) -> str:
+    """``exc``'s traceback as text, capped in size, whatever its ``__str__`` does.
+
+    Each line is cut at 4 KiB; past 64 KiB in all, the start (where the frames
+    are) and the end are kept.
+    """
+    try:
+        text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    except BaseException as err:  # a __str__ or __notes__ raising anything
+        try:
+            frames = "".join(traceback.format_tb(exc.__traceback__))
+        except BaseException:
+            frames = ""
+        name = _class_name(type(exc), "__qualname__")
+        text = (
+            f"Traceback (most recent call last):\n{frames}{name}: "
+            f"<the exception could not be formatted: {type(err).__qualname__}>\n"
+        )
+    if len(text) > _MAX_TRACEBACK_LINE and (  # a short text cannot hold a long line
+        len(text) > _MAX_TRACEBACK or any(len(x) > _MAX_TRACEBACK_LINE for x in text.split("\n"))
+    ):
+        text = "\n".join(_cap(x, _MAX_TRACEBACK_LINE) for x in text.split("\n"))
+        if len(text) > _MAX_TRACEBACK:
+            head = _MAX_TRACEBACK // 4
+            text = text[:head] + "\n...\n" + text[-(_MAX_TRACEBACK - head) :]
+    return text
+
+
+def error_reply(
+    id: int, exc: BaseException, known: ExceptionMap, *, send_traceback: bool = True
+) -> ErrorReply:
+    """Describe ``exc`` (raised while serving call ``id``) for the client.
+
+    Always returns a valid reply, whatever the exception's ``__str__``,
+    ``__repr__``, ``args`` or attributes raise (even ``KeyboardInterrupt``).
+    Names, message, args, attributes and traceback are capped in size, so a
+    huge message cannot make a huge reply. ``send_traceback=False`` leaves the
+    traceback out (see :func:`default_send_tracebacks`).
+    """
+    try:
+        return _describe(id, exc, known, send_traceback)
+    except BaseException:  # the call is answered whatever the exception does
+        return ErrorReply(
+            id=id,
+            kind=ErrorKind.REMOTE,
+            module="?",
+            qualname=_class_name(type(exc), "__qualname__"),
+            message="<the exception could not be described>",
+            args=_EMPTY_LIST,
+            traceback="",
+            attrs=_EMPTY_MAP,
+        )
+
+
+def _describe(id: int, exc: BaseException, known: ExceptionMap, send_traceback: bool) -> ErrorReply:
     cls = type(exc)
-    module, qualname = cls.__module__, cls.__qualname__
+    module, qualname = _class_name(cls, "__module__"), _class_name(cls, "__qualname__")
     if not isinstance(exc, Exception):
         kind = ErrorKind.REMOTE  # SystemExit, KeyboardInterrupt, ...: never re-raised as themselves
     elif module == "srpc.errors" and isinstance(exc, errors.SrpcError):
@@ -103,17 +208,15 @@ def error_reply(id: int, exc: BaseException, known: ExceptionMap) -> ErrorReply:
         kind = ErrorKind.INTERFACE
     else:
         kind = ErrorKind.REMOTE
-    text = "".join(traceback.format_exception(cls, exc, exc.__traceback__))
-    if len(text) > _MAX_TRACEBACK:
-        text = "...\n" + text[-_MAX_TRACEBACK:]
+    message = _cap(_safe_str(exc), _MAX_MESSAGE)
     return ErrorReply(
         id=id,
         kind=kind,
         module=module,
         qualname=qualname,
-        message=_safe_str(exc),
-        args=_encode_args(exc.args) if kind != ErrorKind.REMOTE else msgspec.Raw(b"\x90"),
-        traceback=text,
+        message=message,
+        args=_encode_args(exc, message) if kind != ErrorKind.REMOTE else _EMPTY_LIST,
+        traceback=format_traceback(exc) if send_traceback else "",
         attrs=_attrs(exc) if kind != ErrorKind.REMOTE else _EMPTY_MAP,
     )
 

@@ -22,18 +22,25 @@ CALL_FIELDS = [
     "peer",
     "req_bytes",
     "resp_bytes",
+    "pid",
+    "instance",
 ]
 
 
-def read_lines(path: Path) -> list[dict[str, object]]:
+def read_lines(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def calls_in(lines: list[dict[str, Any]]) -> int:
+    """Calls described by call lines and summary lines."""
+    return sum(1 if "ok" in line else line.get("calls", 0) for line in lines)
 
 
 def test_call_lines_have_exactly_the_documented_fields(tmp_path: Path) -> None:
     log = tmp_path / "m.log"
     w = MetricsWriter(log, service="calc")
     before = time.time()
-    w.start(pid=123)
+    w.start(address="127.0.0.1:5000", pid=123)
     w.record("add", True, 0.0521234567, None, "127.0.0.1:50312", 21, 12)
     w.record("div", False, 1.5, "ZeroDivisionError", "127.0.0.1:50313", 22, 80)
     w.close(calls=2)
@@ -41,7 +48,8 @@ def test_call_lines_have_exactly_the_documented_fields(tmp_path: Path) -> None:
     lines = read_lines(log)
     assert [line.get("event") for line in lines] == ["start", None, None, "stop"]
     start, ok, failed, stop = lines
-    assert start["service"] == "calc" and start["pid"] == 123
+    assert start["service"] == "calc" and start["address"] == "127.0.0.1:5000"
+    assert start["pid"] == os.getpid()  # the writer's own process, whatever the caller says
     assert stop["calls"] == 2
     assert list(ok) == CALL_FIELDS
     assert list(failed) == CALL_FIELDS
@@ -55,6 +63,8 @@ def test_call_lines_have_exactly_the_documented_fields(tmp_path: Path) -> None:
         "peer": "127.0.0.1:50312",
         "req_bytes": 21,
         "resp_bytes": 12,
+        "pid": os.getpid(),
+        "instance": w.instance,
     }
     assert failed["ok"] is False and failed["error"] == "ZeroDivisionError"
     for line in lines:
@@ -88,29 +98,31 @@ def test_flushed_within_the_interval_without_close(tmp_path: Path) -> None:
         w.close()
 
 
-def test_record_does_no_io(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import builtins
+@pytest.mark.parametrize("summarize_above", [None, 0.0])
+def test_record_does_no_io(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, summarize_above: float | None
+) -> None:
     import threading
 
     log = tmp_path / "m.log"
-    w = MetricsWriter(log, service="calc", flush_interval=0.05)
+    w = MetricsWriter(log, service="calc", flush_interval=0.05, summarize_above=summarize_above)
     w.start()
     caller = threading.get_ident()
-    real_open = builtins.open
+    real_write = os.write
     io_threads: set[int] = set()
 
-    def watching_open(*args: Any, **kwargs: Any) -> Any:
+    def watching_write(fd: int, data: Any) -> int:
         io_threads.add(threading.get_ident())
-        return real_open(*args, **kwargs)
+        return real_write(fd, data)
 
-    monkeypatch.setattr(builtins, "open", watching_open)
+    monkeypatch.setattr(os, "write", watching_write)
     for _ in range(1000):
         w.record("add", True, 0.1, None, "p", 1, 1)
     time.sleep(0.3)
     monkeypatch.undo()
-    assert io_threads and caller not in io_threads  # only the flusher opened the log
+    assert io_threads and caller not in io_threads  # only the flusher wrote the log
     w.close()
-    assert len(read_lines(log)) == 1002
+    assert calls_in(read_lines(log)) == 1000
 
 
 def test_rotation_by_size(tmp_path: Path) -> None:
@@ -200,3 +212,107 @@ def test_bad_settings_are_rejected() -> None:
         MetricsWriter("x", service="s", flush_interval=2.0)
     with pytest.raises(ValueError):
         MetricsWriter("x", service="s", max_bytes=0)
+
+
+def test_every_line_names_its_server(tmp_path: Path) -> None:
+    log = tmp_path / "m.log"
+    w = MetricsWriter(log, service="calc", summarize_above=None)
+    assert len(w.instance) == 12 and int(w.instance, 16) >= 0
+    assert MetricsWriter(None, service="calc").instance != w.instance
+    w.start()
+    w.record("add", True, 0.1, None, "p", 1, 1)
+    w.close()
+    lines = read_lines(log)
+    assert len(lines) == 3
+    assert {(line["pid"], line["instance"]) for line in lines} == {(os.getpid(), w.instance)}
+
+
+def summarized_log(tmp_path: Path, records: list[tuple[Any, ...]], name: str) -> Path:
+    log = tmp_path / name
+    w = MetricsWriter(log, service="calc", summarize_above=0)
+    w.start()
+    for rec in records:
+        w.record(*rec)
+    w.close()
+    return log
+
+
+def test_summary_lines_hold_the_counts_errors_and_histogram(tmp_path: Path) -> None:
+    from srpc.metrics import latency_bucket
+
+    records: list[tuple[Any, ...]] = [
+        ("add", True, 0.05 + i * 1e-4, None, f"p{i % 3}", 20, 10) for i in range(300)
+    ]
+    records += [("div", False, 2.0, "ZeroDivisionError", "p0", 21, 80)] * 4
+    records += [("div", False, 3.0, None, "p0", 21, 80)]
+    records += [("div", True, 0.5, None, "p1", 21, 12)] * 5
+    log = summarized_log(tmp_path, records, "m.log")
+    lines = read_lines(log)
+    summaries = [line for line in lines if "calls" in line]
+    assert lines[0]["event"] == "start" and lines[-1]["event"] == "stop"
+    assert len(summaries) == len(lines) - 2
+    assert all("ok" not in s and "latency_ms" not in s for s in summaries)
+    by_proc: dict[str, dict[str, Any]] = {}
+    for s in summaries:
+        assert int(s["first_ts"]) == int(s["ts"])  # one whole second each
+        agg = by_proc.setdefault(s["proc"], {"calls": 0, "failed": 0, "errors": {}, "hist": {}})
+        agg["calls"] += s["calls"]
+        agg["failed"] += s["failed"]
+        for k, v in s.get("errors", {}).items():
+            agg["errors"][k] = agg["errors"].get(k, 0) + v
+        for k, v in s["hist"].items():
+            agg["hist"][int(k)] = agg["hist"].get(int(k), 0) + v
+        assert sum(s["hist"].values()) == s["calls"]
+        assert s["pid"] == os.getpid() and s["service"] == "calc"
+    assert by_proc["add"]["calls"] == 300 and by_proc["add"]["failed"] == 0
+    assert by_proc["div"]["calls"] == 10 and by_proc["div"]["failed"] == 5
+    assert by_proc["div"]["errors"] == {"ZeroDivisionError": 4, "error": 1}
+    expected: dict[int, int] = {}
+    for _, _, lat, *_ in records[:300]:
+        b = latency_bucket((lat * 1e6 + 0.5) // 1 / 1e6)
+        expected[b] = expected.get(b, 0) + 1
+    assert by_proc["add"]["hist"] == expected
+    add = [s for s in summaries if s["proc"] == "add"]
+    assert min(s["latency_min_ms"] for s in add) == pytest.approx(0.05)
+    assert max(s["latency_max_ms"] for s in add) == pytest.approx(0.05 + 299e-4)
+    assert sum(s["req_bytes"] for s in add) == 300 * 20
+
+
+def test_a_fast_batch_is_summarized_and_a_slow_one_is_not(tmp_path: Path) -> None:
+    log = tmp_path / "m.log"
+    w = MetricsWriter(log, service="calc", summarize_above=500.0, flush_interval=0.5)
+    w.start()
+    for _ in range(10):  # 10 calls in one flush interval: 20 calls/s at most
+        w.record("add", True, 0.1, None, "p", 1, 1)
+    w.flush()
+    for _ in range(5000):  # 5000 calls at once: far beyond 500 calls/s
+        w.record("add", True, 0.1, None, "p", 1, 1)
+    w.flush()
+    w.close()
+    lines = read_lines(log)
+    call_lines = [line for line in lines if "ok" in line]
+    summaries = [line for line in lines if "calls" in line]
+    assert len(call_lines) == 10
+    assert sum(s["calls"] for s in summaries) == 5000 and len(summaries) <= 2
+    assert w.summarized_batches == 1
+
+
+def test_bad_summarize_setting_is_rejected() -> None:
+    with pytest.raises(ValueError):
+        MetricsWriter("x", service="s", summarize_above=-1.0)
+    with pytest.raises(ValueError):
+        MetricsWriter("x", service="s", summarize_above=float("nan"))
+
+
+def test_an_idle_writer_logs_alive_events(tmp_path: Path) -> None:
+    log = tmp_path / "m.log"
+    w = MetricsWriter(log, service="calc", flush_interval=0.05, heartbeat=0.2)
+    w.start()
+    deadline = time.monotonic() + 5.0
+    while time.monotonic() < deadline and len(read_lines(log)) < 3:
+        time.sleep(0.05)
+    w.close()
+    events = [line["event"] for line in read_lines(log)]
+    assert events[0] == "start" and events[-1] == "stop"
+    assert events.count("alive") >= 2
+    assert {line["instance"] for line in read_lines(log)} == {w.instance}

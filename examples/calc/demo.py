@@ -1,7 +1,9 @@
 """Runs the calc example end to end, the way a new user would: serve, call, look at the metrics.
 
 Started by `make demo`. Picks a free port and hands it to server.py and
-client.py through SRPC_PORT, so both run unchanged from SPEC §2.
+client.py through SRPC_PORT, so both run unchanged, as the README shows them.
+Each value client.py prints is shown with the call that produced it; colour
+is used only when stdout is a terminal (and NO_COLOR is not set).
 """
 
 from __future__ import annotations
@@ -37,8 +39,37 @@ def wait_for_port(port: int, server: subprocess.Popen[str], deadline: float = 20
     raise SystemExit(f"the server did not listen on port {port} within {deadline:.0f} s")
 
 
+CALLS = ["add(4, 2)", "mult(4, 2)", "sub(4, 2)", "div(4, 2)"]
+"""What client.py calls, in the order it prints the results."""
+
+
+def use_colour() -> bool:
+    return sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+
+
 def step(title: str) -> None:
-    print(f"\n\033[1m== {title}\033[0m", flush=True)
+    if use_colour():
+        print(f"\n\033[1m== {title}\033[0m", flush=True)
+    else:
+        print(f"\n== {title}", flush=True)
+
+
+def run_client(env: dict[str, str]) -> None:
+    """Run client.py as a user would, and label each value it prints with its call."""
+    result = subprocess.run(
+        [sys.executable, "client.py"],
+        cwd=HERE / "client",
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
+        check=True,
+    )
+    values = result.stdout.split()
+    if len(values) != len(CALLS):
+        sys.stdout.write(result.stdout)
+        raise SystemExit(f"client.py printed {len(values)} values, expected {len(CALLS)}")
+    for call, value in zip(CALLS, values, strict=True):
+        print(f"calc.{call} = {value}", flush=True)
 
 
 def main() -> None:
@@ -54,7 +85,7 @@ def main() -> None:
     try:
         wait_for_port(port, server)
         step("client: python client.py")
-        subprocess.run([sys.executable, "client.py"], cwd=HERE / "client", env=env, check=True)
+        run_client(env)
 
         step("client: calc.div(1, 0)")
         probe = (
@@ -64,7 +95,8 @@ def main() -> None:
             "try:\n"
             "    calc.div(1, 0)\n"
             "except ZeroDivisionError as exc:\n"
-            "    print('raised', repr(exc))\n"
+            "    print('calc.div(1, 0) raised', repr(exc))\n"
+            "    print('with the server-side traceback:')\n"
             "    traceback.print_exc(file=sys.stdout)\n"
         )
         subprocess.run([sys.executable, "-c", probe], cwd=HERE / "client", env=env, check=True)

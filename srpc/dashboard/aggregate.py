@@ -2,9 +2,16 @@
 
 ``MetricsAggregate`` consumes blocks of JSON lines (``feed``) and answers
 ``snapshot(now)``. However long the log, its memory is bounded by the number
-of procedures: latencies go into a log-bucketed histogram (DDSketch-style,
-relative error at most ``RELATIVE_ERROR`` on every percentile, exact max),
-and rates into fixed rings of per-second counters.
+of procedures (and of servers kept, at most ``MAX_SERVERS``): latencies go
+into a log-bucketed histogram (DDSketch-style, relative error at most
+``RELATIVE_ERROR`` on every percentile, exact max), and rates into fixed
+rings of per-second counters.
+
+A call line and a summary line (the writer's form at high rates: counts and
+a histogram in the same buckets) add to the same counters and histogram
+buckets, so the figures are the same whichever form the log holds. Each line
+names its server (``instance``, ``pid``); every server's state comes from its
+own ``start`` and ``stop`` events.
 """
 
 from __future__ import annotations
@@ -15,18 +22,20 @@ from typing import Any
 
 import msgspec
 
+from srpc.metrics import GAMMA, MIN_LATENCY_MS, RELATIVE_ERROR
+
 __all__ = [
     "CHART_SECONDS",
+    "MAX_SERVERS",
     "RATE_WINDOW",
     "RELATIVE_ERROR",
+    "SILENT_AFTER",
     "LatencySketch",
     "MetricsAggregate",
     "ProcSnapshot",
+    "ServerSnapshot",
     "Snapshot",
 ]
-
-RELATIVE_ERROR = 0.01
-"""Bound on |estimate - exact| / exact for every latency percentile."""
 
 RATE_WINDOW = 10
 """Whole seconds over which the recent calls/s are counted (plus the current partial second)."""
@@ -34,12 +43,18 @@ RATE_WINDOW = 10
 CHART_SECONDS = 60
 """Seconds of per-second call counts kept for the chart."""
 
-_MIN_LATENCY_MS = 1e-6
-"""Latencies below this (1 ns) share the lowest bucket; they are reported as 0."""
+SILENT_AFTER = 30.0
+"""Seconds without a line after which a server that never logged ``stop`` is shown as silent
+(killed, or its host is gone): writers log an ``alive`` event every 10 s when idle."""
+
+MAX_SERVERS = 64
+"""Servers whose state is kept; past it the one stopped longest ago is forgotten (its calls
+still count in the totals)."""
 
 
 class _Line(msgspec.Struct):
-    """A log line: a finished call, or an event when ``event`` is set. Extra keys are ignored."""
+    """A log line: a finished call, a summary of calls when ``calls`` is set, or an event when
+    ``event`` is set. Extra keys are ignored."""
 
     ts: float
     service: str | None = None
@@ -48,6 +63,21 @@ class _Line(msgspec.Struct):
     latency_ms: float | None = None
     error: str | None = None
     event: str | None = None
+    pid: int | None = None
+    instance: str | None = None
+    address: str | None = None
+    items_in: int | None = None
+    items_out: int | None = None
+    # summary lines
+    calls: int | None = None
+    failed: int | None = None
+    first_ts: float | None = None
+    latency_min_ms: float | None = None
+    latency_max_ms: float | None = None
+    hist: dict[int, int] | None = None
+    hist_zero: int = 0
+    errors: dict[str, int] | None = None
+    last_error: str | None = None
 
 
 _decode_one = msgspec.json.Decoder(_Line).decode
@@ -82,12 +112,31 @@ class LatencySketch:
             self.max = x
         if x < self.min:
             self.min = x
-        if x < _MIN_LATENCY_MS:
+        if x < MIN_LATENCY_MS:
             self._zero += 1
             return
         i = math.ceil(math.log(x) * self._inv_log_gamma)
         b = self._buckets
         b[i] = b.get(i, 0) + 1
+
+    def merge(self, buckets: dict[int, int], zero: int, low: float, high: float) -> None:
+        """Add a histogram in :func:`srpc.metrics.latency_bucket`'s buckets (a summary line's),
+        with its exact min and max: the same as adding each of its values."""
+        if self.gamma == GAMMA:
+            b = self._buckets
+            for i, n in buckets.items():
+                b[i] = b.get(i, 0) + n
+        else:  # a sketch of another precision: each bucket's representative stands for it
+            for i, n in buckets.items():
+                x = 2 * GAMMA**i / (GAMMA + 1)
+                j = math.ceil(math.log(x) * self._inv_log_gamma)
+                self._buckets[j] = self._buckets.get(j, 0) + n
+        self._zero += zero
+        self.count += zero + sum(buckets.values())
+        if high > self.max:
+            self.max = high
+        if low < self.min:
+            self.min = low
 
     def quantile(self, q: float) -> float | None:
         """The nearest-rank ``q`` quantile (the value at rank ``ceil(q * n)``), estimated."""
@@ -121,15 +170,15 @@ class _SecondCounts:
         self._counts = [0] * span
         self._secs = [-1] * span
 
-    def add(self, ts: float) -> None:
+    def add(self, ts: float, n: int = 1) -> None:
         s = int(ts)
         i = s % self.span
         held = self._secs[i]
         if held == s:
-            self._counts[i] += 1
+            self._counts[i] += n
         elif s > held:
             self._secs[i] = s
-            self._counts[i] = 1
+            self._counts[i] = n
         # else: older than anything the ring still covers; too old to count
 
     def series(self, now: float, seconds: int) -> list[int]:
@@ -152,6 +201,76 @@ class _ProcStats:
         self.last_error_ts = 0.0
         self.latency = LatencySketch()
         self.recent = _SecondCounts(RATE_WINDOW + 1)
+
+
+class _ServerState:
+    """One server as its lines tell it: its last ``start``, a ``stop`` after it, its calls."""
+
+    __slots__ = ("address", "calls", "failed", "first_ts", "instance", "last_ts", "pid",
+                 "started_at", "stopped_at")  # fmt: skip
+
+    def __init__(self, instance: str | None) -> None:
+        self.instance = instance
+        self.pid: int | None = None
+        self.address: str | None = None
+        self.started_at: float | None = None
+        self.stopped_at: float | None = None
+        self.first_ts: float | None = None
+        self.last_ts: float | None = None
+        self.calls = 0
+        self.failed = 0
+
+    def saw(self, ts: float) -> None:
+        if self.first_ts is None or ts < self.first_ts:
+            self.first_ts = ts
+        if self.last_ts is None or ts > self.last_ts:
+            self.last_ts = ts
+
+    def snapshot(self, now: float) -> ServerSnapshot:
+        began = self.started_at if self.started_at is not None else self.first_ts
+        stopped = self.stopped_at
+        last = self.last_ts if self.last_ts is not None else now
+        # only writers that name themselves also write the alive events silence is judged by
+        silent = stopped is None and self.instance is not None and now - last > SILENT_AFTER
+        if stopped is not None:
+            ended, state = stopped, "stopped"
+        elif silent:
+            ended, state = last, "silent"
+        else:
+            ended, state = max(now, last), "running"
+        return ServerSnapshot(
+            instance=self.instance,
+            pid=self.pid,
+            address=self.address,
+            state=state,
+            running=state == "running",
+            started_at=self.started_at,
+            stopped_at=self.stopped_at,
+            uptime_s=max(0.0, ended - began) if began is not None else 0.0,
+            calls=self.calls,
+            failed=self.failed,
+            last_seen=self.last_ts,
+        )
+
+
+@dataclass(frozen=True)
+class ServerSnapshot:
+    """One server writing to the log (``instance`` is ``None`` for lines that name none)."""
+
+    instance: str | None
+    pid: int | None
+    address: str | None
+    state: str
+    """``running``; ``stopped`` (a ``stop`` event after its last ``start``); ``silent``: no
+    ``stop``, but no line for ``SILENT_AFTER`` seconds (killed?); its uptime ends there."""
+    running: bool
+    started_at: float | None
+    stopped_at: float | None
+    uptime_s: float
+    calls: int
+    failed: int
+    last_seen: float | None
+    """The ``ts`` of its latest line."""
 
 
 @dataclass(frozen=True)
@@ -178,7 +297,10 @@ class Snapshot:
     now: float
     service: str | None
     started_at: float | None
+    """The earliest start of the servers running now (if none is: the last to stop)."""
     stopped_at: float | None
+    """``None`` while any server runs, else the last stop (``None`` too if the last server
+    fell silent without one)."""
     uptime_s: float
     calls: int
     ok: int
@@ -193,10 +315,19 @@ class Snapshot:
     """Calls in each of the last ``CHART_SECONDS`` seconds, oldest first."""
     malformed: int
     procs: list[ProcSnapshot] = field(default_factory=list)
+    servers: list[ServerSnapshot] = field(default_factory=list)
+    """Every server seen (at most ``MAX_SERVERS``): running ones first, then the most
+    recently stopped."""
     relative_error: float = RELATIVE_ERROR
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def _ended(server: ServerSnapshot) -> float:
+    if server.stopped_at is not None:
+        return server.stopped_at
+    return server.last_seen or 0.0
 
 
 def _pct(part: int, whole: int) -> float:
@@ -209,11 +340,10 @@ class MetricsAggregate:
     def __init__(self) -> None:
         self.malformed = 0
         self.service: str | None = None
-        self.started_at: float | None = None
-        self.stopped_at: float | None = None
         self.first_ts: float | None = None
         self.last_ts: float | None = None
         self._procs: dict[str, _ProcStats] = {}
+        self._servers: dict[str | None, _ServerState] = {}
         self._per_second = _SecondCounts(CHART_SECONDS + 1)
 
     # -- input ----------------------------------------------------------------
@@ -241,26 +371,53 @@ class MetricsAggregate:
                 self.malformed += 1
         return good
 
+    def _server(self, line: _Line) -> _ServerState:
+        key = line.instance
+        server = self._servers.get(key)
+        if server is None:
+            if len(self._servers) >= MAX_SERVERS:
+                self._forget_a_server()
+            server = self._servers[key] = _ServerState(key)
+        if line.pid is not None:
+            server.pid = line.pid
+        return server
+
+    def _forget_a_server(self) -> None:
+        stopped = [s for s in self._servers.values() if s.stopped_at is not None]
+        victims = stopped or list(self._servers.values())
+        oldest = min(victims, key=lambda s: s.last_ts or 0.0)
+        del self._servers[oldest.instance]
+
     def _add(self, line: _Line) -> None:
         ts = line.ts
+        if not math.isfinite(ts):
+            self.malformed += 1
+            return
         if line.event is not None:
             if line.service is not None:
                 self.service = line.service
             if self.first_ts is None or ts < self.first_ts:
                 self.first_ts = ts
+            server = self._server(line)
+            server.saw(ts)
             if line.event == "start":
-                self.started_at = ts
-                self.stopped_at = None
+                server.started_at = ts
+                server.stopped_at = None
+                if line.address is not None:
+                    server.address = line.address
             elif line.event == "stop":
-                self.stopped_at = ts
+                server.stopped_at = ts
+            return
+        if line.calls is not None:
+            self._add_summary(line)
             return
         proc = line.proc
         ok = line.ok
         latency = line.latency_ms
-        if proc is None or ok is None or latency is None or not math.isfinite(ts):
+        if proc is None or ok is None or latency is None:
             self.malformed += 1
             return
-        if self.first_ts is None:
+        if self.first_ts is None or ts < self.first_ts:
             self.first_ts = ts
         if self.service is None:
             self.service = line.service
@@ -269,15 +426,66 @@ class MetricsAggregate:
         stats = self._procs.get(proc)
         if stats is None:
             stats = self._procs[proc] = _ProcStats()
+        server = self._server(line)
+        server.saw(ts)
+        server.calls += 1
         stats.calls += 1
         if not ok:
             stats.failed += 1
+            server.failed += 1
             if ts >= stats.last_error_ts:
                 stats.last_error = line.error or "error"
                 stats.last_error_ts = ts
         stats.latency.add(latency)
         stats.recent.add(ts)
         self._per_second.add(ts)
+
+    def _add_summary(self, line: _Line) -> None:
+        """A summary line: ``calls`` calls of ``proc`` that finished in the second ``int(ts)``."""
+        proc, n, hist = line.proc, line.calls, line.hist
+        failed = line.failed or 0
+        low, high = line.latency_min_ms, line.latency_max_ms
+        first = line.first_ts if line.first_ts is not None else line.ts
+        if (
+            proc is None
+            or n is None
+            or hist is None
+            or low is None
+            or high is None
+            or n <= 0
+            or not 0 <= failed <= n
+            or line.hist_zero < 0
+            or any(c <= 0 for c in hist.values())
+            or sum(hist.values()) + line.hist_zero != n
+            or not (math.isfinite(low) and math.isfinite(high) and low <= high)
+            or not math.isfinite(first)
+        ):
+            self.malformed += 1
+            return
+        ts = line.ts
+        if self.first_ts is None or first < self.first_ts:
+            self.first_ts = first
+        if self.service is None:
+            self.service = line.service
+        if self.last_ts is None or ts > self.last_ts:
+            self.last_ts = ts
+        stats = self._procs.get(proc)
+        if stats is None:
+            stats = self._procs[proc] = _ProcStats()
+        server = self._server(line)
+        server.saw(first)
+        server.saw(ts)
+        server.calls += n
+        server.failed += failed
+        stats.calls += n
+        if failed:
+            stats.failed += failed
+            if ts >= stats.last_error_ts:
+                stats.last_error = line.last_error or "error"
+                stats.last_error_ts = ts
+        stats.latency.merge(hist, line.hist_zero, low, high)
+        stats.recent.add(ts, n)
+        self._per_second.add(ts, n)
 
     # -- output ---------------------------------------------------------------
 
@@ -310,17 +518,27 @@ class MetricsAggregate:
                     last_error=s.last_error,
                 )
             )
-        # uptime is the running server's (since its last start); the overall rate
-        # spans the whole log, which may hold several runs
-        began = self.started_at if self.started_at is not None else self.first_ts
-        ended = self.stopped_at if self.stopped_at is not None else max(now, self.last_ts or now)
-        uptime = max(0.0, ended - began) if began is not None else 0.0
+        servers = [s.snapshot(now) for s in self._servers.values()]
+        # running first (longest up first), then the most recently stopped
+        servers.sort(key=lambda s: (not s.running, -_ended(s), s.started_at or 0.0))
+        running = [s for s in servers if s.running]
+        if running:
+            # the service has been up since the earliest start among the servers running now
+            up = max(running, key=lambda s: s.uptime_s)
+            started_at, stopped_at, uptime = up.started_at, None, up.uptime_s
+        elif servers:
+            last = servers[0]  # the one that stopped (or fell silent) last
+            started_at, stopped_at, uptime = last.started_at, last.stopped_at, last.uptime_s
+        else:
+            started_at, stopped_at, uptime = None, None, 0.0
+        # the overall rate spans the whole log, which may hold several runs
+        ended = stopped_at if stopped_at is not None else max(now, self.last_ts or now)
         span = max(0.0, ended - self.first_ts) if self.first_ts is not None else 0.0
         return Snapshot(
             now=now,
             service=self.service,
-            started_at=self.started_at,
-            stopped_at=self.stopped_at,
+            started_at=started_at,
+            stopped_at=stopped_at,
             uptime_s=uptime,
             calls=total,
             ok=total - failed,
@@ -332,4 +550,5 @@ class MetricsAggregate:
             per_second=self._per_second.series(now, CHART_SECONDS),
             malformed=self.malformed,
             procs=procs,
+            servers=servers,
         )

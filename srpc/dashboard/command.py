@@ -29,7 +29,8 @@ _MAX_BLOCKS_PER_FRAME = 4
 
 def metrics(
     log: Annotated[
-        Path, typer.Argument(help="The server's metrics log.", show_default=True)
+        Path,
+        typer.Argument(help="The server's metrics log.", metavar="LOG", show_default=True),
     ] = Path("srpc_server_metrics.log"),
     once: Annotated[
         bool, typer.Option("--once", help="Print one snapshot as a plain table and exit.")
@@ -39,16 +40,23 @@ def metrics(
     ] = False,
     refresh: Annotated[
         float,
-        typer.Option("--refresh", min=0.05, max=10.0, help="Seconds between screen refreshes."),
+        typer.Option(
+            "--refresh",
+            min=0.05,
+            max=10.0,
+            metavar="<seconds>",
+            help="Seconds between screen refreshes.",
+        ),
     ] = 0.25,
     version: VersionOption = False,
 ) -> None:
     """Show an srpc server's metrics log as a live dashboard (q or Ctrl-C quits).
 
     One row per procedure: calls, ok, failed, error %, calls/s, latency
-    p50/p95/p99/max and the last error, with totals, uptime and a chart of the
-    last minute. The log is read, then followed through rotation.
-    Without a terminal, or with --once, one plain snapshot is printed.
+    p50/p95/p99/max and the last error, with totals, each server's state and
+    uptime, and a chart of the last minute. The log and its rotated backups
+    are read, then followed. Without a terminal, or with --once, one plain
+    snapshot is printed; --json prints it as JSON.
 
     Example:
 

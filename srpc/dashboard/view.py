@@ -11,7 +11,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from srpc.dashboard.aggregate import Snapshot
+from srpc.dashboard.aggregate import ServerSnapshot, Snapshot
 
 __all__ = [
     "build_dashboard",
@@ -66,6 +66,49 @@ def _clock(ts: float | None) -> str:
     return "-" if ts is None else time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ts))
 
 
+_MAX_SERVER_LINES = 6
+"""Servers listed in the header when several write the log; the rest are counted."""
+
+
+def _server_name(server: ServerSnapshot) -> str:
+    parts = [server.instance or "(unnamed)"]
+    if server.pid is not None:
+        parts.append(f"pid {server.pid}")
+    if server.address:
+        parts.append(server.address)
+    return " ".join(parts)
+
+
+def _server_state(server: ServerSnapshot) -> Text:
+    if server.state == "running":
+        return Text.assemble(("running", "green"), f"  up {format_duration(server.uptime_s)}")
+    if server.state == "silent":
+        return Text.assemble(
+            (f"silent since {_clock(server.last_seen)} (no stop event)", "red"),
+            f"  after {format_duration(server.uptime_s)}",
+        )
+    return Text.assemble(
+        (f"stopped at {_clock(server.stopped_at)}", "yellow"),
+        f"  after {format_duration(server.uptime_s)}",
+    )
+
+
+def _server_lines(servers: list[ServerSnapshot]) -> Text:
+    text = Text()
+    running = sum(1 for s in servers if s.running)
+    silent = sum(1 for s in servers if s.state == "silent")
+    text.append(f"servers {running} running, {len(servers) - running - silent} stopped")
+    if silent:
+        text.append(f", {silent} silent")
+    for server in servers[:_MAX_SERVER_LINES]:
+        text.append(f"\n  {_server_name(server)}  ")
+        text.append(_server_state(server))
+        text.append(f"  calls {server.calls:,}  failed {server.failed:,}")
+    if len(servers) > _MAX_SERVER_LINES:
+        text.append(f"\n  ... and {len(servers) - _MAX_SERVER_LINES} more (stopped earlier)")
+    return text
+
+
 def build_header(snapshot: Snapshot, log: str, *, waiting: bool = False) -> Text:
     s = snapshot
     text = Text()
@@ -75,7 +118,15 @@ def build_header(snapshot: Snapshot, log: str, *, waiting: bool = False) -> Text
         text.append("  (waiting for the log to appear)", style="yellow")
     elif s.stopped_at is not None:
         text.append(f"  server stopped at {_clock(s.stopped_at)}", style="yellow")
+    elif len(s.servers) == 1 and s.servers[0].state == "silent":
+        text.append("  server ")
+        text.append(_server_state(s.servers[0]))
+    if len(s.servers) == 1 and s.servers[0].instance is not None:
+        text.append(f"  server {_server_name(s.servers[0])}")
     text.append("\n")
+    if len(s.servers) > 1:
+        text.append(_server_lines(s.servers))
+        text.append("\n")
     text.append(f"uptime {format_duration(s.uptime_s)}  ")
     text.append(f"calls {s.calls:,}  ok {s.ok:,}  ")
     text.append(f"failed {s.failed:,} ({s.error_pct:.1f}%)", style="red" if s.failed else "")

@@ -29,6 +29,8 @@ CALL_FIELDS = [
     "peer",
     "req_bytes",
     "resp_bytes",
+    "pid",
+    "instance",
 ]
 N_ADD, N_MULT, N_DIV_OK, N_DIV_ZERO = 20, 10, 5, 3
 
