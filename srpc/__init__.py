@@ -7,6 +7,7 @@ Importing ``srpc`` never imports the stub compiler (libcst, jinja2, typer).
 
 from srpc._version import __version__
 from srpc.client import AsyncClient, SyncClient, close, with_timeout
+from srpc.context import CallContext, current_call
 from srpc.descriptor import ServiceDescriptor
 from srpc.dispatch import inline
 from srpc.errors import (
@@ -16,6 +17,7 @@ from srpc.errors import (
     ConnectError,
     ConnectionLost,
     IncompatibleStub,
+    InvalidAddress,
     InvalidArguments,
     InvalidResult,
     ProtocolError,
@@ -29,10 +31,12 @@ __all__ = [
     "AddressInUse",
     "AsyncClient",
     "AuthenticationFailed",
+    "CallContext",
     "CallTimeout",
     "ConnectError",
     "ConnectionLost",
     "IncompatibleStub",
+    "InvalidAddress",
     "InvalidArguments",
     "InvalidResult",
     "ProtocolError",
@@ -44,6 +48,7 @@ __all__ = [
     "TooManyConnections",
     "__version__",
     "close",
+    "current_call",
     "inline",
     "with_timeout",
 ]

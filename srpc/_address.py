@@ -6,20 +6,13 @@ import ipaddress
 import os
 from urllib.parse import urlsplit
 
-from srpc.errors import SrpcError
+from srpc.errors import InvalidAddress
 
 __all__ = ["DEFAULT_HOST", "DEFAULT_PORT", "InvalidAddress", "is_loopback", "resolve_address"]
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 5000
 _LOOPBACK_NAMES = frozenset({"localhost", "localhost.", "ip6-localhost", "ip6-loopback"})
-
-
-class InvalidAddress(SrpcError, ValueError):
-    """A host, port, URL, ``SRPC_HOST`` or ``SRPC_PORT`` that cannot be an srpc address.
-
-    Its message is one line that names the bad value and where it came from.
-    """
 
 
 def resolve_address(host: str | None, port: int | None) -> tuple[str, int]:

@@ -42,7 +42,8 @@ from srpc.descriptor import ServiceDescriptor
 from srpc.errors import ConnectError, InvalidArguments, ProtocolError
 from srpc.metrics import MetricsWriter
 from srpc.protocol import Cancel, Credit, Message, Request, StreamEnd, StreamItem, encode_message
-from srpc.remote_errors import error_reply, interface_exceptions
+from srpc.remote_errors import error_reply, exception_name, interface_exceptions
+from srpc.server_log import CallFailureLog
 from srpc.server_streams import AsyncArgumentStream, ResultStream, SyncArgumentStream
 
 __all__ = ["Dispatcher", "Responder", "inline"]
@@ -254,6 +255,8 @@ class Dispatcher:
         metrics: MetricsWriter,
         max_workers: int | None = None,
         inline_all: bool = False,
+        send_tracebacks: bool = True,
+        failures: CallFailureLog | None = None,
     ) -> None:
         self.service = descriptor.name
         codec = service_codec(descriptor)
@@ -267,6 +270,8 @@ class Dispatcher:
             self.procedures[name] = _Procedure(name, method, codec.procedures[name], inline_all)
         self.known = interface_exceptions(descriptor.interface)
         self.metrics = metrics
+        self.send_tracebacks = send_tracebacks
+        self.failures = CallFailureLog() if failures is None else failures
         self.pool = _WorkerPool(max_workers, f"srpc-{descriptor.name}")
         self.loop: asyncio.AbstractEventLoop | None = None
         self.inline_slot = InlineSlot()
@@ -316,8 +321,8 @@ class Dispatcher:
                 frame = procedure.codec.encode_reply(id, result)
                 ok, error = True, None
             except BaseException as exc:  # SystemExit & co. included: they become RemoteError
-                frame = self.error_frame(id, exc)
-                ok, error = False, type(exc).__name__
+                frame = self.failed(id, procedure.name, responder.peer, exc)
+                ok, error = False, exception_name(exc)
             finally:
                 slot.call = None
             responder.send_answer(id, frame)
@@ -381,8 +386,8 @@ class Dispatcher:
             frame = call.procedure.codec.encode_reply(call.id, result)
             ok, error = True, None
         except BaseException as exc:  # SystemExit & co. included: they become RemoteError
-            frame = self.error_frame(call.id, exc)
-            ok, error = False, type(exc).__name__
+            frame = self.failed(call.id, call.procedure.name, call.responder.peer, exc)
+            ok, error = False, exception_name(exc)
         finally:
             _current.reset(token)
         assert self.loop is not None
@@ -399,8 +404,8 @@ class Dispatcher:
         except asyncio.CancelledError:
             frame, ok, error = None, False, call.reason
         except BaseException as exc:  # everything reaches the caller; the server keeps serving
-            frame = self.error_frame(call.id, exc)
-            ok, error = False, type(exc).__name__
+            frame = self.failed(call.id, call.procedure.name, call.responder.peer, exc)
+            ok, error = False, exception_name(exc)
         self.finish(call, frame, ok, error)
 
     def _refuse(
@@ -416,11 +421,18 @@ class Dispatcher:
         frame = self.error_frame(id, exc)
         responder.send_answer(id, frame)
         if self.metrics.path is not None:
-            error = type(exc).__name__
+            error = exception_name(exc)
             self._record(responder.peer, frame, proc, False, error, size, received, 0, 0)
 
     def error_frame(self, id: int, exc: BaseException) -> bytearray:
-        return encode_message(error_reply(id, exc, self.known))
+        """The ErrorReply frame of call ``id`` for ``exc`` (bounded, whatever ``exc`` does)."""
+        return encode_message(error_reply(id, exc, self.known, send_traceback=self.send_tracebacks))
+
+    def failed(self, id: int, proc: str, peer: str, exc: BaseException) -> bytearray:
+        """The implementation of call ``id`` raised ``exc``: log it (rate-limited) and
+        return its ErrorReply frame."""
+        self.failures.call_failed(proc, peer, exc)
+        return self.error_frame(id, exc)
 
     def finish(
         self,
@@ -451,6 +463,7 @@ class Dispatcher:
                 call.received,
                 call.items_in,
                 call.items_out,
+                call.procedure.streams,
             )
 
     def _record(
@@ -464,6 +477,7 @@ class Dispatcher:
         received: float,
         items_in: int,
         items_out: int,
+        streams: bool = False,
     ) -> None:
         if frame is None:
             resp_bytes = 0
@@ -474,9 +488,13 @@ class Dispatcher:
         else:
             resp_bytes = len(frame)
         done = _perf()
-        self.metrics.append(
-            (done, proc, ok, (done - received) * 1000.0, error, peer, req_bytes, resp_bytes)
-        )
+        latency = (done - received) * 1000.0
+        if streams:
+            self.metrics.append_stream(
+                (done, proc, ok, latency, error, peer, req_bytes, resp_bytes, items_in, items_out)
+            )
+        else:
+            self.metrics.append((done, proc, ok, latency, error, peer, req_bytes, resp_bytes))
 
     def begin_shutdown(self) -> None:
         """Refuse new calls from now on (calls in flight go on)."""

@@ -14,6 +14,7 @@ __all__ = [
     "ConnectError",
     "ConnectionLost",
     "IncompatibleStub",
+    "InvalidAddress",
     "InvalidArguments",
     "InvalidResult",
     "ProtocolError",
@@ -57,6 +58,13 @@ class TooManyConnections(SrpcError, ConnectionError):
 
 class AddressInUse(SrpcError, OSError):
     """The server could not bind because another process holds the address."""
+
+
+class InvalidAddress(SrpcError, ValueError):
+    """A host, port, URL, ``SRPC_HOST`` or ``SRPC_PORT`` that cannot be an srpc address.
+
+    Its message is one line that names the bad value and where it came from.
+    """
 
 
 class InvalidArguments(SrpcError, TypeError):

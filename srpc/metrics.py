@@ -38,6 +38,7 @@ __all__ = [
 
 # finished (time.perf_counter()), proc, ok, latency_ms, error, peer, req_bytes, resp_bytes
 _Pending = tuple[float, str, bool, float, "str | None", str, int, int]
+_PendingStream = tuple[float, str, bool, float, "str | None", str, int, int, int, int]
 
 _perf = time.perf_counter
 
@@ -81,6 +82,13 @@ class _CallLine(msgspec.Struct, gc=False):
     resp_bytes: int
     pid: int
     instance: str
+
+
+class _StreamLine(_CallLine, gc=False):
+    """One finished streaming call: a call line with the items each way."""
+
+    items_in: int
+    items_out: int
 
 
 class _SummaryLine(msgspec.Struct, omit_defaults=True):
@@ -164,6 +172,11 @@ class MetricsWriter:
         """The call path's :meth:`record`: queue ``(time.perf_counter() when the call
         finished, proc, ok, latency_ms, error, peer, req_bytes, resp_bytes)`` without a method
         call or a wall-clock read (the writer converts the time). Only while ``path`` is set."""
+        self._streams: deque[_PendingStream] = deque(maxlen=_MAX_PENDING)
+        self.append_stream: Callable[[_PendingStream], None] = self._streams.append
+        """:attr:`append` for a streaming call, with ``items_in, items_out`` after the
+        others. Streaming calls are always logged one line each (``latency_ms`` covers the
+        whole stream)."""
         self._encoder = msgspec.json.Encoder()
         # event fields come from the server (address, pid, ...): anything unusual becomes a string
         self._event_encoder = msgspec.json.Encoder(enc_hook=str)
@@ -253,6 +266,27 @@ class MetricsWriter:
                 self._flush()
 
     def _take_batch(self) -> bytes:
+        streams = self._take_streams()
+        return streams + self._take_calls() if streams else self._take_calls()
+
+    def _take_streams(self) -> bytes:
+        pending = self._streams
+        n = len(pending)
+        if not n:
+            return b""
+        batch = [pending.popleft() for _ in range(n)]
+        wall = time.time() - _perf()
+        service, pid, instance = self.service, self.pid, self.instance
+        lines = [
+            _StreamLine(
+                t + wall, service, proc, ok, (lat * 1e6 + 0.5) // 1 / 1e6, err, peer, rq, rs,
+                pid, instance, items_in, items_out,
+            )
+            for t, proc, ok, lat, err, peer, rq, rs, items_in, items_out in batch
+        ]  # fmt: skip
+        return self._encoder.encode_lines(lines)
+
+    def _take_calls(self) -> bytes:
         pending = self._pending
         n = len(pending)
         now = _perf()

@@ -27,11 +27,13 @@ __all__ = [
     "RemoteTraceback",
     "default_send_tracebacks",
     "error_reply",
+    "exception_name",
     "format_traceback",
     "interface_exceptions",
     "rebuild_exception",
 ]
 
+_MAX_NAME_CHARS = 200
 _MAX_TRACEBACK = 64 * 1024
 _MAX_TRACEBACK_LINE = 4 * 1024
 _MAX_NAME = 1024
@@ -70,6 +72,14 @@ def interface_exceptions(interface: type) -> ExceptionMap:
         if isinstance(value, type) and issubclass(value, Exception):
             found[(value.__module__, value.__qualname__)] = value
     return found
+
+
+def exception_name(exc: BaseException) -> str:
+    """The exception's type name (for a metrics record), whatever its class does."""
+    try:
+        return str(type(exc).__name__)[:_MAX_NAME_CHARS]
+    except BaseException:  # a metaclass whose __name__ raises
+        return "Exception"
 
 
 def default_send_tracebacks(host: str) -> bool:

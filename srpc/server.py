@@ -29,10 +29,11 @@ from srpc import memory
 from srpc._address import resolve_address
 from srpc.descriptor import ServiceDescriptor
 from srpc.dispatch import Dispatcher
-from srpc.errors import AddressInUse, ProtocolError
+from srpc.errors import AddressInUse, InvalidAddress, ProtocolError
 from srpc.framing import DEFAULT_MAX_FRAME, RECV_SIZE
 from srpc.metrics import MetricsWriter
 from srpc.protocol import Message, RefuseCode
+from srpc.remote_errors import default_send_tracebacks
 from srpc.security import (
     DEFAULT_HANDSHAKE_TIMEOUT,
     DEFAULT_IDLE_TIMEOUT,
@@ -42,6 +43,7 @@ from srpc.security import (
     resolve_token,
     set_nodelay,
 )
+from srpc.server_log import CallFailureLog, HandshakeFailureLog, exposure_warning
 from srpc.session import ServerSession
 
 _uvloop: types.ModuleType | None
@@ -227,7 +229,8 @@ class _Connection(asyncio.BufferedProtocol):
             transport.write(frame)
         if session.close_after_send:
             if session.failure is not None and not self.over_limit:
-                log.warning("%s", session.failure)
+                host = self.peer.rsplit(":", 1)[0]
+                self.server._handshake_failures.handshake_failed(host, str(session.failure))
             self.closed = True
             transport.close()
             return
@@ -382,7 +385,12 @@ class _TlsListener:
                 ssl_handshake_timeout=core.server.handshake_timeout,
             )
         except BaseException as exc:
-            log.info("closing a connection without TLS: %s: %s", type(exc).__name__, exc)
+            peer = "?"
+            with contextlib.suppress(OSError):
+                peer = str(conn.getpeername()[0])
+            core.server._handshake_failures.handshake_failed(
+                peer, f"TLS handshake failed: {type(exc).__name__}: {exc}"
+            )
             conn.close()
             if not isinstance(exc, Exception):
                 raise
@@ -458,6 +466,7 @@ class Server:
     """
 
     _srpc_service: ClassVar[ServiceDescriptor]
+    _bad_address: InvalidAddress | None = None
 
     def __init__(
         self,
@@ -476,12 +485,17 @@ class Server:
         grace_period: float = 5.0,
         sync_mode: SyncMode = "thread",
         max_workers: int | None = None,
+        send_tracebacks: bool | None = None,
     ) -> None:
         descriptor = self._srpc_service
         if host is not None and host.startswith(memory.SCHEME):
             self.host, self.port = host, 0
         else:
-            self.host, self.port = resolve_address(host, port)
+            try:
+                self.host, self.port = resolve_address(host, port)
+            except InvalidAddress as exc:  # start() says so in one line, like a port in use
+                self._bad_address = exc
+                self.host, self.port = str(host), 0
         self.impl = impl if impl is not None else self._srpc_default_impl()
         self.metrics_log = metrics_log
         self._token = resolve_token(token)
@@ -502,12 +516,19 @@ class Server:
             )
         self.sync_mode = sync_mode
         self._metrics = MetricsWriter(metrics_log, service=descriptor.name)
+        self.send_tracebacks = (
+            default_send_tracebacks(self.host) if send_tracebacks is None else send_tracebacks
+        )
+        self._call_failures = CallFailureLog()
+        self._handshake_failures = HandshakeFailureLog()
         self._dispatcher = Dispatcher(
             descriptor,
             self.impl,
             metrics=self._metrics,
             max_workers=max_workers,
             inline_all=sync_mode == "inline",
+            send_tracebacks=self.send_tracebacks,
+            failures=self._call_failures,
         )
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop_event: asyncio.Event | None = None
@@ -547,6 +568,9 @@ class Server:
 
         A port already in use prints one line on stderr and exits with status 1.
         """
+        if self._bad_address is not None:
+            print(f"srpc: {self._bad_address}", file=sys.stderr)
+            raise SystemExit(1)
         loop = _new_event_loop()
         self._loop = loop
         try:
@@ -555,14 +579,7 @@ class Server:
             except AddressInUse as exc:
                 print(f"srpc: {exc.strerror}", file=sys.stderr)  # without "[Errno 98]"
                 raise SystemExit(1) from None
-            descriptor = self._srpc_service
-            host, port = self.address
-            log = os.fspath(self.metrics_log) if self.metrics_log is not None else "off"
-            print(
-                f"srpc: serving {descriptor.name} ({len(descriptor.procedures)} procedures) "
-                f"on {host}:{port}; metrics log: {log}; Ctrl-C to stop",
-                flush=True,
-            )
+            print(self._start_line(), flush=True)
             assert self._stop_event is not None
             stop_event = self._stop_event
             if threading.current_thread() is threading.main_thread():
@@ -575,8 +592,24 @@ class Server:
         finally:
             self._close_loop(loop)
 
+    def _start_line(self) -> str:
+        descriptor = self._srpc_service
+        host, port = self.address
+        where = host if host.startswith(memory.SCHEME) else f"{host}:{port}"
+        if self.metrics_log is None:
+            metrics = "off"
+        else:
+            metrics = os.path.abspath(os.fspath(self.metrics_log))
+        return (
+            f"srpc: serving {descriptor.name} ({len(descriptor.procedures)} procedures) "
+            f"on {where}; instance {self._metrics.instance}; metrics log: {metrics}; "
+            "Ctrl-C to stop"
+        )
+
     def start_in_background(self) -> Server:
         """Start serving on a daemon thread; return ``self`` once the port is bound."""
+        if self._bad_address is not None:
+            raise self._bad_address
         if self._thread is not None:
             return self
         self._thread = threading.Thread(
@@ -657,12 +690,25 @@ class Server:
             raise
         sockname = server.sockets[0].getsockname()
         self._address = (sockname[0], sockname[1])
+        warning = exposure_warning(self.host, self.ssl, self._token)
+        if warning is not None:
+            print(f"srpc: warning: {warning}", file=sys.stderr, flush=True)
+            log.warning("%s", warning)
+        self._flush_logs_soon()
         self._metrics.start(
             address=f"{sockname[0]}:{sockname[1]}",
             procedures=list(descriptor.procedures),
             pid=os.getpid(),
         )
         return server
+
+    def _flush_logs_soon(self) -> None:
+        """Once a second: the summaries of failures the rate limits held back."""
+        self._call_failures.flush()
+        self._handshake_failures.flush()
+        core = getattr(self, "_core", None)
+        if core is not None and not core.closing:
+            core.loop.call_later(1.0, self._flush_logs_soon)
 
     async def _serve(self, server: _Listener) -> None:
         assert self._stop_event is not None
@@ -687,6 +733,8 @@ class Server:
                 connection.close()
             await asyncio.sleep(0)
             self._dispatcher.close()
+            self._call_failures.flush()
+            self._handshake_failures.flush()
             self._metrics.close()
 
     def _close_loop(self, loop: asyncio.AbstractEventLoop) -> None:

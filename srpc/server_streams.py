@@ -44,6 +44,7 @@ from srpc.protocol import (
     encode_message,
     encode_stream_item,
 )
+from srpc.remote_errors import exception_name
 
 if TYPE_CHECKING:
     from srpc.dispatch import Dispatcher, _Call
@@ -138,7 +139,7 @@ class ResultStream:
                 try:
                     self.iterator = iter(call.procedure.method(*self.args, **self.kwargs))
                 except BaseException as exc:
-                    outcome = (self.dispatcher.error_frame(call.id, exc), False, type(exc).__name__)
+                    outcome = (self._failed(exc), False, exception_name(exc))
                     return
             iterator = self.iterator
             pulled = 0
@@ -158,12 +159,12 @@ class ResultStream:
                     outcome = (encode_message(StreamEnd(call.id)), True, None)
                     return
                 except BaseException as exc:
-                    outcome = (self.dispatcher.error_frame(call.id, exc), False, type(exc).__name__)
+                    outcome = (self._failed(exc), False, exception_name(exc))
                     return
                 try:
                     data = codec.check_result(item)
                 except BaseException as exc:  # an item of the wrong type ends the stream
-                    outcome = (self.dispatcher.error_frame(call.id, exc), False, type(exc).__name__)
+                    outcome = (self._failed(exc), False, exception_name(exc))
                     self._close(iterator)
                     return
                 frame = encode_stream_item(call.id, data)
@@ -184,6 +185,10 @@ class ResultStream:
                     self.done = True
                     self.busy = False
                 loop.call_soon_threadsafe(self._finished, *outcome)
+
+    def _failed(self, exc: BaseException) -> bytearray:
+        call = self.call
+        return self.dispatcher.failed(call.id, call.procedure.name, call.responder.peer, exc)
 
     def _close_parked(self) -> None:
         if self.iterator is not None:
@@ -233,7 +238,7 @@ class ResultStream:
         except asyncio.CancelledError:
             frame, ok, error = None, False, "Cancelled"
         except BaseException as exc:
-            frame, ok, error = self.dispatcher.error_frame(call.id, exc), False, type(exc).__name__
+            frame, ok, error = self._failed(exc), False, exception_name(exc)
         finally:
             aclose = getattr(agen, "aclose", None)
             if aclose is not None:
