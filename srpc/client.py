@@ -28,7 +28,18 @@ from typing import Any, ClassVar, TypeVar, overload
 
 from srpc import memory
 from srpc._address import resolve_address
+from srpc.client_streams import (
+    AsyncResultStream,
+    AsyncSender,
+    AsyncStreamState,
+    ResultStream,
+    StreamSlot,
+    SyncSender,
+    _cancel_sync,
+    finish_client_stream,
+)
 from srpc.codec import ServiceCodec, encoder, service_codec
+from srpc.context import _current, inherited_timeout
 from srpc.descriptor import ServiceDescriptor
 from srpc.errors import (
     CallTimeout,
@@ -49,9 +60,11 @@ from srpc.framing import (
 from srpc.protocol import (
     DECODE_ERRORS,
     TAG_REQUEST,
+    Cancel,
     ErrorReply,
     Message,
     Reply,
+    encode_message,
     encode_request,
 )
 from srpc.remote_errors import ExceptionMap, interface_exceptions, rebuild_exception
@@ -146,6 +159,13 @@ class _Settings:
         self.known: ExceptionMap = interface_exceptions(descriptor.interface)
         self.ids = itertools.count(1)
         self.frames = FrameBuffers()
+        procedures = self.codec.procedures
+        self.streaming = frozenset(
+            name
+            for name, codec in procedures.items()
+            if codec.stream_result or codec.stream_param is not None
+        )
+        """Procedures whose result or an argument streams: not the unary fast path."""
 
     def open_stream(self, timeout: float) -> ByteStream:
         """A new connected byte stream to the server; raises ``OSError``."""
@@ -160,12 +180,33 @@ class _Settings:
         )
 
     def encode(
-        self, id: int, proc: str, args: tuple[Any, ...], kwargs: dict[str, Any]
+        self,
+        id: int,
+        proc: str,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        timeout: float | None = None,
     ) -> bytearray:
         try:
-            return encode_request(encoder, id, proc, args, kwargs)
+            return encode_request(encoder, id, proc, args, kwargs, timeout)
         except (TypeError, ValueError, OverflowError) as exc:
             raise self._cannot_encode(proc, exc) from None
+
+    def split_stream(
+        self, proc: str, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> tuple[tuple[Any, ...], dict[str, Any], Any]:
+        """The request's arguments with the streamed one's place holding ``None``, and that
+        argument (``None`` when the procedure streams none)."""
+        codec = self.codec.procedures[proc]
+        name = codec.stream_param
+        if name is None:
+            return args, kwargs, None
+        index = codec.stream_param_index
+        if index is not None and index < len(args):
+            return (*args[:index], None, *args[index + 1 :]), kwargs, args[index]
+        if name in kwargs:
+            return args, {**kwargs, name: None}, kwargs[name]
+        raise InvalidArguments(f"{codec.label}: missing the streamed argument {name!r}")
 
     def _cannot_encode(self, proc: str, exc: Exception) -> InvalidArguments:
         return InvalidArguments(
@@ -179,6 +220,7 @@ class _Settings:
         args: tuple[Any, ...],
         kwargs: dict[str, Any],
         buffer: bytearray | None = None,
+        timeout: float | None = None,
     ) -> bytearray | list[bytes | bytearray]:
         """Like :meth:`encode`, into a reused buffer (sync calls only): ``buffer``, or else
         this thread's own.
@@ -193,16 +235,26 @@ class _Settings:
         """
         for arg in args:
             if type(arg) is bytes and len(arg) >= LARGE_FRAME:
-                return self._encode_parts(id, proc, args, kwargs)
+                return self._encode_parts(id, proc, args, kwargs, timeout)
+        request = (
+            (TAG_REQUEST, id, proc, args, kwargs)
+            if timeout is None
+            else (TAG_REQUEST, id, proc, args, kwargs, timeout)
+        )
         try:
             if buffer is None:
-                return self.frames.encode(encoder, (TAG_REQUEST, id, proc, args, kwargs))
-            return frame_into(encoder, (TAG_REQUEST, id, proc, args, kwargs), buffer)
+                return self.frames.encode(encoder, request)
+            return frame_into(encoder, request, buffer)
         except (TypeError, ValueError, OverflowError) as exc:
             raise self._cannot_encode(proc, exc) from None
 
     def _encode_parts(
-        self, id: int, proc: str, args: tuple[Any, ...], kwargs: dict[str, Any]
+        self,
+        id: int,
+        proc: str,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        timeout: float | None,
     ) -> list[bytes | bytearray]:
         """A request with a large ``bytes`` argument as parts to send back to back.
 
@@ -211,7 +263,7 @@ class _Settings:
         """
         try:
             head = bytearray(encoder.encode((TAG_REQUEST, id, proc)))
-            head[0] = 0x95  # fixarray of 5: [4, id, proc, args, kwargs]
+            head[0] = 0x95 if timeout is None else 0x96  # [4, id, proc, args, kwargs(, timeout)]
             count = len(args)
             if count < 16:
                 head.append(0x90 | count)
@@ -232,6 +284,8 @@ class _Settings:
                 else:
                     small += encoder.encode(arg)
             small += encoder.encode(kwargs)
+            if timeout is not None:
+                small += encoder.encode(timeout)
         except (TypeError, ValueError, OverflowError) as exc:
             raise self._cannot_encode(proc, exc) from None
         return prefix_parts(parts)
@@ -255,11 +309,22 @@ class _Settings:
 
 
 class _Slot:
+    """What a unary sync call waits on: its one answer, or the error that ended it."""
+
     __slots__ = ("error", "message")
 
     def __init__(self) -> None:
         self.message: Message | None = None
         self.error: BaseException | None = None
+
+    def push(self, message: Message) -> None:
+        """The session routed ``message`` to this call (under the connection's lock)."""
+        if type(message) is not Reply and type(message) is not ErrorReply:
+            raise ProtocolError(f"unexpected {type(message).__name__} for a unary call")
+        self.message = message
+
+    def ready(self) -> bool:
+        return self.message is not None
 
 
 class _SyncConnection:
@@ -333,6 +398,7 @@ class _SyncConnection:
         args: tuple[Any, ...],
         kwargs: dict[str, Any],
         deadline: float | None,
+        timeout: float | None,
     ) -> Message:
         """Send the request and return the server's answer to it.
 
@@ -345,13 +411,13 @@ class _SyncConnection:
         lock.acquire()
         if self.reading or self.calls or session.failure is not None:
             lock.release()
-            frame = settings.encode_reused(id, proc, args, kwargs)
+            frame = settings.encode_reused(id, proc, args, kwargs, None, timeout)
             return self._call_shared(frame, id, deadline)
         self.reading = True  # alone: the reader role is ours before the request leaves
         lock.release()
         try:
             # Only the holder of the reader role encodes into ``self.frame``.
-            frame = settings.encode_reused(id, proc, args, kwargs, self.frame)
+            frame = settings.encode_reused(id, proc, args, kwargs, self.frame, timeout)
             size = len(frame) if isinstance(frame, bytearray) else _frame_size(frame)
             if size - 4 > session.server_max_frame:
                 session.check_request_size(size - 4)
@@ -487,13 +553,21 @@ class _SyncConnection:
 
     def _wait(self, slot: _Slot, id: int, deadline: float | None) -> Message:
         """Wait for ``slot``'s answer, reading the socket whenever nobody else does."""
+        self.wait_ready(slot, id, deadline)
+        assert slot.message is not None
+        return slot.message
+
+    def wait_ready(self, slot: Any, id: int, deadline: float | None) -> None:
+        """Wait until ``slot`` (a unary or a stream slot) has something for its caller, reading
+        the socket whenever nobody else does; raises the error that ended the call, or
+        :class:`CallTimeout` (the call is then out of the table)."""
         lock = self.lock
         leading = False
         try:
             while True:
                 with lock:
-                    if slot.message is not None:
-                        return slot.message
+                    if slot.ready():
+                        return
                     if slot.error is not None:
                         raise slot.error
                     if self.reading:
@@ -514,12 +588,15 @@ class _SyncConnection:
                 outcome = self._receive(deadline)
                 leading = False
                 self._deliver(*outcome)
-                if slot.message is not None:
-                    return slot.message
-                if deadline is not None and slot.error is None and _monotonic() >= deadline:
-                    with lock:
+                with lock:
+                    if slot.ready():
+                        return
+                    if (
+                        deadline is not None
+                        and slot.error is None
+                        and _monotonic() >= deadline
+                    ):
                         self.calls.pop(id, None)
-                    if slot.message is None and slot.error is None:
                         raise CallTimeout(f"{self.label}: no reply within the timeout")
         except SrpcError:
             raise
@@ -529,6 +606,35 @@ class _SyncConnection:
             if leading:  # interrupted holding the reader role: part of a frame may be read
                 self.fail(_interrupted(self.label, exc))
             raise
+
+    def start(self, slot: Any, id: int, frame: bytearray, deadline: float | None) -> None:
+        """Send a call's request with ``slot`` already in the table (a stream's items may
+        follow its request at once)."""
+        session = self.session
+        session.check_request_size(len(frame) - 4)
+        with self.lock:
+            if session.failure is not None:
+                raise ConnectionLost(str(session.failure))
+            self.calls[id] = slot
+        try:
+            self._send(frame, deadline)
+        except BaseException:
+            with self.lock:
+                self.calls.pop(id, None)
+            raise
+
+    def send_frame(self, frame: bytes | bytearray, deadline: float | None) -> None:
+        """Send a frame of a call in flight (a stream item, a credit, a cancel)."""
+        self._send(frame, deadline)  # type: ignore[arg-type]
+
+    def forget(self, id: int) -> None:
+        """Take call ``id`` out of the table: what still arrives for it is dropped."""
+        with self.lock:
+            self.calls.pop(id, None)
+
+    def cancel(self, id: int) -> None:
+        """The caller gave up call ``id``: tell the server (best effort)."""
+        _cancel_sync(self, id)
 
     def _receive(
         self, deadline: float | None
@@ -571,11 +677,11 @@ class _SyncConnection:
             for message, _ in messages:
                 try:
                     slot = route(message)
+                    if slot is not None:
+                        slot.push(message)
                 except ProtocolError as exc:
                     failure = exc
                     break
-                if slot is not None:
-                    slot.message = message
             if self.waiting:
                 self.wakeup.notify_all()
         if failure is not None:
@@ -708,10 +814,17 @@ class SyncClient:
             connection = shared.get()
         connection.last_call = now
         timeout = self._srpc_timeout
+        serving = _current.get()
+        if serving is not None and serving.deadline is not None:
+            timeout = inherited_timeout(timeout)  # called from an implementation: its deadline
+        if proc in settings.streaming:
+            return self._srpc_client_stream(connection, proc, args, kwargs, timeout)
         deadline = None if timeout is None else now + timeout
+        id = next(settings.ids)
         try:
-            message = connection.call(settings, next(settings.ids), proc, args, kwargs, deadline)
+            message = connection.call(settings, id, proc, args, kwargs, deadline, timeout)
         except CallTimeout as exc:
+            connection.cancel(id)
             raise settings.timed_out(proc, timeout, exc) from None
         if type(message) is Reply:
             codec = settings.codec.procedures[proc]
@@ -720,6 +833,61 @@ class SyncClient:
             except DECODE_ERRORS:
                 return codec.decode_result(message.result)  # raises InvalidResult
         return settings.result(proc, message)
+
+    def _srpc_open(
+        self,
+        connection: _SyncConnection,
+        proc: str,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        timeout: float | None,
+    ) -> tuple[int, StreamSlot, float | None]:
+        """Start a streaming call on ``connection``: its id, slot and deadline."""
+        settings = self._srpc_settings
+        args, kwargs, source = settings.split_stream(proc, args, kwargs)
+        id = next(settings.ids)
+        frame = settings.encode(id, proc, args, kwargs, timeout)
+        slot = StreamSlot()
+        if source is not None:
+            codec = settings.codec.procedures[proc]
+            slot.sender = SyncSender(connection, codec, id, source, slot)
+        deadline = None if timeout is None else _monotonic() + timeout
+        connection.start(slot, id, frame, deadline)
+        if slot.sender is not None:
+            slot.sender.start()
+        return id, slot, deadline
+
+    def _srpc_client_stream(
+        self,
+        connection: _SyncConnection,
+        proc: str,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        timeout: float | None,
+    ) -> Any:
+        """A call whose argument streams and whose result does not."""
+        settings = self._srpc_settings
+        codec = settings.codec.procedures[proc]
+        if codec.stream_result:
+            raise TypeError(f"{codec.label} streams its result: call it through _srpc_stream")
+        id, slot, deadline = self._srpc_open(connection, proc, args, kwargs, timeout)
+        try:
+            message = finish_client_stream(connection, codec, settings.known, id, slot, deadline)
+        except CallTimeout as exc:
+            raise settings.timed_out(proc, timeout, exc) from None
+        return settings.result(proc, message)
+
+    def _srpc_stream(
+        self, proc: str, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> ResultStream[Any]:
+        """Start a call whose result streams; its items come from the returned stream."""
+        settings = self._srpc_settings
+        timeout = inherited_timeout(self._srpc_timeout)
+        connection = self._srpc_shared.get()
+        connection.last_call = _monotonic()
+        id, slot, deadline = self._srpc_open(connection, proc, args, kwargs, timeout)
+        codec = settings.codec.procedures[proc]
+        return ResultStream(connection, codec, settings.known, id, slot, deadline, timeout)
 
     def with_timeout(self: _Sync, seconds: float | None) -> _Sync:
         """A view of this client whose calls time out after ``seconds``; same connection.
@@ -760,7 +928,7 @@ class _AsyncConnection(asyncio.BufferedProtocol):
     def __init__(self, settings: _Settings, loop: asyncio.AbstractEventLoop) -> None:
         self.settings = settings
         self.loop = loop
-        self.session: ClientSession[asyncio.Future[Message]] = settings.session()
+        self.session: ClientSession[Any] = settings.session()
         self.reader = self.session.reader
         self.calls = self.session.calls
         self.buffer = bytearray(RECV_SIZE)
@@ -806,9 +974,16 @@ class _AsyncConnection(asyncio.BufferedProtocol):
                     if not self.handshake.done():
                         self.handshake.set_result(message)
                     continue
-                future = route(message)
-                if future is not None and not future.done():
-                    future.set_result(message)
+                waiting = route(message)
+                if waiting is None:
+                    continue
+                if type(waiting) is AsyncStreamState:
+                    waiting.push(message)
+                elif type(message) is Reply or type(message) is ErrorReply:
+                    if not waiting.done():
+                        waiting.set_result(message)
+                else:
+                    raise ProtocolError(f"unexpected {type(message).__name__} for a unary call")
         except ProtocolError as exc:
             self.fail(exc)
 
@@ -828,7 +1003,9 @@ class _AsyncConnection(asyncio.BufferedProtocol):
         if not self.handshake.done():
             self.handshake.set_exception(failure)
         for future in futures:
-            if not future.done():
+            if type(future) is AsyncStreamState:
+                future.fail(lost)
+            elif not future.done():
                 future.set_exception(lost)
         self.resume_writing()
         if self.transport is not None:
@@ -853,8 +1030,42 @@ class _AsyncConnection(asyncio.BufferedProtocol):
                 return await asyncio.wait_for(self._sent_then(future), timeout)
             except asyncio.TimeoutError:
                 raise CallTimeout(f"{self.settings.label}: no reply within the timeout") from None
+        except (CallTimeout, asyncio.CancelledError):
+            # The caller gave up before the answer (a cancelled task cancels the future it
+            # awaited): cancel the call on the server.
+            if future.cancelled() or not future.done():
+                self.cancel(id)
+            raise
         finally:
             self.calls.pop(id, None)
+
+    def send(self, frame: bytes | bytearray) -> None:
+        """Write a frame of a call in flight (a credit, a cancel), without waiting."""
+        if self.session.failure is None and self.transport is not None:
+            self.transport.write(frame)
+
+    async def write(self, frame: bytes | bytearray) -> None:
+        """Write a frame and wait while the transport is paused (a stream's items)."""
+        if self.session.failure is not None:
+            raise ConnectionLost(str(self.session.failure))
+        assert self.transport is not None
+        self.transport.write(frame)
+        if self.write_ready is not None:
+            await asyncio.shield(self.write_ready)
+
+    def cancel(self, id: int) -> None:
+        """The caller gave up call ``id``: out of the table, and the server is told."""
+        self.calls.pop(id, None)
+        self.send(encode_message(Cancel(id)))
+
+    def start(self, state: AsyncStreamState, id: int, frame: bytearray) -> None:
+        session = self.session
+        if session.failure is not None:
+            raise ConnectionLost(str(session.failure))
+        session.check_request_size(len(frame) - 4)
+        self.calls[id] = state
+        assert self.transport is not None
+        self.transport.write(frame)
 
     async def _sent_then(self, answer: asyncio.Future[Message]) -> Message:
         """Wait until the transport takes writes again, then for ``answer``."""
@@ -980,8 +1191,11 @@ class AsyncClient:
 
     async def _srpc_call(self, proc: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         settings = self._srpc_settings
+        timeout = inherited_timeout(self._srpc_timeout)
+        if proc in settings.streaming:
+            return await self._srpc_client_stream(proc, args, kwargs, timeout)
         id = next(settings.ids)
-        frame = settings.encode(id, proc, args, kwargs)
+        frame = settings.encode(id, proc, args, kwargs, timeout)
         shared = self._srpc_shared
         connection = shared.connection  # the usual case inline: open, on this loop
         if (
@@ -991,12 +1205,63 @@ class AsyncClient:
             or shared.loop is not asyncio.get_running_loop()
         ):
             connection = await shared.get()
-        timeout = self._srpc_timeout
         try:
             message = await connection.call(frame, id, timeout)
         except CallTimeout as exc:
             raise settings.timed_out(proc, timeout, exc) from None
         return settings.result(proc, message)
+
+    async def _srpc_open_stream(
+        self, proc: str, args: tuple[Any, ...], kwargs: dict[str, Any], timeout: float | None
+    ) -> tuple[_AsyncConnection, int, AsyncStreamState]:
+        """Start a streaming call: its connection, id and state."""
+        settings = self._srpc_settings
+        args, kwargs, source = settings.split_stream(proc, args, kwargs)
+        connection = await self._srpc_shared.get()
+        id = next(settings.ids)
+        frame = settings.encode(id, proc, args, kwargs, timeout)
+        state = AsyncStreamState()
+        if source is not None:
+            codec = settings.codec.procedures[proc]
+            state.sender = AsyncSender(connection, codec, id, source, state)
+        connection.start(state, id, frame)
+        if state.sender is not None:
+            state.sender.start()
+        return connection, id, state
+
+    async def _srpc_client_stream(
+        self, proc: str, args: tuple[Any, ...], kwargs: dict[str, Any], timeout: float | None
+    ) -> Any:
+        """A call whose argument streams and whose result does not."""
+        settings = self._srpc_settings
+        codec = settings.codec.procedures[proc]
+        if codec.stream_result:
+            raise TypeError(f"{codec.label} streams its result: call it through _srpc_stream")
+        connection, id, state = await self._srpc_open_stream(proc, args, kwargs, timeout)
+        try:
+            waiting = state.next_message(connection.loop)
+            message = await (waiting if timeout is None else asyncio.wait_for(waiting, timeout))
+        except asyncio.TimeoutError:
+            connection.cancel(id)
+            raise settings.timed_out(
+                proc, timeout, CallTimeout(f"{settings.label}: no reply within the timeout")
+            ) from None
+        except asyncio.CancelledError:
+            connection.cancel(id)
+            raise
+        finally:
+            if state.sender is not None:
+                state.sender.stop()
+        connection.calls.pop(id, None)
+        if type(message) is not Reply and type(message) is not ErrorReply:
+            raise ProtocolError(f"unexpected {type(message).__name__} for {codec.label}")
+        return settings.result(proc, message)
+
+    def _srpc_stream(
+        self, proc: str, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> AsyncResultStream[Any]:
+        """A call whose result streams: it starts when the stream is first iterated."""
+        return AsyncResultStream(self, proc, args, kwargs, inherited_timeout(self._srpc_timeout))
 
     def with_timeout(self: _Async, seconds: float | None) -> _Async:
         """A view of this client whose calls time out after ``seconds``; same connection."""

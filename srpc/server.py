@@ -161,6 +161,12 @@ class _Connection(asyncio.BufferedProtocol):
         if self.timer is not None:
             self.timer.cancel()
             self.timer = None
+        # Nobody is left to answer: the calls still running are cancelled (a generator is
+        # closed at its yield, an async implementation gets CancelledError).
+        for call in list(self.session.serving.values()):
+            cancel = getattr(call, "cancel", None)
+            if cancel is not None:
+                cancel("ConnectionLost")
         self.core.connections.discard(self)
         self.core.connection_done()
 

@@ -114,6 +114,12 @@ class ResultStream:
             self.busy = True
         self.dispatcher.pool_submit(self._pull)
 
+    def _resume(self) -> None:
+        try:
+            self.dispatcher.pool_submit(self._pull)
+        except RuntimeError:  # the pool is shut down: the server is stopping
+            self._finished(None, False, "Cancelled")
+
     def _drain(self) -> None:
         with self.lock:
             frames, self.ready = self.ready, []
@@ -151,7 +157,8 @@ class ResultStream:
                         self.busy = False
                         if pulled >= _BATCH and self.items > 0 and self.bytes > 0:
                             self.busy = True  # more to pull: go on, after the loop's turn
-                            loop.call_soon_threadsafe(self.dispatcher.pool_submit, self._pull)
+                            with contextlib.suppress(RuntimeError):  # the loop is closed
+                                loop.call_soon_threadsafe(self._resume)
                         return
                 try:
                     item = next(iterator)
@@ -175,7 +182,11 @@ class ResultStream:
                     self.ready.append(frame)
                     first = len(self.ready) == 1
                 if first:
-                    loop.call_soon_threadsafe(self._drain)
+                    try:
+                        loop.call_soon_threadsafe(self._drain)
+                    except RuntimeError:  # the loop is closed: the server is gone
+                        self._close(iterator)
+                        return
             self._close(iterator)  # cancelled: closed at its yield
             outcome = (None, False, "Cancelled")
         finally:
@@ -184,7 +195,8 @@ class ResultStream:
                 with self.lock:
                     self.done = True
                     self.busy = False
-                loop.call_soon_threadsafe(self._finished, *outcome)
+                with contextlib.suppress(RuntimeError):  # the loop is closed: the server is gone
+                    loop.call_soon_threadsafe(self._finished, *outcome)
 
     def _failed(self, exc: BaseException) -> bytearray:
         call = self.call
@@ -198,7 +210,8 @@ class ResultStream:
             self.busy = False
         loop = self.dispatcher.loop
         assert loop is not None
-        loop.call_soon_threadsafe(self._finished, None, False, "Cancelled")
+        with contextlib.suppress(RuntimeError):  # the loop is closed: the server is gone
+            loop.call_soon_threadsafe(self._finished, None, False, "Cancelled")
 
     @staticmethod
     def _close(iterator: Iterator[Any]) -> None:
