@@ -58,7 +58,7 @@ def _pieces(procedure: str) -> list[Piece]:
     frame = bytes(encoded)
     reply = msgspec.msgpack.Decoder(Reply).decode(frame[4:])
     buffers = FrameBuffers()
-    check = _result_check(codec, frame, rows)
+    check = _result_check(codec, frame)
     dicts = record_dicts(RECORDS_N)
     packed = _packb(dicts)
     return [
@@ -73,16 +73,13 @@ def _pieces(procedure: str) -> list[Piece]:
     ]  # fmt: skip
 
 
-def _result_check(codec: Any, frame: bytes, rows: Any) -> Callable[[], object] | None:
+def _result_check(codec: Any, frame: bytes) -> Callable[[], object] | None:
     """The check ``encode_reply`` runs after encoding, on its own (None: it runs none)."""
-    checker = getattr(codec, "_result_checker", None)  # what encode_reply uses, if anything
-    if checker is not None:
-        return lambda: checker(rows, frame)
-    decoder = getattr(codec, "_reply_checker", None)  # the mirror-Struct decode (before)
-    if decoder is not None:
-        view = memoryview(frame)[4:]
-        return lambda: decoder.decode(view)
-    return None
+    decoder = codec._reply_checker  # the decode of the reply into the checked (mirror) type
+    if decoder is None:
+        return None
+    view = memoryview(frame)[4:]
+    return lambda: decoder.decode(view)
 
 
 def _print(title: str, pieces: list[Piece], number: int, with_gc: bool) -> None:
