@@ -426,9 +426,6 @@ def _record_mirror(tp: Any, seen: dict[Any, Any]) -> Any:
 
 
 def _dataclass_fields(tp: Any, seen: dict[Any, Any]) -> tuple[_Fields, dict[str, Any]]:
-    params = tp.__dataclass_params__
-    if params.unsafe_hash:
-        raise _NoMirror
     try:
         hints = typing.get_type_hints(tp, include_extras=True)  # Meta constraints are checked too
     except Exception:
@@ -444,7 +441,7 @@ def _dataclass_fields(tp: Any, seen: dict[Any, Any]) -> tuple[_Fields, dict[str,
             fields.append((f.name, ftype, msgspec.field(default_factory=f.default_factory)))
         else:
             fields.append((f.name, ftype))
-    return fields, {"frozen": params.frozen, "eq": params.eq}
+    return fields, {}
 
 
 def _struct_fields(tp: Any, seen: dict[Any, Any]) -> tuple[_Fields, dict[str, Any]]:
@@ -464,13 +461,10 @@ def _struct_fields(tp: Any, seen: dict[Any, Any]) -> tuple[_Fields, dict[str, An
             fields.append((info.name, ftype, msgspec.field(default_factory=info.default_factory)))
         else:
             fields.append((info.name, ftype))
-    options = {
-        "frozen": config.frozen,
-        "eq": config.eq,
+    return fields, {
         "array_like": config.array_like,
         "forbid_unknown_fields": config.forbid_unknown_fields,
     }
-    return fields, options
 
 
 class _NoMirror(Exception):

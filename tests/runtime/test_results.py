@@ -170,6 +170,21 @@ class Nested(msgspec.Struct):
     points: list[Plain]
 
 
+@dataclasses.dataclass
+class Tree:
+    value: int
+    children: list[Tree]
+
+
+@dataclasses.dataclass
+class Checked:
+    n: int
+
+    def __post_init__(self) -> None:
+        if self.n > 9:
+            raise ValueError("n must be below 10")
+
+
 # (declared type, values to try): good and bad ones, including wire-compatible look-alikes
 CASES: list[tuple[Any, list[Any]]] = [
     (
@@ -208,6 +223,12 @@ CASES: list[tuple[Any, list[Any]]] = [
             Nested(Item(1, []), [Plain(None)]),  # type: ignore[arg-type]
         ],
     ),
+    (
+        Tree,
+        [Tree(1, [Tree(2, [])]), Tree(1, [Tree("2", [])]), Tree(1, [Tree(2, [None])])],  # type: ignore[arg-type, list-item]
+    ),
+    (list[Checked], [[Checked(1)], [{"n": 10}], [{"n": "1"}]]),  # the same MessagePack
+    (list[Key] | None, [[Key(1, "a")], None, [Key(1, 1)]]),  # type: ignore[arg-type]
 ]
 
 
@@ -256,6 +277,9 @@ def test_mirrors_replace_dataclasses_structs_and_lists_but_not_hashed_types() ->
     assert issubclass(row, msgspec.Struct) and row.__struct_config__.gc is False
     assert _mirror(set[Key], {}) == set[Key]  # hashability is checked by the real type
     assert _mirror(Renamed, {}) is Renamed  # renamed fields: the real type
+    assert _mirror(Checked, {}) is Checked  # __post_init__ runs on decode: the real type
+    tree = _mirror(Tree, {})
+    assert tree is not Tree and msgspec.structs.fields(tree)[1].type == tuple[Tree, ...]
     plain = _mirror(Plain, {})
     assert plain is not Plain and plain.__struct_config__.gc is False
 
