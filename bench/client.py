@@ -60,27 +60,33 @@ def _report_slice(result: dict[str, float]) -> None:
     print("BENCH_SLICE " + json.dumps(result), flush=True)
 
 
-def _check_sync(ops: SyncOps) -> None:
+def _check_sync(ops: SyncOps, workload: str) -> None:
     assert ops.add(20, 22) == 42, "add(20, 22) != 42"
     assert ops.echo(_PAYLOAD) == _PAYLOAD, "echo(1 MiB) changed the data"
     check_records(ops.records(RECORDS_N), RECORDS_N)
+    if workload == "W4s":  # only the contestants that serve it run W4s
+        check_records(ops.records_struct(RECORDS_N), RECORDS_N)
 
 
-async def _check_async(ops: AsyncOps) -> None:
+async def _check_async(ops: AsyncOps, workload: str) -> None:
     assert await ops.add(20, 22) == 42, "add(20, 22) != 42"
     assert await ops.echo(_PAYLOAD) == _PAYLOAD, "echo(1 MiB) changed the data"
     check_records(await ops.records(RECORDS_N), RECORDS_N)
+    if workload == "W4s":
+        check_records(await ops.records_struct(RECORDS_N), RECORDS_N)
 
 
 def _run_sync(module: Any, workload: str, port: int, cfg: LoopConfig) -> dict[str, Any]:
     ops: SyncOps = module.connect(port)
     try:
-        _check_sync(ops)
+        _check_sync(ops, workload)
         if workload == "W3":
             payload = _PAYLOAD
             return run_sync_loop(lambda: ops.echo(payload), cfg, payload=ECHO_SIZE)
         if workload == "W4":
             return run_sync_loop(lambda: ops.records(RECORDS_N), cfg)
+        if workload == "W4s":
+            return run_sync_loop(lambda: ops.records_struct(RECORDS_N), cfg)
         add = ops.add
         return run_sync_loop(lambda: add(1, 2), cfg)
     finally:
@@ -90,12 +96,14 @@ def _run_sync(module: Any, workload: str, port: int, cfg: LoopConfig) -> dict[st
 async def _run_async(module: Any, workload: str, port: int, cfg: LoopConfig) -> dict[str, Any]:
     ops: AsyncOps = await module.connect_async(port)
     try:
-        await _check_async(ops)
+        await _check_async(ops, workload)
         if workload == "W3":
             payload = _PAYLOAD
             return await run_async_loop(lambda: ops.echo(payload), cfg, payload=ECHO_SIZE)
         if workload == "W4":
             return await run_async_loop(lambda: ops.records(RECORDS_N), cfg)
+        if workload == "W4s":
+            return await run_async_loop(lambda: ops.records_struct(RECORDS_N), cfg)
         add = ops.add
         return await run_async_loop(lambda: add(1, 2), cfg)
     finally:
@@ -105,7 +113,7 @@ async def _run_async(module: Any, workload: str, port: int, cfg: LoopConfig) -> 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.client")
     parser.add_argument("contestant", choices=sorted(CONTESTANTS))
-    parser.add_argument("workload", choices=["W1", "W2", "W3", "W4", "W5"])
+    parser.add_argument("workload", choices=["W1", "W2", "W3", "W4", "W4s", "W5"])
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--warmup-s", type=float, default=0.3)
     parser.add_argument("--warmup-calls", type=int, default=1_000_000)

@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--contestant", default="srpc", choices=sorted(CONTESTANTS))
-    parser.add_argument("--workload", default="W1", choices=["W1", "W3", "W4"])
+    parser.add_argument("--workload", default="W1", choices=["W1", "W3", "W4", "W4s"])
     parser.add_argument("--duration", type=float, default=4.0)
     parser.add_argument("--top", type=int, default=25)
     parser.add_argument("--out-dir", default=str(RESULTS_DIR))

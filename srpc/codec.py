@@ -312,11 +312,7 @@ class ProcedureCodec:
     def _reply_checker(self) -> msgspec.msgpack.Decoder[Any] | None:
         if self.result_decoder is _any_decoder:
             return None
-        try:
-            checked = _mirror(self.return_type, {})
-        except _NoMirror:
-            checked = self.return_type
-        for tp in (checked, self.return_type):
+        for tp in (_mirror(self.return_type, {}), self.return_type):
             try:
                 return msgspec.msgpack.Decoder(tuple[int, int, tp])  # type: ignore[valid-type]
             except TypeError:
@@ -376,49 +372,52 @@ class _ElementwiseDecoder:
 
 
 def _mirror(tp: Any, seen: dict[Any, Any]) -> Any:
-    """``tp`` with plain dataclasses replaced by equivalent ``msgspec.Struct`` types.
+    """``tp`` rewritten into a type msgspec decodes faster, accepting the same MessagePack.
 
-    Only for validating results on the server: msgspec decodes a Struct about
-    twice as fast as a dataclass and accepts and rejects the same MessagePack
-    for the same field types, names, defaults and extra keys. Anything
-    unusual (``__post_init__``, ``init=False`` fields, recursion, unresolvable
-    annotations) raises ``_NoMirror`` and the real type is used.
+    Only for validating results on the server, whose decoded values are
+    thrown away: plain dataclasses and ``msgspec.Struct`` types become
+    untracked (``gc=False``) Structs with the same field names, types,
+    defaults and extra-key rule, and ``list[X]`` becomes ``tuple[X, ...]``
+    (one allocation instead of two; both accept exactly the arrays of ``X``).
+    Set elements and dict keys keep their real types, so that hashability is
+    checked as the real decode checks it. A dataclass or Struct that cannot be
+    copied exactly (``__post_init__``, ``init=False`` fields, renamed or tagged
+    Structs, generics, unresolvable annotations) keeps its real type, as does
+    a recursive reference: exact, only slower.
     """
-    if dataclasses.is_dataclass(tp) and isinstance(tp, type):
+    if isinstance(tp, type) and (dataclasses.is_dataclass(tp) or issubclass(tp, msgspec.Struct)):
         if tp in seen:
-            if seen[tp] is None:  # a recursive dataclass
-                raise _NoMirror
-            return seen[tp]
+            return tp if seen[tp] is None else seen[tp]  # None: a recursive reference
         seen[tp] = None
-        if hasattr(tp, "__post_init__"):
-            raise _NoMirror
         try:
-            hints = typing.get_type_hints(tp)
-        except Exception:
-            raise _NoMirror from None
-        fields: list[tuple[str, Any] | tuple[str, Any, Any]] = []
-        for f in dataclasses.fields(tp):
-            if not f.init or f.name.startswith("_"):
-                raise _NoMirror
-            ftype = _mirror(hints.get(f.name, Any), seen)
-            if f.default is not dataclasses.MISSING:
-                fields.append((f.name, ftype, f.default))
-            elif f.default_factory is not dataclasses.MISSING:
-                fields.append((f.name, ftype, msgspec.field(default_factory=f.default_factory)))
-            else:
-                fields.append((f.name, ftype))
-        try:
-            mirror = msgspec.defstruct(f"_Check{tp.__name__}", fields, kw_only=True, gc=False)
-        except (TypeError, ValueError):
-            raise _NoMirror from None
+            mirror = _record_mirror(tp, seen)
+        except _NoMirror:
+            mirror = tp
         seen[tp] = mirror
         return mirror
     origin = typing.get_origin(tp)
-    if origin in (list, set, frozenset, tuple, dict) or origin is typing.Union:
+    if origin is typing.Annotated:
+        inner, *metadata = typing.get_args(tp)
+        mirrored = _mirror(inner, seen)
+        # a list stays a list under constraints: the same Meta then surely means the same
+        if typing.get_origin(inner) is list and typing.get_origin(mirrored) is tuple:
+            mirrored = list[typing.get_args(mirrored)[0]]  # type: ignore[misc]
+        if mirrored is inner:
+            return tp
+        annotated = (mirrored, *metadata)
+        return typing.Annotated[annotated]
+    if origin in (set, frozenset):
+        return tp
+    if origin in (list, tuple, dict) or origin is typing.Union:
         args = typing.get_args(tp)
         if not args:
             return tp
-        mirrored = tuple(a if a is Ellipsis else _mirror(a, seen) for a in args)
+        if origin is dict:
+            mirrored = (args[0], _mirror(args[1], seen))
+        else:
+            mirrored = tuple(a if a is Ellipsis else _mirror(a, seen) for a in args)
+        if origin is list:
+            return tuple[mirrored[0], ...]  # type: ignore[valid-type]
         if mirrored == args:
             return tp
         if origin is typing.Union:
@@ -429,6 +428,64 @@ def _mirror(tp: Any, seen: dict[Any, Any]) -> Any:
         mirrored = tuple(_mirror(a, seen) for a in args)
         return tp if mirrored == args else typing.Union[mirrored]  # noqa: UP007
     return tp
+
+
+_Fields = list[tuple[str, Any] | tuple[str, Any, Any]]
+
+
+def _record_mirror(tp: Any, seen: dict[Any, Any]) -> Any:
+    if hasattr(tp, "__post_init__") or getattr(tp, "__parameters__", None):
+        raise _NoMirror  # runs code on decode; or a generic type
+    if issubclass(tp, msgspec.Struct):
+        fields, options = _struct_fields(tp, seen)
+    else:
+        fields, options = _dataclass_fields(tp, seen)
+    try:
+        return msgspec.defstruct(f"_Check{tp.__name__}", fields, kw_only=True, gc=False, **options)
+    except (TypeError, ValueError):
+        raise _NoMirror from None
+
+
+def _dataclass_fields(tp: Any, seen: dict[Any, Any]) -> tuple[_Fields, dict[str, Any]]:
+    try:
+        hints = typing.get_type_hints(tp, include_extras=True)  # Meta constraints are checked too
+    except Exception:
+        raise _NoMirror from None
+    fields: _Fields = []
+    for f in dataclasses.fields(tp):
+        if not f.init or f.name.startswith("_"):
+            raise _NoMirror
+        ftype = _mirror(hints.get(f.name, Any), seen)
+        if f.default is not dataclasses.MISSING:
+            fields.append((f.name, ftype, f.default))
+        elif f.default_factory is not dataclasses.MISSING:
+            fields.append((f.name, ftype, msgspec.field(default_factory=f.default_factory)))
+        else:
+            fields.append((f.name, ftype))
+    return fields, {}
+
+
+def _struct_fields(tp: Any, seen: dict[Any, Any]) -> tuple[_Fields, dict[str, Any]]:
+    config = tp.__struct_config__
+    if config.tag is not None or tp.__struct_encode_fields__ != tp.__struct_fields__:
+        raise _NoMirror  # tagged or renamed: the real type, rather than copy those rules
+    try:
+        infos = msgspec.structs.fields(tp)
+    except Exception:
+        raise _NoMirror from None
+    fields: _Fields = []
+    for info in infos:
+        ftype = _mirror(info.type, seen)
+        if info.default is not msgspec.NODEFAULT:
+            fields.append((info.name, ftype, info.default))
+        elif info.default_factory is not msgspec.NODEFAULT:
+            fields.append((info.name, ftype, msgspec.field(default_factory=info.default_factory)))
+        else:
+            fields.append((info.name, ftype))
+    return fields, {
+        "array_like": config.array_like,
+        "forbid_unknown_fields": config.forbid_unknown_fields,
+    }
 
 
 class _NoMirror(Exception):

@@ -82,10 +82,54 @@ def test_w4parts_prints_each_piece_for_both() -> None:
     result = _bench_run(["bench.w4parts", "--number", "3"], [])
     assert result.returncode == 0, result.stdout + result.stderr
     lines = result.stdout.splitlines()
-    for piece in ("implementation builds", "encode the reply", "decode the result", "total"):
-        row = next(line for line in lines if piece in line)
-        srpc_us, floor_us = (float(x) for x in row.split()[-2:])
-        assert srpc_us > 0 and floor_us > 0, row
+    sections = [i for i, line in enumerate(lines) if line.startswith(("W4:", "W4s:"))]
+    assert len(sections) == 2, result.stdout
+    for start, end in zip(sections, [*sections[1:], len(lines)], strict=True):
+        section = lines[start:end]
+        for piece in ("implementation builds", "encode the reply", "decode the result", "total"):
+            row = next(line for line in section if piece in line)
+            srpc_us, floor_us = (float(x) for x in row.split()[-2:])
+            assert srpc_us > 0 and floor_us > 0, row
+        for piece in ("encode alone", "result check alone"):  # srpc's halves; the floor has none
+            row = next(line for line in section if piece in line)
+            assert float(row.split()[-2]) > 0 and row.split()[-1] == "-", row
+
+
+def test_only_contestants_with_struct_records_run_w4s() -> None:
+    from bench.contestants import CONTESTANTS
+    from bench.run import sat_out
+
+    names = list(CONTESTANTS)
+    out = sat_out(names, ["W1", "W4", "W4s"])
+    assert set(out) == {"grpc for W4s", "pyro5 for W4s", "rpyc for W4s"}, out
+    assert all(CONTESTANTS[n].cannot_run("W4") is None for n in names)
+
+
+@pytest.mark.slow
+def test_w4s_runs_in_slices_and_has_its_target(tmp_path: Path) -> None:
+    result = _bench_run(
+        [
+            "bench.run", "--contestants", "srpc,floor", "--workloads", "w4,W4s", "--passes", "1",
+            "--duration", "0.2", "--warmup", "0.05", "--slices", "2",
+            "--results-dir", str(tmp_path),
+        ],
+        [],
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    (report_file,) = tmp_path.glob("bench-*.json")
+    report = json.loads(report_file.read_text())
+    for name in ("srpc", "floor"):
+        w4s = report["passes"][0]["results"][name]["W4s"]
+        assert w4s["slices"] == 2 and w4s["calls"] > 0, w4s
+    assert report["ratios"]["floor"]["W4s"] == pytest.approx(1.0)
+    targets = {t["label"]: t for t in report["targets"] if t["contestant"] == "srpc"}
+    assert targets["W4 calls/s >= 1.3x floor"]["threshold"] == 1.3
+    assert targets["W4s calls/s >= 3x floor"]["measured"] > 0
+    assert "W4s calls/s" in result.stdout
+    assert any(
+        line.startswith("srpc") and "W4s calls/s >= 3x floor" in line
+        for line in result.stdout.splitlines()
+    ), result.stdout
 
 
 @pytest.mark.slow

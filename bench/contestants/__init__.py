@@ -6,7 +6,8 @@ A contestant module provides
   127.0.0.1 on a free port, in the background of the calling process;
 - ``connect(port: int) -> SyncOps`` (or ``async connect_async(port) -> AsyncOps``
   for an asyncio client): a connected client with ``add``, ``echo``,
-  ``records`` and ``close``.
+  ``records`` and ``close``; and ``records_struct`` if the contestant is
+  listed with ``struct_records=True`` (W4s).
 
 Add a contestant by writing such a module and listing it in ``CONTESTANTS``.
 """
@@ -35,10 +36,18 @@ class Contestant:
     is_async: bool = False  # the client is ``connect_async`` and runs in an event loop
     uvloop: bool = False  # ... and that loop is uvloop's (asyncio's own otherwise)
     needs: str | None = None  # generated code it needs: "srpc" or "grpc"
+    # It serves records_struct (W4s): the rows as msgspec.Struct (the floor: the same dicts).
+    struct_records: bool = False
 
     def missing(self) -> list[str]:
         """The required modules that are not installed."""
         return [m for m in self.requires if importlib.util.find_spec(m) is None]
+
+    def cannot_run(self, workload: str) -> str | None:
+        """Why this contestant sits ``workload`` out, or None if it runs it."""
+        if workload == "W4s" and not self.struct_records:
+            return "W4s needs records as msgspec.Struct, which its wire format does not carry"
+        return None
 
 
 CONTESTANTS: dict[str, Contestant] = {
@@ -50,6 +59,7 @@ CONTESTANTS: dict[str, Contestant] = {
             ("srpc", "msgspec"),
             "srpc, generated stubs, sync client",
             needs="srpc",
+            struct_records=True,
         ),
         Contestant(
             "srpc-threads",
@@ -57,6 +67,7 @@ CONTESTANTS: dict[str, Contestant] = {
             ("srpc", "msgspec"),
             "srpc, sync client; server runs every procedure on worker threads (no @srpc.inline)",
             needs="srpc",
+            struct_records=True,
         ),
         Contestant(
             "srpc-async",
@@ -65,6 +76,7 @@ CONTESTANTS: dict[str, Contestant] = {
             "srpc, generated stubs, asyncio client",
             is_async=True,
             needs="srpc",
+            struct_records=True,
         ),
         Contestant(
             "srpc-uvloop",
@@ -74,12 +86,14 @@ CONTESTANTS: dict[str, Contestant] = {
             is_async=True,
             uvloop=True,
             needs="srpc",
+            struct_records=True,
         ),
         Contestant(
             "floor",
             "bench.contestants.floor",
             (),
             "blocking socket, 4-byte length prefix, msgpack, thread per connection",
+            struct_records=True,
         ),
         Contestant(
             "grpc",

@@ -2,7 +2,8 @@
 
 Blocking sockets, a 4-byte big-endian length prefix, MessagePack bodies, one
 thread per connection, no ids, no handshake, no type checks. A request is
-``[proc, args]``; a reply is ``[ok, value]``. ``records`` returns plain dicts.
+``[proc, args]``; a reply is ``[ok, value]``. ``records`` (and ``records_struct``,
+W4s) return plain dicts.
 
 It uses ``msgpack``; where that is not installed (the test suite's venv) it
 falls back to ``msgspec.msgpack``, and says so in the results.
@@ -89,6 +90,7 @@ class FloorServer:
             "add": impl.add,
             "echo": impl.echo,
             "records": impl.records,
+            "records_struct": impl.records,  # W4s: the floor sends the same dicts as for W4
         }
         self._thread = threading.Thread(target=self._accept, daemon=True)
         self._thread.start()
@@ -143,6 +145,9 @@ class FloorClient:
 
     def records(self, n: int = 100) -> list[dict[str, Any]]:
         return self._call("records", [n])  # type: ignore[no-any-return]
+
+    def records_struct(self, n: int = 100) -> list[dict[str, Any]]:
+        return self._call("records_struct", [n])  # type: ignore[no-any-return]
 
     def close(self) -> None:
         self._sock.close()

@@ -28,6 +28,9 @@ class ThreadsServer:
             def records(self, n: int = 100) -> Any:
                 return Benchsvc.records(self, n)
 
+            def records_struct(self, n: int = 100) -> Any:
+                return Benchsvc.records_struct(self, n)
+
         self._server: Any = SrpcBenchsvcServerStub(
             host="127.0.0.1", port=0, metrics_log=metrics_log, impl=OnThreads()
         ).start_in_background()

@@ -1,12 +1,13 @@
 """The implementation the generated srpc server stub serves."""
 
 import srpc
-from benchsvc.benchsvc_interface import BenchsvcInterface, Record
+from benchsvc.benchsvc_interface import BenchsvcInterface, Record, RecordS
 
 
 class Benchsvc(BenchsvcInterface):
-    # add and records never block and take microseconds: they run on the event loop
-    # (@srpc.inline) and save two thread hops per call; echo (1 MiB) runs on a worker thread.
+    # add, records and records_struct never block and take microseconds: they run on the
+    # event loop (@srpc.inline) and save two thread hops per call; echo (1 MiB) runs on a
+    # worker thread.
     @srpc.inline
     def add(self, a: int, b: int) -> int:
         return a + b
@@ -20,5 +21,12 @@ class Benchsvc(BenchsvcInterface):
         # keyword construction of a dataclass costs about 50 % more.
         return [
             Record(i, i * 0.5, f"record-{i}", i % 2 == 0, [i, i + 1, i + 2, i + 3])
+            for i in range(n)
+        ]
+
+    @srpc.inline
+    def records_struct(self, n: int = 100) -> list[RecordS]:
+        return [
+            RecordS(i, i * 0.5, f"record-{i}", i % 2 == 0, [i, i + 1, i + 2, i + 3])
             for i in range(n)
         ]

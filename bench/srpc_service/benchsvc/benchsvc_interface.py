@@ -3,10 +3,22 @@
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
+import msgspec
+
 
 @dataclass
 class Record:
     """One row of the ``records`` workload."""
+
+    id: int
+    score: float
+    name: str
+    active: bool
+    tags: list[int]
+
+
+class RecordS(msgspec.Struct):
+    """The same row as a ``msgspec.Struct`` (W4s)."""
 
     id: int
     score: float
@@ -29,3 +41,7 @@ class BenchsvcInterface(ABC):
     @abstractmethod
     def records(self, n: int = 100) -> list[Record]:
         """Return ``n`` records built fresh for every call (W4)."""
+
+    @abstractmethod
+    def records_struct(self, n: int = 100) -> list[RecordS]:
+        """The same ``n`` records as ``msgspec.Struct`` rows (W4s)."""
