@@ -9,24 +9,38 @@ the declared type (``list[Record]`` comes back as ``Record`` instances).
 
 from __future__ import annotations
 
+import collections.abc
 import dataclasses
+import datetime
+import decimal
+import enum
 import functools
+import importlib
 import inspect
+import pathlib
 import re
 import struct
 import types
 import typing
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
 
 from srpc.descriptor import ServiceDescriptor
-from srpc.errors import InvalidArguments, InvalidResult
+from srpc.errors import InvalidArguments, InvalidResult, SrpcError
 from srpc.framing import LARGE_FRAME
 from srpc.protocol import TAG_REPLY, FrameBuffers
 
-__all__ = ["DECODE_ERRORS", "ProcedureCodec", "ServiceCodec", "encoder", "service_codec"]
+__all__ = [
+    "DECODE_ERRORS",
+    "InterfaceTypeError",
+    "ProcedureCodec",
+    "ServiceCodec",
+    "encoder",
+    "service_codec",
+]
 
 _EMPTY_RAW_MAP = msgspec.Raw(b"\x80")
 # msgspec raises UnicodeDecodeError (a ValueError) for invalid UTF-8, DecodeError otherwise.
@@ -39,13 +53,28 @@ _BIN32 = b"\xc6"
 _frame_length = struct.Struct(">I").pack
 
 
+class InterfaceTypeError(SrpcError, TypeError):
+    """A procedure's signature cannot be carried: raised when a client or server starts."""
+
+
 def _enc_hook(obj: Any) -> Any:
-    # msgspec encodes every SPEC type natively; these cover common near-misses.
+    # msgspec encodes most SPEC types natively; the rest travel as what they are built from:
+    # a path as its str, an abstract mapping as a dict, any other collection as a list.
     if isinstance(obj, memoryview):
         return obj.tobytes()
-    if isinstance(obj, (range, typing.KeysView, typing.ValuesView)):
+    if isinstance(obj, pathlib.PurePath):
+        return str(obj)
+    if isinstance(obj, collections.abc.Mapping):
+        return dict(obj)
+    if isinstance(obj, collections.abc.Iterable) and not isinstance(obj, (str, bytes)):
         return list(obj)
     raise TypeError(f"srpc cannot encode objects of type {type(obj).__qualname__}")
+
+
+def _dec_hook(tp: Any, obj: Any) -> Any:
+    if isinstance(tp, type) and issubclass(tp, pathlib.PurePath) and isinstance(obj, str):
+        return tp(obj)
+    raise NotImplementedError(f"srpc has no decoder for {_type_name(tp)}")
 
 
 encoder = msgspec.msgpack.Encoder(enc_hook=_enc_hook)
@@ -62,10 +91,43 @@ _any_decoder: msgspec.msgpack.Decoder[Any] = msgspec.msgpack.Decoder()
 
 def _decoder_for(tp: Any) -> msgspec.msgpack.Decoder[Any]:
     try:
-        return msgspec.msgpack.Decoder(tp)
-    except TypeError:
-        # A type msgspec cannot validate (e.g. an ambiguous Union): accept its wire form as is.
-        return _any_decoder
+        return msgspec.msgpack.Decoder(tp, dec_hook=_dec_hook)
+    except TypeError as exc:
+        # A union msgspec cannot tell apart on the wire (two array-like or object-like
+        # members): decoded once, then converted to the first member that accepts it.
+        members = typing.get_args(tp)
+        if _is_union(tp) and members:
+            return _UnionDecoder(tp, members)  # type: ignore[return-value]
+        raise InterfaceTypeError(
+            f"srpc cannot build a decoder for {_type_name(tp)}: {exc}"
+        ) from None
+
+
+def _is_union(tp: Any) -> bool:
+    return typing.get_origin(tp) is typing.Union or isinstance(tp, types.UnionType)
+
+
+def _is_native(decoder: Any) -> bool:
+    return isinstance(decoder, msgspec.msgpack.Decoder)
+
+
+class _UnionDecoder:
+    """Validates a union member by member: decode the wire form, then convert it."""
+
+    def __init__(self, tp: Any, members: tuple[Any, ...]) -> None:
+        self.type = tp
+        self.members = members
+
+    def decode(self, data: Any) -> Any:
+        value = _any_decoder.decode(data)
+        for member in self.members:
+            try:
+                return msgspec.convert(value, member, dec_hook=_dec_hook)
+            except (msgspec.ValidationError, TypeError):
+                continue
+        raise msgspec.ValidationError(
+            f"Expected `{_type_name(self.type)}`, got `{type(value).__name__}`"
+        )
 
 
 def _array_length(raw: bytes | memoryview) -> int:
@@ -175,8 +237,10 @@ class ProcedureCodec:
             )
             return decoder
         types = fixed + [self.var_positional] * extra
-        if all(_decoder_for(tp) is not _any_decoder for tp in types):
-            decoder = msgspec.msgpack.Decoder(tuple.__class_getitem__(tuple(types) or ()))
+        if all(_is_native(_decoder_for(tp)) for tp in types):
+            decoder = msgspec.msgpack.Decoder(
+                tuple.__class_getitem__(tuple(types) or ()), dec_hook=_dec_hook
+            )
         else:
             decoder = _ElementwiseDecoder([_decoder_for(tp) for tp in types], None)  # type: ignore[assignment]
         if count <= _MAX_CACHED_COUNTS:
@@ -427,7 +491,20 @@ def _type_name(tp: Any) -> str:
     return repr(tp).replace("typing.", "")
 
 
-def build_procedure(service: str, interface: type, name: str) -> ProcedureCodec:
+def build_procedure(
+    service: str,
+    interface: type,
+    name: str,
+    deferred_names: tuple[tuple[str, str, str], ...] = (),
+) -> ProcedureCodec:
+    """The codec of one procedure, or :class:`InterfaceTypeError` naming what cannot travel.
+
+    Annotations resolve in the namespace of the module that defines the method
+    (a base interface's own module for an inherited one), plus ``deferred_names``:
+    the names the interface imports only under ``TYPE_CHECKING``, imported here.
+    Validation is never silently off: an annotation that does not resolve is an error.
+    """
+    label = f"{service}.{name}()"
     function = getattr(interface, name)
     signature = inspect.signature(function)
     params = list(signature.parameters.values())
@@ -437,10 +514,7 @@ def build_procedure(service: str, interface: type, name: str) -> ProcedureCodec:
     ):
         params = params[1:]  # self
     signature = signature.replace(parameters=params)
-    try:
-        hints = typing.get_type_hints(function, include_extras=True)
-    except Exception:  # an annotation that does not resolve: fall back to no validation
-        hints = {}
+    hints = _type_hints(label, function, deferred_names)
     positional: list[tuple[str, Any]] = []
     keyword: dict[str, Any] = {}
     var_positional: Any = None
@@ -449,6 +523,9 @@ def build_procedure(service: str, interface: type, name: str) -> ProcedureCodec:
     needs_keywords = False
     for p in params:
         tp = hints.get(p.name, Any)
+        if p.default is None and not _admits_none(tp):
+            tp = typing.Optional[tp]  # noqa: UP045 - implicit Optional, as stubgen types it
+        _check_travels(label, f"parameter {p.name!r}", tp)
         if p.kind is inspect.Parameter.POSITIONAL_ONLY:
             positional.append((p.name, tp))
         elif p.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD:
@@ -468,6 +545,7 @@ def build_procedure(service: str, interface: type, name: str) -> ProcedureCodec:
         ):
             min_positional = len(positional)
     return_type = hints.get("return", Any)
+    _check_travels(label, "the result", return_type)
     plain = _PLAIN_RESULTS.get(return_type)
     return ProcedureCodec(
         service=service,
@@ -485,13 +563,180 @@ def build_procedure(service: str, interface: type, name: str) -> ProcedureCodec:
     )
 
 
+def _type_hints(
+    label: str, function: Any, deferred_names: tuple[tuple[str, str, str], ...]
+) -> dict[str, Any]:
+    try:
+        return typing.get_type_hints(function, include_extras=True)
+    except Exception as exc:
+        first: Exception = exc
+    namespace: dict[str, Any] = {}
+    missing: list[str] = []
+    for bound, module, attr in deferred_names:
+        try:
+            value: Any = importlib.import_module(module)
+            if attr:
+                value = getattr(value, attr)
+        except Exception as exc:
+            missing.append(f"{bound} (from {module}: {type(exc).__name__}: {exc})")
+            continue
+        namespace[bound] = value
+    if namespace:
+        try:
+            return typing.get_type_hints(function, localns=namespace, include_extras=True)
+        except Exception as exc:
+            first = exc
+    also = f"; names imported only under TYPE_CHECKING that did not import: {', '.join(missing)}"
+    raise InterfaceTypeError(
+        f"{label}: its annotations do not resolve ({type(first).__name__}: {first})"
+        f"{also if missing else ''}; srpc cannot validate its arguments without them"
+    ) from None
+
+
+def _admits_none(tp: Any) -> bool:
+    if tp is Any or tp is object or tp is None or tp is type(None):
+        return True
+    if typing.get_origin(tp) is typing.Annotated:
+        return _admits_none(typing.get_args(tp)[0])
+    if isinstance(tp, typing.TypeVar):
+        return True
+    if typing.get_origin(tp) is typing.Literal:
+        return None in typing.get_args(tp)
+    return _is_union(tp) and any(_admits_none(a) for a in typing.get_args(tp))
+
+
+_LEAVES: tuple[type, ...] = (
+    bool,
+    int,
+    float,
+    str,
+    bytes,
+    bytearray,
+    memoryview,
+    datetime.datetime,
+    datetime.date,
+    datetime.time,
+    datetime.timedelta,
+    uuid.UUID,
+    decimal.Decimal,
+    enum.Enum,
+    pathlib.PurePath,
+    msgspec.Raw,
+)
+
+_CONTAINERS = frozenset(
+    {
+        list,
+        tuple,
+        dict,
+        set,
+        frozenset,
+        *(
+            getattr(collections.abc, n)
+            for n in (
+                "Sequence",
+                "MutableSequence",
+                "Mapping",
+                "MutableMapping",
+                "Set",
+                "MutableSet",
+                "Collection",
+                "Iterable",
+                "Container",
+                "Reversible",
+            )
+        ),
+    }
+)
+
+
+_TYPEDDICT_MARKS = tuple(
+    mark
+    for mark in (getattr(typing, "Required", None), getattr(typing, "NotRequired", None))
+    if mark
+)
+
+
+def _check_travels(label: str, where: str, tp: Any) -> None:
+    culprit = _cannot_travel(tp, set())
+    if culprit is not None:
+        raise InterfaceTypeError(
+            f"{label}: {where} is declared {_type_name(tp)}, and srpc has no codec for "
+            f"{culprit}; use a supported type (a dataclass, msgspec.Struct, builtin "
+            "containers, ...) or convert it to one in the interface"
+        )
+
+
+def _cannot_travel(tp: Any, seen: set[int]) -> str | None:
+    """The part of ``tp`` srpc cannot encode and validate, or None when all of it travels."""
+    if tp is Any or tp is object or tp is None or tp is type(None) or tp is Ellipsis:
+        return None
+    if isinstance(tp, typing.TypeVar):
+        bound = tp.__bound__
+        return None if bound is None else _cannot_travel(bound, seen)
+    supertype = getattr(tp, "__supertype__", None)
+    if supertype is not None:  # typing.NewType
+        return _cannot_travel(supertype, seen)
+    if isinstance(tp, (str, typing.ForwardRef)):
+        return f"the unresolved name {tp!r}"
+    origin = typing.get_origin(tp)
+    args = typing.get_args(tp)
+    if origin is typing.Annotated:
+        return _cannot_travel(args[0], seen)
+    if origin is typing.Literal:
+        return None
+    if origin is not None and (_is_union(tp) or origin in _CONTAINERS):
+        for arg in args:
+            found = _cannot_travel(arg, seen)
+            if found is not None:
+                return found
+        return None
+    if origin is not None and origin in _TYPEDDICT_MARKS:
+        return _cannot_travel(args[0], seen) if args else None
+    if origin is not None:
+        for arg in args:
+            found = _cannot_travel(arg, seen)
+            if found is not None:
+                return found
+        return _cannot_travel(origin, seen)
+    if not isinstance(tp, type):
+        return None  # other typing forms: msgspec decides when it builds the decoder
+    if tp in _CONTAINERS or issubclass(tp, _LEAVES):
+        return None
+    fields_of = (
+        dataclasses.is_dataclass(tp)
+        or issubclass(tp, msgspec.Struct)
+        or typing.is_typeddict(tp)
+        or (issubclass(tp, tuple) and hasattr(tp, "_fields"))
+        or hasattr(tp, "__attrs_attrs__")
+    )
+    if not fields_of:
+        return f"{tp.__module__}.{tp.__qualname__}"
+    if id(tp) in seen:
+        return None
+    seen.add(id(tp))
+    try:
+        hints = typing.get_type_hints(tp, include_extras=True)
+    except Exception as exc:
+        return f"the fields of {tp.__qualname__} ({type(exc).__name__}: {exc})"
+    for hint in hints.values():
+        if typing.get_origin(hint) is typing.ClassVar:
+            continue
+        found = _cannot_travel(hint, seen)
+        if found is not None:
+            return found
+    return None
+
+
 class ServiceCodec:
     """The procedure codecs of one service, keyed by procedure name."""
 
     def __init__(self, descriptor: ServiceDescriptor) -> None:
         self.descriptor = descriptor
         self.procedures: dict[str, ProcedureCodec] = {
-            name: build_procedure(descriptor.name, descriptor.interface, name)
+            name: build_procedure(
+                descriptor.name, descriptor.interface, name, descriptor.deferred_names
+            )
             for name in descriptor.procedures
         }
 
