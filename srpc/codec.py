@@ -74,7 +74,7 @@ def _enc_hook(obj: Any) -> Any:
 def _dec_hook(tp: Any, obj: Any) -> Any:
     if isinstance(tp, type) and issubclass(tp, pathlib.PurePath) and isinstance(obj, str):
         return tp(obj)
-    raise NotImplementedError(f"srpc has no decoder for {_type_name(tp)}")
+    raise msgspec.ValidationError(f"Expected `{_type_name(tp)}`, got `{type(obj).__name__}`")
 
 
 encoder = msgspec.msgpack.Encoder(enc_hook=_enc_hook)
@@ -514,7 +514,7 @@ def build_procedure(
     ):
         params = params[1:]  # self
     signature = signature.replace(parameters=params)
-    hints = _type_hints(label, function, deferred_names)
+    hints = {k: _concrete(v) for k, v in _type_hints(label, function, deferred_names).items()}
     positional: list[tuple[str, Any]] = []
     keyword: dict[str, Any] = {}
     var_positional: Any = None
@@ -591,6 +591,48 @@ def _type_hints(
         f"{label}: its annotations do not resolve ({type(first).__name__}: {first})"
         f"{also if missing else ''}; srpc cannot validate its arguments without them"
     ) from None
+
+
+_AS_LIST = frozenset(
+    getattr(collections.abc, n)
+    for n in ("Sequence", "MutableSequence", "Collection", "Iterable", "Container", "Reversible")
+)
+_AS_DICT = frozenset({collections.abc.Mapping, collections.abc.MutableMapping})
+_AS_SET = frozenset({collections.abc.Set, collections.abc.MutableSet})
+
+
+def _concrete(tp: Any) -> Any:
+    """``tp`` with abstract collections replaced by what they travel as: list, dict, set."""
+    origin = typing.get_origin(tp)
+    args = typing.get_args(tp)
+    if origin is None:
+        if tp is object:  # any value srpc can encode, as for Any
+            return Any
+        if tp in _AS_LIST:
+            return list
+        if tp in _AS_DICT:
+            return dict
+        return set if tp in _AS_SET else tp
+    if not args:
+        return tp
+    new = tuple(a if a is Ellipsis else _concrete(a) for a in args)
+    if origin in _AS_LIST:
+        return list[new[0]]  # type: ignore[valid-type]
+    if origin in _AS_DICT:
+        return dict[new[0], new[1]]  # type: ignore[valid-type]
+    if origin in _AS_SET:
+        return set[new[0]]  # type: ignore[valid-type]
+    if new == args:
+        return tp
+    if _is_union(tp):
+        return typing.Union[new]  # noqa: UP007
+    if origin is typing.Annotated:
+        annotated = (new[0], *tp.__metadata__)
+        return typing.Annotated[annotated]
+    try:
+        return origin[new]
+    except TypeError:
+        return tp
 
 
 def _admits_none(tp: Any) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import enum
 from dataclasses import dataclass
 
@@ -148,6 +149,13 @@ class ProcedureModel:
         return "{" + ", ".join(items) + "}"
 
     @property
+    def result_annotation(self) -> str:
+        """The return type for the local ``result`` variable: never evaluated, so unquoted."""
+        if "'" not in self.returns and '"' not in self.returns:
+            return self.returns
+        return _unquoted(self.returns)
+
+    @property
     def result_name(self) -> str:
         """A local name for the result that no parameter shadows."""
         taken = {p.name for p in self.params} | {self.self_name}
@@ -273,3 +281,23 @@ class ServiceModel:
     @property
     def procedure_names(self) -> tuple[str, ...]:
         return tuple(p.name for p in self.procedures)
+
+
+class _Unquote(ast.NodeTransformer):
+    def visit_Constant(self, node: ast.Constant) -> ast.AST:
+        if isinstance(node.value, str):
+            try:
+                inner: ast.AST = self.visit(ast.parse(node.value, mode="eval").body)
+            except SyntaxError:
+                return node
+            return inner
+        return node
+
+
+def _unquoted(annotation: str) -> str:
+    """``"list['Job']"`` -> ``list[Job]``: string annotations replaced by what they spell."""
+    try:
+        tree = ast.parse(annotation, mode="eval")
+    except SyntaxError:
+        return annotation
+    return ast.unparse(_Unquote().visit(tree))

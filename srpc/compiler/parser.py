@@ -917,13 +917,15 @@ class _ModuleReader:
                 yield _canonical(resolved[0])
 
     def is_data_type(self, name: str) -> bool:
-        return self._class_or_base(name, self._is_data_class, _DATA_TYPE_BASES.__contains__)
+        return self._class_or_base(
+            name, _ModuleReader._is_data_class, _DATA_TYPE_BASES.__contains__
+        )
 
     def is_enum(self, name: str) -> bool:
-        return self._class_or_base(name, lambda _: False, _ENUM_BASES.__contains__)
+        return self._class_or_base(name, _never, _ENUM_BASES.__contains__)
 
     def is_exception(self, name: str) -> bool:
-        return self._class_or_base(name, lambda _: False, _is_exception_base)
+        return self._class_or_base(name, _never, _is_exception_base)
 
     def is_interface(self, name: str) -> bool:
         cls = self.scope.classes[name]
@@ -951,7 +953,7 @@ class _ModuleReader:
     def _class_or_base(
         self,
         name: str,
-        class_test: Callable[[str], bool],
+        class_test: Callable[[_ModuleReader, str], bool],
         base_test: Callable[[str], bool],
         seen: frozenset[tuple[str, str]] = frozenset(),
     ) -> bool:
@@ -959,7 +961,7 @@ class _ModuleReader:
 
         ``class_test`` sees class names of this module, ``base_test`` qualified base names.
         """
-        if class_test(name):
+        if class_test(self, name):
             return True
         cls = self.scope.classes[name]
         for arg in cls.bases:
@@ -1714,6 +1716,10 @@ class _RootNames(cst.CSTVisitor):
 
     def visit_Lambda(self, node: cst.Lambda) -> bool:
         return False
+
+
+def _never(reader: _ModuleReader, name: str) -> bool:
+    return False
 
 
 def _is_exception_base(base: str) -> bool:

@@ -262,6 +262,22 @@ def ruff_noqa(service: ServiceModel) -> str:
 
 
 def _module_docstring(text: str) -> str:
+    lines = []
+    for line in text.split("\n"):
+        line = line.rstrip()
+        if len(line) <= _LINE_LENGTH:
+            lines.append(line)
+            continue
+        lead = line[: len(line) - len(line.lstrip())]
+        lines += textwrap.wrap(
+            line.strip(),
+            width=_LINE_LENGTH,
+            initial_indent=lead,
+            subsequent_indent=lead,
+            break_long_words=False,
+            break_on_hyphens=False,
+        )
+    text = "\n".join(lines)
     return text.replace("\\", "\\\\").replace('"""', '\\"\\"\\"')
 
 
