@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -504,3 +505,174 @@ def test_service_name_must_be_a_lower_case_identifier(service: str, fragment: st
 def test_folder_must_match_the_service_name() -> None:
     with pytest.raises(StubgenError, match="folder named 'calc'"):
         parse_interface_source(CALC, service="calc", folder="wrong", path="wrong/calc_interface.py")
+
+
+# ---------------------------------------------------------------- real-world shapes
+
+REFUSED = [
+    pytest.param(
+        H + "class CalcInterface(ABC):\n    @property\n    @abstractmethod\n"
+        "    def size(self) -> int: ...\n",
+        "calc/calc_interface.py:4:5",
+        ["@property on 'size'", "read as an attribute", "`def size(self) -> ...`"],
+        id="abstract-property",
+    ),
+    pytest.param(
+        H + "from contextlib import asynccontextmanager\n"
+        "from typing import AsyncIterator\n\n"
+        "class CalcInterface(ABC):\n    @asynccontextmanager\n    @abstractmethod\n"
+        "    async def session(self) -> AsyncIterator[int]: ...\n",
+        "calc/calc_interface.py:7:5",
+        ["@asynccontextmanager on 'session'", "context manager", "two procedures"],
+        id="asynccontextmanager",
+    ),
+    pytest.param(
+        H + "from typing import Iterator\n\n"
+        "class CalcInterface(ABC):\n    @abstractmethod\n"
+        "    def watch(self) -> Iterator[int]: ...\n",
+        "calc/calc_interface.py:7:24",
+        ["streams are not supported yet"],
+        id="stream",
+    ),
+    pytest.param(
+        H + "from collections.abc import Sized\n\n"
+        "class CalcInterface(Sized, ABC):\n    @abstractmethod\n"
+        "    def get(self) -> int: ...\n",
+        "calc/calc_interface.py:5:21",
+        ["Sized, whose abstract __len__ cannot be remote", "`def size(self) -> int`"],
+        id="sized-mixin",
+    ),
+    pytest.param(
+        H + "from typing import overload\n\n"
+        "class CalcInterface(ABC):\n    @overload\n    def get(self, k: int) -> int: ...\n"
+        "    @overload\n    def get(self, k: str) -> str: ...\n",
+        "calc/calc_interface.py:9:5",
+        ["implementation signature after the @overload", "only @overload definitions"],
+        id="overloads-without-implementation",
+    ),
+]
+
+
+@pytest.mark.parametrize(("source", "location", "fragments"), REFUSED)
+def test_refused_shapes_say_why(source: str, location: str, fragments: list[str]) -> None:
+    message = parse_error(source)
+    assert message.startswith(location), message
+    for fragment in fragments:
+        assert fragment in message, message
+
+
+def test_sized_message_names_the_bases_without_stray_commas() -> None:
+    message = parse_error(
+        "from collections.abc import Sized\n\nclass CalcInterface(Sized, Iterable):\n    pass\n"
+    )
+    assert ",," not in message
+
+
+def test_every_error_in_the_file_is_reported_in_one_run() -> None:
+    message = parse_error(
+        """
+        from abc import ABC, abstractmethod
+        from pathlib import Path
+        from ipaddress import IPv4Address
+
+        class CalcInterface(ABC):
+            @abstractmethod
+            def a(self, x) -> int: ...
+
+            @abstractmethod
+            def b(self, x: IPv4Address, y) -> int: ...
+
+            @abstractmethod
+            def c(self, x: int): ...
+
+            @abstractmethod
+            def __len__(self) -> int: ...
+
+            @abstractmethod
+            def ok(self, p: Path) -> None: ...
+        """
+    )
+    lines = [line for line in message.splitlines() if ": error: " in line]
+    assert [line.split(": error:")[0] for line in lines] == [
+        "calc/calc_interface.py:7:17",
+        "calc/calc_interface.py:10:20",
+        "calc/calc_interface.py:10:33",
+        "calc/calc_interface.py:13:9",
+        "calc/calc_interface.py:16:9",
+    ]
+    assert message.endswith("5 errors")
+
+
+@pytest.mark.parametrize("service", ["queue", "json", "srpc"])
+def test_service_names_that_shadow_a_module_are_refused(service: str) -> None:
+    source = CALC.replace("CalcInterface", f"{service.capitalize()}Interface")
+    message = parse_error(source, service=service)
+    assert "shadows the" in message and f"{service}_service/" in message
+
+
+def test_stdlib_enums_and_abstract_collections_are_values() -> None:
+    model = parse(
+        """
+        import socket
+        from abc import ABC, abstractmethod
+        from collections.abc import Iterable, Mapping
+        from http import HTTPStatus
+        from pathlib import Path
+
+        class CalcInterface(ABC):
+            @abstractmethod
+            def f(self, a: HTTPStatus, b: socket.AddressFamily, c: Iterable[Path]) -> object: ...
+
+            @abstractmethod
+            def g(self, m: Mapping[str, int] = None) -> None: ...
+        """
+    )
+    assert model.procedures[1].params[0].annotation == "Mapping[str, int] | None"
+
+
+def test_self_and_callables_are_refused_with_the_reason() -> None:
+    assert "cannot send or receive the service itself" in parse_error(
+        H + "from typing import Self\n\nclass CalcInterface(ABC):\n    @abstractmethod\n"
+        "    def f(self) -> Self: ...\n"
+    )
+    assert "callbacks are not supported yet" in parse_error(
+        H + "from typing import Callable\n\nclass CalcInterface(ABC):\n    @abstractmethod\n"
+        "    def f(self, cb: Callable[[int], int]) -> None: ...\n"
+    )
+
+
+def test_python_312_syntax_parses_on_any_python() -> None:
+    model = parse(
+        """
+        from abc import ABC, abstractmethod
+
+        type Key = str
+
+        class CalcInterface[T: int](ABC):
+            @abstractmethod
+            def get(self, key: Key) -> T: ...
+        """
+    )
+    assert model.type_params == ("T",)
+    assert model.type_var_defs == ('T = TypeVar("T", bound=int)',)
+
+
+def test_project_modules_are_read_and_their_types_checked(tmp_path: Path) -> None:
+    from srpc.compiler.parser import parse_interface
+
+    (tmp_path / "calc").mkdir()
+    (tmp_path / "calc" / "__init__.py").touch()
+    (tmp_path / "calc" / "models.py").write_text(
+        "from dataclasses import dataclass\n\nclass Plain:\n    pass\n\n"
+        "@dataclass\nclass Box:\n    inner: Plain\n"
+    )
+    (tmp_path / "calc" / "calc_interface.py").write_text(
+        H + "from calc.models import Box, Plain\n\nclass CalcInterface(ABC):\n"
+        "    @abstractmethod\n    def f(self, b: Box) -> Plain: ...\n"
+    )
+    with pytest.raises(StubgenError) as info:
+        parse_interface(tmp_path / "calc" / "calc_interface.py")
+    places = [(Path(d.path).name, d.line) for d in info.value.diagnostics]
+    assert ("calc_interface.py", 7) in places  # -> Plain: a plain class
+    assert ("models.py", 8) in places  # Box.inner: a plain class
+    assert all("a plain class" in d.found for d in info.value.diagnostics)
