@@ -92,15 +92,11 @@ _any_decoder: msgspec.msgpack.Decoder[Any] = msgspec.msgpack.Decoder()
 def _decoder_for(tp: Any) -> msgspec.msgpack.Decoder[Any]:
     try:
         return msgspec.msgpack.Decoder(tp, dec_hook=_dec_hook)
-    except TypeError as exc:
-        # A union msgspec cannot tell apart on the wire (two array-like or object-like
-        # members): decoded once, then converted to the first member that accepts it.
-        members = typing.get_args(tp)
-        if _is_union(tp) and members:
-            return _UnionDecoder(tp, members)  # type: ignore[return-value]
-        raise InterfaceTypeError(
-            f"srpc cannot build a decoder for {_type_name(tp)}: {exc}"
-        ) from None
+    except TypeError:
+        # A type msgspec cannot tell apart on the wire (a union of two array-like or two
+        # object-like members, at any depth): decoded as is, then validated and converted
+        # member by member. Never left unvalidated.
+        return _ConvertDecoder(tp)  # type: ignore[return-value]
 
 
 def _is_union(tp: Any) -> bool:
@@ -111,23 +107,47 @@ def _is_native(decoder: Any) -> bool:
     return isinstance(decoder, msgspec.msgpack.Decoder)
 
 
-class _UnionDecoder:
-    """Validates a union member by member: decode the wire form, then convert it."""
+class _ConvertDecoder:
+    """Validates what msgspec cannot validate in one pass: decode, then convert to ``tp``."""
 
-    def __init__(self, tp: Any, members: tuple[Any, ...]) -> None:
+    def __init__(self, tp: Any) -> None:
         self.type = tp
-        self.members = members
 
     def decode(self, data: Any) -> Any:
-        value = _any_decoder.decode(data)
-        for member in self.members:
+        return _convert(_any_decoder.decode(data), self.type)
+
+
+def _convert(value: Any, tp: Any) -> Any:
+    origin = typing.get_origin(tp)
+    args = typing.get_args(tp)
+    if _is_union(tp):
+        for member in args:
             try:
-                return msgspec.convert(value, member, dec_hook=_dec_hook)
+                return _convert(value, member)
             except (msgspec.ValidationError, TypeError):
                 continue
-        raise msgspec.ValidationError(
-            f"Expected `{_type_name(self.type)}`, got `{type(value).__name__}`"
-        )
+        raise msgspec.ValidationError(f"Expected `{_type_name(tp)}`, got `{type(value).__name__}`")
+    if origin is typing.Annotated:
+        return _convert(value, args[0])
+    if origin in (list, set, frozenset, tuple) and args:
+        if not isinstance(value, (list, tuple)):
+            raise msgspec.ValidationError(f"Expected `array`, got `{type(value).__name__}`")
+        if origin is tuple and not (len(args) == 2 and args[1] is Ellipsis):
+            if len(value) != len(args):
+                raise msgspec.ValidationError(
+                    f"Expected `array` of length {len(args)}, got {len(value)}"
+                )
+            return tuple(_convert(v, a) for v, a in zip(value, args, strict=True))
+        items = [_convert(v, args[0]) for v in value]
+        return items if origin is list else origin(items)
+    if origin is dict and len(args) == 2:
+        if not isinstance(value, dict):
+            raise msgspec.ValidationError(f"Expected `object`, got `{type(value).__name__}`")
+        return {_convert(k, args[0]): _convert(v, args[1]) for k, v in value.items()}
+    try:
+        return msgspec.convert(value, tp, dec_hook=_dec_hook)
+    except TypeError as exc:
+        raise InterfaceTypeError(f"srpc cannot validate {_type_name(tp)}: {exc}") from None
 
 
 def _array_length(raw: bytes | memoryview) -> int:

@@ -219,6 +219,8 @@ class ServiceModel:
     ``(name, module, attribute)``, attribute ``""`` for ``import module as name``."""
     extra_noqa: tuple[str, ...] = ()
     """ruff rules the verbatim annotations trip besides the typing spellings (UP037)."""
+    bare_generics: bool = False
+    """The annotations name generics without arguments (``dict``), as the interface does."""
 
     @property
     def pascal(self) -> str:

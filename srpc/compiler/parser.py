@@ -81,6 +81,7 @@ _ALLOWED_BUILTINS = frozenset(
         "set",
         "frozenset",
         "object",
+        "memoryview",
     }
 )
 
@@ -153,6 +154,15 @@ _REFUSED_WHY = {
     "collections.abc.Awaitable": "an awaitable is not a value",
     "collections.abc.Coroutine": "a coroutine is not a value",
 }
+
+_GENERICS = frozenset(
+    {
+        *(f"builtins.{n}" for n in ("list", "dict", "set", "frozenset", "tuple")),
+        *(f"typing.{n}" for n in ("List", "Dict", "Set", "FrozenSet", "Tuple", "AbstractSet")),
+        *(f"typing.{n}" for n in _COLLECTIONS),
+        *(f"collections.abc.{n}" for n in _COLLECTIONS),
+    }
+)
 
 # Spellings pyupgrade (ruff UP) flags; the stub must repeat them verbatim anyway.
 _LEGACY_TYPING = frozenset(
@@ -349,7 +359,10 @@ class _Context:
     readers: dict[str, _ModuleReader | None] = field(default_factory=dict)
     typing_spellings: set[str] = field(default_factory=set)
     checked: set[tuple[str, str]] = field(default_factory=set)
+    checked_aliases: set[tuple[str, str, str]] = field(default_factory=set)
     quoted: bool = False
+    bare_generics: bool = False
+    """An annotation names a generic without its arguments (``dict``): mypy's type-arg."""
 
     def report(self, exc: StubgenError) -> None:
         for diagnostic in exc.diagnostics:
@@ -408,6 +421,8 @@ class _ModuleScope:
     others: set[str] = field(default_factory=set)
     """Functions and assigned names (type aliases, constants, TypeVars)."""
     typevars: set[str] = field(default_factory=set)
+    aliases: dict[str, cst.BaseExpression] = field(default_factory=dict)
+    """Module-level names assigned a type expression (``Key = str``, ``type Key = str``)."""
     type_checking: set[str] = field(default_factory=set)
     """Names bound only under ``if TYPE_CHECKING:``."""
 
@@ -456,6 +471,7 @@ class _ModuleReader:
         self.scope = _ModuleScope()
         self.needed: dict[str, cst.CSTNode] = {}
         self.anchor: cst.CSTNode | None = None
+        self.subscript_heads: set[int] = set()
         self.collect_scope(self.module.body)
 
     @classmethod
@@ -540,10 +556,17 @@ class _ModuleReader:
                                 scope.others.add(target.target.value)
                                 if self.is_typevar_call(small.value):
                                     scope.typevars.add(target.target.value)
+                                elif _looks_like_type(small.value):
+                                    scope.aliases.setdefault(target.target.value, small.value)
                     elif isinstance(small, cst.AnnAssign) and isinstance(small.target, cst.Name):
                         scope.others.add(small.target.value)
+                        if small.value is not None and "TypeAlias" in self.code(
+                            small.annotation.annotation
+                        ):
+                            scope.aliases.setdefault(small.target.value, small.value)
                     elif isinstance(small, cst.TypeAlias):
                         scope.others.add(small.name.value)
+                        scope.aliases.setdefault(small.name.value, small.value)
 
     def is_type_checking(self, test: cst.BaseExpression) -> bool:
         return "typing.TYPE_CHECKING" in self.qualified(test) or (
@@ -704,6 +727,7 @@ class _ModuleReader:
             self.check_type_name(node, qualified, root, where, record=record)
             return
         if isinstance(node, cst.Subscript):
+            self.subscript_heads.add(id(node.value))
             self.check_annotation(node.value, where, record=record, skip=skip)
             qualified = self.canonical(node.value)
             elements = [e.slice.value for e in node.slice if isinstance(e.slice, cst.Index)]
@@ -729,7 +753,7 @@ class _ModuleReader:
             self.check_annotation(node.right, where, record=record, skip=skip)
             return
         if isinstance(node, cst.SimpleString):
-            self.context.quoted = True
+            self.context.quoted = self.context.quoted or record
             try:
                 inner = cst.parse_expression(node.evaluated_value)  # type: ignore[arg-type]
             except Exception:
@@ -770,6 +794,13 @@ class _ModuleReader:
             local = canonical.removeprefix("<local>.")
             if local in self.scope.classes:
                 self.check_class(_ClassRef(self, self.scope.classes[local]), node, where)
+            elif local in self.scope.aliases and ("alias", self.dotted, local) not in (
+                self.context.checked_aliases
+            ):
+                self.context.checked_aliases.add(("alias", self.dotted, local))
+                self.check_annotation(
+                    self.scope.aliases[local], f"{where} (through the alias {local})", record=False
+                )
             self.need(root, node, where, record=record)
             return
         if canonical in _STREAMS:
@@ -783,9 +814,13 @@ class _ModuleReader:
         if canonical.startswith("builtins."):
             if canonical.removeprefix("builtins.") not in _ALLOWED_BUILTINS:
                 raise self.unsupported(node, where)
+            if canonical in _GENERICS and id(node) not in self.subscript_heads and record:
+                self.context.bare_generics = True
             return
-        if canonical in _LEGACY_TYPING:
+        if canonical in _LEGACY_TYPING and record:
             self.context.typing_spellings.add(canonical)
+        if canonical in _GENERICS and id(node) not in self.subscript_heads and record:
+            self.context.bare_generics = True
         top = canonical.split(".")[0]
         if top in sys.stdlib_module_names or top == "typing_extensions":
             if canonical not in _ALLOWED_QUALIFIED:
@@ -820,6 +855,8 @@ class _ModuleReader:
             kind = "an exception" if reader.is_exception(name) else "a plain class"
             if reader.is_interface(name):
                 kind = "an interface (callbacks are not supported yet)"
+            elif "pydantic.BaseModel" in set(reader.class_base_names(name)):
+                kind = "a pydantic model (not supported yet; a dataclass travels)"
             raise self.unsupported(
                 node,
                 where,
@@ -1097,6 +1134,7 @@ class _ServiceBuilder:
             type_var_defs=type_var_defs,
             deferred_names=deferred,
             extra_noqa=tuple(extra_noqa),
+            bare_generics=self.context.bare_generics,
         )
         return ParsedService(model=model, warnings=tuple(self.context.warnings))
 
@@ -1363,6 +1401,19 @@ class _ServiceBuilder:
         fn = impls[0]
         abstract = reader.is_decorated(fn, "abc.abstractmethod", "abc.abstractproperty")
         member = bool(abstract) or (entry.protocol and not group.name.startswith("_"))
+        not_a_call = reader.is_decorated(
+            fn, "builtins.property", "builtins.classmethod", "builtins.staticmethod"
+        )
+        if member and not abstract and not_a_call:
+            # A Protocol's properties and class methods describe the object, not calls.
+            reader.warn(
+                fn,
+                expected="Protocol members that are instance methods",
+                found=f"@{reader.code(not_a_call[0].decorator)} member {group.name!r}; it is "
+                "not a remote procedure and the stubs do not include it",
+                fix=f"make {group.name} a plain method if callers need it remotely",
+            )
+            return None
         if not member:
             reader.warn(
                 fn,
@@ -1716,6 +1767,17 @@ class _RootNames(cst.CSTVisitor):
 
     def visit_Lambda(self, node: cst.Lambda) -> bool:
         return False
+
+
+def _looks_like_type(value: cst.BaseExpression) -> bool:
+    """A value that reads as a type expression (``str``, ``dict[str, Any]``, ``A | B``)."""
+    if isinstance(value, cst.BinaryOperation):
+        return isinstance(value.operator, cst.BitOr)
+    if isinstance(value, cst.Subscript):
+        return isinstance(value.value, (cst.Name, cst.Attribute))
+    return isinstance(value, (cst.Name, cst.Attribute)) and not (
+        isinstance(value, cst.Name) and value.value in ("None", "True", "False")
+    )
 
 
 def _never(reader: _ModuleReader, name: str) -> bool:

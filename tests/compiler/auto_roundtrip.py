@@ -36,7 +36,7 @@ from srpc.codec import service_codec
 
 def sample(tp: Any, depth: int = 0) -> Any:
     """A value of type ``tp`` that is not a default (so truncation shows)."""
-    if depth > 6:
+    if depth > 16:
         raise ValueError(f"too deep a type to sample: {tp!r}")
     if tp is Any or tp is object:
         return "any"
