@@ -1,0 +1,195 @@
+"""What the runtime does with an interface's types when a client or server starts.
+
+Validation is never silently off: an annotation that does not resolve, or a type srpc
+has no codec for, is an error at start that names the procedure and the place.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pathlib
+import sys
+import tempfile
+import textwrap
+import types
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Mapping, Sequence
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import pytest
+
+from srpc import InvalidArguments, ServiceDescriptor
+from srpc.codec import InterfaceTypeError, ServiceCodec, build_procedure, encoder
+
+
+_MODULES = Path(tempfile.mkdtemp(prefix="srpc_runtime_types_"))
+
+
+def _module(name: str, source: str) -> types.ModuleType:
+    """Write ``source`` as module ``name`` and import it (the interfaces are real modules)."""
+    (_MODULES / f"{name}.py").write_text(textwrap.dedent(source), encoding="utf-8")
+    if str(_MODULES) not in sys.path:
+        sys.path.insert(0, str(_MODULES))
+    importlib.invalidate_caches()
+    return importlib.import_module(name)
+
+
+def _args(*values: Any) -> bytes:
+    return encoder.encode(values)
+
+
+class Plain:
+    pass
+
+
+class PlainInterface(ABC):
+    @abstractmethod
+    def f(self, x: int, y: Fraction) -> None: ...
+
+
+class ResultInterface(ABC):
+    @abstractmethod
+    def g(self) -> list[Plain]: ...
+
+
+@pytest.mark.parametrize(
+    ("interface", "fragments"),
+    [
+        (PlainInterface, ["svc.f(): parameter 'y' is declared Fraction", "fractions.Fraction"]),
+        (ResultInterface, ["svc.g(): the result is declared list[", "Plain"]),
+    ],
+)
+def test_a_type_without_a_codec_is_an_error_at_start(interface: type, fragments: list[str]) -> None:
+    descriptor = ServiceDescriptor("svc", interface, "0" * 64, tuple(interface.__abstractmethods__))
+    with pytest.raises(InterfaceTypeError) as info:
+        ServiceCodec(descriptor)
+    assert isinstance(info.value, TypeError)
+    for fragment in fragments:
+        assert fragment in str(info.value)
+
+
+def test_an_annotation_that_does_not_resolve_is_an_error_naming_the_procedure() -> None:
+    module = _module(
+        "srpc_test_unresolved",
+        """
+        from abc import ABC, abstractmethod
+
+        class BrokenInterface(ABC):
+            @abstractmethod
+            def f(self, x: "Missing") -> int: ...
+        """,
+    )
+    with pytest.raises(InterfaceTypeError, match=r"svc\.f\(\): its annotations do not resolve"):
+        build_procedure("svc", module.BrokenInterface, "f")
+
+
+def test_type_checking_names_resolve_from_the_descriptor_and_are_validated() -> None:
+    _module(
+        "srpc_test_models",
+        """
+        from dataclasses import dataclass
+
+        @dataclass
+        class Job:
+            id: int
+        """,
+    )
+    module = _module(
+        "srpc_test_deferred",
+        """
+        from __future__ import annotations
+        from abc import ABC, abstractmethod
+        from typing import TYPE_CHECKING
+
+        if TYPE_CHECKING:
+            from srpc_test_models import Job
+
+        class DeferredInterface(ABC):
+            @abstractmethod
+            def f(self, job: Job) -> int: ...
+        """,
+    )
+    with pytest.raises(InterfaceTypeError, match="do not resolve"):
+        build_procedure("svc", module.DeferredInterface, "f")
+    codec = build_procedure(
+        "svc", module.DeferredInterface, "f", (("Job", "srpc_test_models", "Job"),)
+    )
+    job = sys.modules["srpc_test_models"].Job
+    assert codec.decode_args(_args({"id": 3}), b"\x80") == ((job(3),), {})
+    with pytest.raises(InvalidArguments, match="Expected `int`, got `str`"):
+        codec.decode_args(_args({"id": "x"}), b"\x80")
+
+
+def test_a_deferred_name_that_does_not_import_is_named() -> None:
+    module = _module(
+        "srpc_test_deferred_missing",
+        """
+        from __future__ import annotations
+        from abc import ABC, abstractmethod
+
+        class DeferredInterface(ABC):
+            @abstractmethod
+            def f(self, job: Job) -> int: ...
+        """,
+    )
+    with pytest.raises(InterfaceTypeError, match=r"Job \(from no_such_module_here"):
+        build_procedure(
+            "svc", module.DeferredInterface, "f", (("Job", "no_such_module_here", "Job"),)
+        )
+
+
+class CollectionsInterface(ABC):
+    @abstractmethod
+    def f(
+        self, a: Iterable[int], b: Mapping[str, int], c: Sequence[pathlib.Path], d: object
+    ) -> Mapping[str, pathlib.PurePosixPath]: ...
+
+    @abstractmethod
+    def g(self, ttl: int = None) -> int: ...  # type: ignore[assignment]  # noqa: RUF013
+
+    @abstractmethod
+    def h(self, v: tuple[str, int] | tuple[str, int, int]) -> int: ...
+
+
+def test_abstract_collections_paths_object_implicit_optional_and_ambiguous_unions() -> None:
+    f = build_procedure("svc", CollectionsInterface, "f")
+    values, _ = f.decode_args(_args((1, 2), {"k": 1}, ["/a"], {"any": [1]}), b"\x80")
+    assert values == ([1, 2], {"k": 1}, [pathlib.Path("/a")], {"any": [1]})
+    assert type(values[2][0]) is type(pathlib.Path("/a"))
+    assert f.decode_result(encoder.encode({"x": pathlib.PurePosixPath("/b")})) == {
+        "x": pathlib.PurePosixPath("/b")
+    }
+    with pytest.raises(InvalidArguments, match="Expected `int`, got `str`"):
+        f.decode_args(_args(["x"], {}, [], 1), b"\x80")
+    g = build_procedure("svc", CollectionsInterface, "g")
+    assert g.decode_args(_args(None), b"\x80") == ((None,), {})
+    h = build_procedure("svc", CollectionsInterface, "h")
+    assert h.decode_args(_args(("a", 1, 2)), b"\x80") == ((("a", 1, 2),), {})
+    with pytest.raises(InvalidArguments):
+        h.decode_args(_args(("a", "b")), b"\x80")
+
+
+def test_generators_and_mapping_views_are_sent_as_lists_and_dicts() -> None:
+    assert msgspec.msgpack.decode(encoder.encode(i for i in range(3))) == [0, 1, 2]
+    assert msgspec.msgpack.decode(encoder.encode(types.MappingProxyType({"a": 1}))) == {"a": 1}
+    assert msgspec.msgpack.decode(encoder.encode(pathlib.Path("/x"))) == "/x"
+
+
+def test_client_and_server_refuse_to_start_on_such_a_type() -> None:
+    from srpc import Server, SyncClient
+
+    descriptor = ServiceDescriptor("svc", PlainInterface, "0" * 64, ("f",))
+
+    class Client(SyncClient):
+        _srpc_service = descriptor
+
+    class Serving(Server):
+        _srpc_service = descriptor
+
+    with pytest.raises(InterfaceTypeError, match="parameter 'y'"):
+        Client("127.0.0.1", 1)
+    with pytest.raises(InterfaceTypeError, match="parameter 'y'"):
+        Serving(port=0, impl=object(), metrics_log=None)
