@@ -24,7 +24,6 @@ import pytest
 from srpc import InvalidArguments, ServiceDescriptor
 from srpc.codec import InterfaceTypeError, ServiceCodec, build_procedure, encoder
 
-
 _MODULES = Path(tempfile.mkdtemp(prefix="srpc_runtime_types_"))
 
 
