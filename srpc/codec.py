@@ -20,6 +20,7 @@ import inspect
 import pathlib
 import re
 import struct
+import sys
 import types
 import typing
 import uuid
@@ -64,6 +65,12 @@ def _enc_hook(obj: Any) -> Any:
         return obj.tobytes()
     if isinstance(obj, pathlib.PurePath):
         return str(obj)
+    numpy = sys.modules.get("numpy")
+    if numpy is not None:
+        if isinstance(obj, numpy.ndarray):
+            return _array_to_wire(obj)
+        if isinstance(obj, numpy.generic):
+            return obj.item()
     if isinstance(obj, collections.abc.Mapping):
         return dict(obj)
     if isinstance(obj, collections.abc.Iterable) and not isinstance(obj, (str, bytes)):
@@ -74,6 +81,8 @@ def _enc_hook(obj: Any) -> Any:
 def _dec_hook(tp: Any, obj: Any) -> Any:
     if isinstance(tp, type) and issubclass(tp, pathlib.PurePath) and isinstance(obj, str):
         return tp(obj)
+    if _is_ndarray(tp):
+        return _array_from_wire(obj)
     raise msgspec.ValidationError(f"Expected `{_type_name(tp)}`, got `{type(obj).__name__}`")
 
 
@@ -87,6 +96,42 @@ _raw_map_decoder: msgspec.msgpack.Decoder[dict[str, msgspec.Raw]] = msgspec.msgp
     dict[str, msgspec.Raw]
 )
 _any_decoder: msgspec.msgpack.Decoder[Any] = msgspec.msgpack.Decoder()
+
+
+def _is_ndarray(tp: Any) -> bool:
+    """Whether ``tp`` is ``numpy.ndarray`` (numpy is never imported for the question)."""
+    numpy = sys.modules.get("numpy")
+    return numpy is not None and isinstance(tp, type) and issubclass(tp, numpy.ndarray)
+
+
+def _array_to_wire(array: Any) -> tuple[str, list[int], memoryview]:
+    """An array as ``[dtype, shape, raw bytes in C order]``: one copy, into the frame."""
+    numpy: Any = sys.modules["numpy"]  # loaded: ``array`` is one of its arrays
+
+    if array.dtype.hasobject or array.dtype.fields is not None:
+        raise TypeError(
+            f"srpc cannot send arrays of dtype {array.dtype} (object and structured dtypes "
+            "do not travel)"
+        )
+    contiguous = numpy.ascontiguousarray(array)
+    return (contiguous.dtype.str, list(contiguous.shape), memoryview(contiguous).cast("B"))
+
+
+def _array_from_wire(obj: Any) -> Any:
+    """The array over the received bytes, without copying them (so it is read-only)."""
+    numpy: Any = sys.modules["numpy"]  # loaded: the interface's annotations name it
+
+    try:
+        dtype_text, shape, raw = obj
+        dtype = numpy.dtype(dtype_text)
+        if dtype.hasobject or dtype.fields is not None:
+            raise ValueError(f"dtype {dtype} does not travel")
+        array = numpy.frombuffer(raw, dtype=dtype)
+        return array.reshape([int(n) for n in shape])
+    except (TypeError, ValueError) as exc:
+        raise msgspec.ValidationError(
+            f"Expected `ndarray` as [dtype, shape, bytes], got an invalid one ({exc})"
+        ) from None
 
 
 def _decoder_for(tp: Any) -> msgspec.msgpack.Decoder[Any]:
@@ -633,6 +678,8 @@ def _concrete(tp: Any) -> Any:
         if tp in _AS_DICT:
             return dict
         return set if tp in _AS_SET else tp
+    if _is_ndarray(origin):  # numpy.typing.NDArray[...]: the dtype is not checked on receipt
+        return origin
     if not args:
         return tp
     new = tuple(a if a is Ellipsis else _concrete(a) for a in args)
@@ -763,7 +810,7 @@ def _cannot_travel(tp: Any, seen: set[int]) -> str | None:
         return _cannot_travel(origin, seen)
     if not isinstance(tp, type):
         return None  # other typing forms: msgspec decides when it builds the decoder
-    if tp in _CONTAINERS or issubclass(tp, _LEAVES):
+    if tp in _CONTAINERS or issubclass(tp, _LEAVES) or _is_ndarray(tp):
         return None
     fields_of = (
         dataclasses.is_dataclass(tp)

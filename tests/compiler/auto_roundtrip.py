@@ -34,10 +34,17 @@ import msgspec
 from srpc.codec import service_codec
 
 
+def _numpy() -> Any:
+    return sys.modules.get("numpy")
+
+
 def sample(tp: Any, depth: int = 0) -> Any:
     """A value of type ``tp`` that is not a default (so truncation shows)."""
     if depth > 16:
         raise ValueError(f"too deep a type to sample: {tp!r}")
+    np = _numpy()
+    if np is not None and isinstance(tp, type) and issubclass(tp, np.ndarray):
+        return np.arange(6, dtype=np.float32).reshape(2, 3)
     if tp is Any or tp is object:
         return "any"
     if tp is None or tp is type(None):
@@ -122,6 +129,14 @@ def sample(tp: Any, depth: int = 0) -> Any:
 
 def same(a: Any, b: Any) -> bool:
     """Equal, and of the same types all the way down (a subclass arriving as its base is not)."""
+    np = _numpy()
+    if np is not None and isinstance(a, np.ndarray):
+        return (
+            isinstance(b, np.ndarray)
+            and a.dtype == b.dtype
+            and a.shape == b.shape
+            and bool(np.array_equal(a, b))
+        )
     if type(a) is not type(b) and not (isinstance(a, list) and isinstance(b, tuple)):
         return False
     if isinstance(a, dict):

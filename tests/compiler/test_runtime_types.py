@@ -192,3 +192,38 @@ def test_client_and_server_refuse_to_start_on_such_a_type() -> None:
         Client("127.0.0.1", 1)
     with pytest.raises(InterfaceTypeError, match="parameter 'y'"):
         Serving(port=0, impl=object(), metrics_log=None)
+
+
+def test_numpy_arrays_travel_as_dtype_shape_and_raw_bytes() -> None:
+    np = pytest.importorskip("numpy")
+    module = _module(
+        "srpc_test_arrays",
+        """
+        from abc import ABC, abstractmethod
+
+        import numpy as np
+        import numpy.typing as npt
+
+        class ArraysInterface(ABC):
+            @abstractmethod
+            def scale(self, a: np.ndarray, factor: float) -> npt.NDArray[np.float32]: ...
+        """,
+    )
+    codec = build_procedure("svc", module.ArraysInterface, "scale")
+    source = np.arange(12, dtype=np.float32).reshape(3, 4)[:, ::2]  # not C-contiguous
+    wire = encoder.encode((source, 2.0))
+    (received, factor), _ = codec.decode_args(wire, b"\x80")
+    assert received.dtype == np.float32 and received.shape == (3, 2)
+    assert np.array_equal(received, source) and factor == 2.0
+    assert not received.flags.writeable  # a view of the received bytes, not a copy
+    big = np.zeros(1 << 20, dtype=np.float32)
+    data = encoder.encode(big)
+    assert len(data) < big.nbytes + 64  # raw bytes, not a list of numbers
+    assert np.array_equal(codec.decode_result(data), big)
+    with pytest.raises(TypeError, match="object and structured dtypes"):
+        encoder.encode(np.array([object()], dtype=object))
+    with pytest.raises(InvalidArguments, match="Expected `ndarray`"):
+        codec.decode_args(_args(["|O", [1], b"12345678"], 1.0), b"\x80")
+    with pytest.raises(InvalidArguments, match="Expected `ndarray`"):
+        codec.decode_args(_args(["<f4", [3], b"1234"], 1.0), b"\x80")
+    assert msgspec.msgpack.decode(encoder.encode(np.float32(1.5))) == 1.5

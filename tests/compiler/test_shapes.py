@@ -232,6 +232,19 @@ PACKAGES: dict[str, dict[str, str]] = {
                 def get(self, key: str, default: str | None = None) -> str | None: ...
             """
     },
+    # 10. NumPy arrays (an installed package's types, checked by the runtime at start).
+    "arrays": {
+        "arrays_interface.py": H
+        + """
+            import numpy as np
+            import numpy.typing as npt
+
+
+            class ArraysInterface(ABC):
+                @abstractmethod
+                def scale(self, a: npt.NDArray[np.float32], factor: float) -> np.ndarray: ...
+            """
+    },
     # 8. long names, long and untidy docstrings, async def -> Any.
     "a_rather_long_service_name": {
         "a_rather_long_service_name_interface.py": H
