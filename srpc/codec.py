@@ -24,6 +24,7 @@ import sys
 import types
 import typing
 import uuid
+from abc import ABC
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -821,6 +822,11 @@ def _cannot_travel(tp: Any, seen: set[int]) -> str | None:
     )
     if not fields_of:
         return f"{tp.__module__}.{tp.__qualname__}"
+    if inspect.isabstract(tp) or ABC in tp.__mro__:
+        return (
+            f"{tp.__qualname__} as declared: it is abstract, and an instance of a subclass "
+            "would arrive without the subclass's own fields"
+        )
     if id(tp) in seen:
         return None
     seen.add(id(tp))

@@ -863,6 +863,14 @@ class _ModuleReader:
                 f" ({name} is {kind}, not a dataclass, TypedDict, NamedTuple, "
                 "Enum or msgspec.Struct)",
             )
+        if reader.is_abstract(name) and not reader.is_enum(name):
+            raise self.unsupported(
+                node,
+                where,
+                f" ({name} is an abstract data type: an instance of a subclass would arrive "
+                f"as a {name}, without the subclass's own fields; declare the concrete types, "
+                "e.g. a Union of them)",
+            )
         if ref.key in self.context.checked:
             return
         self.context.checked.add(ref.key)
@@ -963,6 +971,17 @@ class _ModuleReader:
 
     def is_exception(self, name: str) -> bool:
         return self._class_or_base(name, _never, _is_exception_base)
+
+    def is_abstract(self, name: str) -> bool:
+        """An ABC, or a class with abstract methods (meant to be subclassed)."""
+        cls = self.scope.classes[name]
+        if any(
+            self.canonical(arg.value) == "abc.ABC"
+            or (arg.keyword is not None and self.canonical(arg.value) == "abc.ABCMeta")
+            for arg in (*cls.bases, *cls.keywords)
+        ):
+            return True
+        return self.is_interface(name)
 
     def is_interface(self, name: str) -> bool:
         cls = self.scope.classes[name]

@@ -676,3 +676,25 @@ def test_project_modules_are_read_and_their_types_checked(tmp_path: Path) -> Non
     assert ("calc_interface.py", 7) in places  # -> Plain: a plain class
     assert ("models.py", 8) in places  # Box.inner: a plain class
     assert all("a plain class" in d.found for d in info.value.diagnostics)
+
+
+def test_an_abstract_dataclass_is_refused_since_subclasses_would_be_truncated() -> None:
+    message = parse_error(
+        """
+        from abc import ABC, abstractmethod
+        from dataclasses import dataclass
+
+        @dataclass
+        class Event(ABC):
+            at: float
+
+            @abstractmethod
+            def kind(self) -> str: ...
+
+        class CalcInterface(ABC):
+            @abstractmethod
+            def publish(self, event: Event) -> None: ...
+        """
+    )
+    assert "calc/calc_interface.py:13:30" in message
+    assert "abstract data type" in message and "without the subclass's own fields" in message

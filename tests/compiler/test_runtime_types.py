@@ -227,3 +227,23 @@ def test_numpy_arrays_travel_as_dtype_shape_and_raw_bytes() -> None:
     with pytest.raises(InvalidArguments, match="Expected `ndarray`"):
         codec.decode_args(_args(["<f4", [3], b"1234"], 1.0), b"\x80")
     assert msgspec.msgpack.decode(encoder.encode(np.float32(1.5))) == 1.5
+
+
+def test_an_abstract_dataclass_is_refused_at_start() -> None:
+    module = _module(
+        "srpc_test_abstract_event",
+        """
+        import dataclasses
+        from abc import ABC, abstractmethod
+
+        @dataclasses.dataclass
+        class Event(ABC):
+            at: float
+
+        class EventsInterface(ABC):
+            @abstractmethod
+            def publish(self, event: Event) -> None: ...
+        """,
+    )
+    with pytest.raises(InterfaceTypeError, match="would arrive without the subclass's own"):
+        build_procedure("svc", module.EventsInterface, "publish")
