@@ -72,6 +72,12 @@ def _enc_hook(obj: Any) -> Any:
             return _array_to_wire(obj)
         if isinstance(obj, numpy.generic):
             return obj.item()
+    pydantic = sys.modules.get("pydantic")
+    if pydantic is not None:
+        if isinstance(obj, pydantic.BaseModel):
+            return obj.model_dump(mode="python")
+        if type(obj).__module__.startswith(("pydantic", "pydantic_core")):
+            return str(obj)  # URLs, secrets and the like: their validated text
     if isinstance(obj, collections.abc.Mapping):
         return dict(obj)
     if isinstance(obj, collections.abc.Iterable) and not isinstance(obj, (str, bytes)):
@@ -84,6 +90,11 @@ def _dec_hook(tp: Any, obj: Any) -> Any:
         return tp(obj)
     if _is_ndarray(tp):
         return _array_from_wire(obj)
+    if _is_pydantic_model(tp):
+        try:
+            return tp.model_validate(obj)
+        except ValueError as exc:  # pydantic.ValidationError
+            raise msgspec.ValidationError(f"Expected `{tp.__qualname__}`: {exc}") from None
     raise msgspec.ValidationError(f"Expected `{_type_name(tp)}`, got `{type(obj).__name__}`")
 
 
@@ -103,6 +114,12 @@ def _is_ndarray(tp: Any) -> bool:
     """Whether ``tp`` is ``numpy.ndarray`` (numpy is never imported for the question)."""
     numpy = sys.modules.get("numpy")
     return numpy is not None and isinstance(tp, type) and issubclass(tp, numpy.ndarray)
+
+
+def _is_pydantic_model(tp: Any) -> bool:
+    """Whether ``tp`` is a pydantic v2 model class (pydantic is never imported for it)."""
+    pydantic = sys.modules.get("pydantic")
+    return pydantic is not None and isinstance(tp, type) and issubclass(tp, pydantic.BaseModel)
 
 
 def _array_to_wire(array: Any) -> tuple[str, list[int], memoryview]:
@@ -813,6 +830,8 @@ def _cannot_travel(tp: Any, seen: set[int]) -> str | None:
         return None  # other typing forms: msgspec decides when it builds the decoder
     if tp in _CONTAINERS or issubclass(tp, _LEAVES) or _is_ndarray(tp):
         return None
+    if _is_pydantic_model(tp):
+        return None  # validated by pydantic itself on receipt
     fields_of = (
         dataclasses.is_dataclass(tp)
         or issubclass(tp, msgspec.Struct)

@@ -61,6 +61,7 @@ _DATA_TYPE_BASES = frozenset(
         "enum.Flag",
         "enum.IntFlag",
         "msgspec.Struct",
+        "pydantic.BaseModel",
     }
 )
 
@@ -855,8 +856,6 @@ class _ModuleReader:
             kind = "an exception" if reader.is_exception(name) else "a plain class"
             if reader.is_interface(name):
                 kind = "an interface (callbacks are not supported yet)"
-            elif "pydantic.BaseModel" in set(reader.class_base_names(name)):
-                kind = "a pydantic model (not supported yet; a dataclass travels)"
             raise self.unsupported(
                 node,
                 where,

@@ -112,6 +112,9 @@ def sample(tp: Any, depth: int = 0) -> Any:
         return tp("s")
     if isinstance(tp, type) and issubclass(tp, int):
         return tp(7)
+    pydantic = sys.modules.get("pydantic")
+    if pydantic is not None and isinstance(tp, type) and issubclass(tp, pydantic.BaseModel):
+        return tp(**{n: sample(f.annotation, depth + 1) for n, f in tp.model_fields.items()})
     hints = typing.get_type_hints(tp, include_extras=True) if isinstance(tp, type) else {}
     if dataclasses.is_dataclass(tp) and isinstance(tp, type):
         values = {

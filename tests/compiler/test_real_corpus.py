@@ -36,7 +36,6 @@ REFUSED = {
     "memo_core": "`threading.Condition`",
     "platform_dirs": "a property is read as an attribute",
     "requests_storage": "cannot be remote",
-    "result_backend": "a pydantic model",
     "span_exporter": "ReadableSpan is a plain class",
     "study_storage": "FrozenStudy is a plain class",
     "user_db": "to subclass abc.ABC or typing.Protocol",

@@ -6,6 +6,7 @@ has no codec for, is an error at start that names the procedure and the place.
 
 from __future__ import annotations
 
+import datetime
 import importlib
 import pathlib
 import sys
@@ -247,3 +248,35 @@ def test_an_abstract_dataclass_is_refused_at_start() -> None:
     )
     with pytest.raises(InterfaceTypeError, match="would arrive without the subclass's own"):
         build_procedure("svc", module.EventsInterface, "publish")
+
+
+def test_pydantic_models_are_validated_on_receipt_as_the_declared_model() -> None:
+    pytest.importorskip("pydantic")
+    module = _module(
+        "srpc_test_pydantic",
+        """
+        import datetime
+        from abc import ABC, abstractmethod
+
+        from pydantic import BaseModel, Field
+
+        class Tag(BaseModel):
+            name: str
+
+        class Item(BaseModel):
+            id: int = Field(gt=0)
+            at: datetime.datetime
+            tags: list[Tag] = []
+
+        class ItemsInterface(ABC):
+            @abstractmethod
+            def put(self, item: Item) -> Item: ...
+        """,
+    )
+    codec = build_procedure("svc", module.ItemsInterface, "put")
+    item = module.Item(id=1, at=datetime.datetime(2020, 1, 2), tags=[module.Tag(name="a")])
+    (received,), _ = codec.decode_args(encoder.encode((item,)), b"\x80")
+    assert type(received) is module.Item and received == item
+    assert codec.decode_result(encoder.encode(item)) == item
+    with pytest.raises(InvalidArguments, match="Expected `Item`"):
+        codec.decode_args(_args({"id": 0, "at": "2020-01-02T00:00:00"}), b"\x80")
