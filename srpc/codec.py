@@ -17,6 +17,7 @@ import enum
 import functools
 import importlib
 import inspect
+import os
 import pathlib
 import re
 import struct
@@ -66,6 +67,8 @@ def _enc_hook(obj: Any) -> Any:
         return obj.tobytes()
     if isinstance(obj, pathlib.PurePath):
         return str(obj)
+    if isinstance(obj, os.PathLike):
+        return os.fspath(obj)
     numpy = sys.modules.get("numpy")
     if numpy is not None:
         if isinstance(obj, numpy.ndarray):
@@ -689,8 +692,10 @@ def _concrete(tp: Any) -> Any:
     origin = typing.get_origin(tp)
     args = typing.get_args(tp)
     if origin is None:
-        if tp is object:  # any value srpc can encode, as for Any
+        if tp is object or tp is collections.abc.Hashable:  # any value srpc can encode
             return Any
+        if tp is os.PathLike:
+            return pathlib.Path
         if tp in _AS_LIST:
             return list
         if tp in _AS_DICT:
@@ -698,6 +703,8 @@ def _concrete(tp: Any) -> Any:
         return set if tp in _AS_SET else tp
     if _is_ndarray(origin):  # numpy.typing.NDArray[...]: the dtype is not checked on receipt
         return origin
+    if origin is os.PathLike:  # os.PathLike[str]: sent as its str, received as a Path
+        return pathlib.Path
     if not args:
         return tp
     new = tuple(a if a is Ellipsis else _concrete(a) for a in args)

@@ -135,6 +135,9 @@ _ALLOWED_QUALIFIED = frozenset(
         "pathlib.PurePath",
         "pathlib.PosixPath",
         "pathlib.PurePosixPath",
+        "os.PathLike",
+        "typing.Hashable",
+        "collections.abc.Hashable",
     }
 )
 

@@ -151,8 +151,9 @@ PACKAGES: dict[str, dict[str, str]] = {
     "values": {
         "values_interface.py": H
         + """
+            import os
             import socket
-            from collections.abc import Iterable, Mapping, MutableMapping, Sequence, Collection
+            from collections.abc import Collection, Hashable, Iterable, Mapping, MutableMapping, Sequence
             from http import HTTPStatus
             from pathlib import Path, PurePath
             from typing import AbstractSet
@@ -176,6 +177,9 @@ PACKAGES: dict[str, dict[str, str]] = {
 
                 @abstractmethod
                 def anything(self, value: object) -> object: ...
+
+                @abstractmethod
+                def open(self, path: str | os.PathLike[str], key: Hashable) -> Path: ...
             """
     },
     # 7. generics, overloads, implicit Optional.
