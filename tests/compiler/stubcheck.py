@@ -93,7 +93,15 @@ def mypy_findings(root: Path, services: list[str]) -> tuple[dict[str, list[str]]
         capture_output=True,
         text=True,
     )
-    return _by_service(done.stdout), done.stdout + done.stderr
+    return _with_failure(done, "Success: no issues found"), done.stdout + done.stderr
+
+
+def _with_failure(done: subprocess.CompletedProcess[str], success: str) -> dict[str, list[str]]:
+    """Findings by service; a run that failed without naming a stub counts as a finding too."""
+    found = _by_service(done.stdout)
+    if not found and (done.returncode != 0 or success not in done.stdout):
+        found["<the run itself>"] = [done.stdout + done.stderr]
+    return found
 
 
 def ruff_findings(root: Path, services: list[str]) -> tuple[dict[str, list[str]], str]:
@@ -116,7 +124,7 @@ def ruff_findings(root: Path, services: list[str]) -> tuple[dict[str, list[str]]
         capture_output=True,
         text=True,
     )
-    return _by_service(done.stdout), done.stdout + done.stderr
+    return _with_failure(done, "All checks passed!"), done.stdout + done.stderr
 
 
 def round_trips(root: Path, services: list[str]) -> tuple[dict[str, str | None], str]:

@@ -249,6 +249,23 @@ PACKAGES: dict[str, dict[str, str]] = {
                 def scale(self, a: npt.NDArray[np.float32], factor: float) -> np.ndarray: ...
             """
     },
+    "async_overloads": {
+        "async_overloads_interface.py": """
+            from typing import Protocol, TypeVar, overload
+
+            T = TypeVar("T")
+
+
+            class AsyncOverloadsInterface(Protocol[T]):
+                @overload
+                async def get(self, key: str) -> T | None: ...
+                @overload
+                async def get(self, key: str, default: T) -> T: ...
+                async def get(self, key: str, default: T | None = None) -> T | None: ...
+
+                def put(self, key: str, value: T) -> None: ...
+            """
+    },
     # 8. long names, long and untidy docstrings, async def -> Any.
     "a_rather_long_service_name": {
         "a_rather_long_service_name_interface.py": H
