@@ -221,6 +221,9 @@ class ServiceModel:
     """ruff rules the verbatim annotations trip besides the typing spellings (UP037)."""
     bare_generics: bool = False
     """The annotations name generics without arguments (``dict``), as the interface does."""
+    base_clash: bool = False
+    """The interface defines a concrete ``close``/``with_timeout`` that conflicts with the
+    sync client base's; ``srpc.close(stub)`` still reaches the stub's own."""
 
     @property
     def pascal(self) -> str:

@@ -367,6 +367,8 @@ class _Context:
     quoted: bool = False
     bare_generics: bool = False
     """An annotation names a generic without its arguments (``dict``): mypy's type-arg."""
+    base_clash: bool = False
+    """The interface has a concrete ``close``/``with_timeout`` unlike the client base's."""
 
     def report(self, exc: StubgenError) -> None:
         for diagnostic in exc.diagnostics:
@@ -1156,6 +1158,7 @@ class _ServiceBuilder:
             deferred_names=deferred,
             extra_noqa=tuple(extra_noqa),
             bare_generics=self.context.bare_generics,
+            base_clash=self.context.base_clash,
         )
         return ParsedService(model=model, warnings=tuple(self.context.warnings))
 
@@ -1436,6 +1439,8 @@ class _ServiceBuilder:
             )
             return None
         if not member:
+            if _clashes_with_client_base(reader, fn):
+                self.context.base_clash = True
             reader.warn(
                 fn,
                 expected="only @abstractmethod methods in the interface",
@@ -1788,6 +1793,21 @@ class _RootNames(cst.CSTVisitor):
 
     def visit_Lambda(self, node: cst.Lambda) -> bool:
         return False
+
+
+def _clashes_with_client_base(reader: _ModuleReader, fn: cst.FunctionDef) -> bool:
+    """A concrete ``close``/``with_timeout`` that SyncClient's own would conflict with (mypy)."""
+    name = fn.name.value
+    if name == "with_timeout":
+        return True
+    if name != "close":
+        return False
+    params = fn.params
+    required = [p for p in (*params.posonly_params, *params.params)[1:] if p.default is None] + [
+        p for p in params.kwonly_params if p.default is None
+    ]
+    returns = reader.code(fn.returns.annotation) if fn.returns is not None else "None"
+    return bool(required) or fn.asynchronous is not None or returns != "None"
 
 
 def _looks_like_type(value: cst.BaseExpression) -> bool:

@@ -189,7 +189,7 @@ def test_every_error_in_one_run_on_stderr_and_nothing_written(in_tmp: Path) -> N
             def c(self) -> int: ...
         """,
     )
-    code, out, err = stubgen("calc/calc_interface.py")
+    code, _out, err = stubgen("calc/calc_interface.py")
     assert code == 1
     assert "calc/calc_interface.py:7:17: error:" in err
     assert "calc/calc_interface.py:10:20: error:" in err and "streams are not supported" in err
@@ -213,7 +213,7 @@ def test_implicit_optional_is_a_warning_and_the_stub_says_optional(in_tmp: Path)
             def close(self) -> None: ...
         """,
     )
-    code, out, err = stubgen("calc/calc_interface.py")
+    code, _out, err = stubgen("calc/calc_interface.py")
     assert code == 0, err
     assert "calc/calc_interface.py:6:29: warning: expected an Optional annotation" in err
     client = (in_tmp / "srpc_calc_client_stub.py").read_text()

@@ -249,6 +249,19 @@ PACKAGES: dict[str, dict[str, str]] = {
                 def scale(self, a: npt.NDArray[np.float32], factor: float) -> np.ndarray: ...
             """
     },
+    # the interface's own concrete close() unlike the client base's (a common storage shape)
+    "concrete_close": {
+        "concrete_close_interface.py": H
+        + """
+
+            class ConcreteCloseInterface(ABC):
+                @abstractmethod
+                async def get(self, key: str) -> bytes | None: ...
+
+                async def close(self) -> None:
+                    pass
+            """
+    },
     "async_overloads": {
         "async_overloads_interface.py": """
             from typing import Protocol, TypeVar, overload
