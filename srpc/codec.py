@@ -158,10 +158,12 @@ def _array_from_wire(obj: Any) -> Any:
 def _decoder_for(tp: Any) -> msgspec.msgpack.Decoder[Any]:
     try:
         return msgspec.msgpack.Decoder(tp, dec_hook=_dec_hook)
-    except TypeError:
-        # A type msgspec cannot tell apart on the wire (a union of two array-like or two
-        # object-like members, at any depth): decoded as is, then validated and converted
-        # member by member. Never left unvalidated.
+    except TypeError as exc:
+        if "union" not in str(exc).lower():
+            raise InterfaceTypeError(f"srpc cannot decode {_type_name(tp)}: {exc}") from None
+        # A union msgspec cannot tell apart on the wire (two array-like or two object-like
+        # members, at any depth): decoded as is, then validated and converted member by
+        # member. Never left unvalidated.
         return _ConvertDecoder(tp)  # type: ignore[return-value]
 
 
@@ -632,6 +634,17 @@ def build_procedure(
             min_positional = len(positional)
     return_type = hints.get("return", Any)
     _check_travels(label, "the result", return_type)
+    for where, tp in [
+        *((f"parameter {n!r}", t) for n, t in positional),
+        *((f"parameter {n!r}", t) for n, t in keyword.items()),
+        ("*args", var_positional),
+        ("**kwargs", var_keyword),
+        ("the result", return_type),
+    ]:
+        try:
+            _decoder_for(tp)  # built now, so a type msgspec refuses fails at start
+        except InterfaceTypeError as exc:
+            raise InterfaceTypeError(f"{label}: {where}: {exc}") from None
     plain = _PLAIN_RESULTS.get(return_type)
     return ProcedureCodec(
         service=service,

@@ -1226,8 +1226,13 @@ class _ServiceBuilder:
                                 arg,
                                 expected="base classes stubgen can read (the project's own "
                                 "modules)",
-                                found=f"base {reader.code(arg.value)} from an installed package; "
-                                "its abstract methods are not read",
+                                found=f"base {reader.code(arg.value)} from "
+                                + (
+                                    "the standard library"
+                                    if qualified.split(".")[0] in sys.stdlib_module_names
+                                    else "an installed package"
+                                )
+                                + "; its abstract methods are not read",
                                 fix="declare the remote procedures in the interface itself",
                             )
                             markers["abc"] = True

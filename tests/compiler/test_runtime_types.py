@@ -280,3 +280,22 @@ def test_pydantic_models_are_validated_on_receipt_as_the_declared_model() -> Non
     assert codec.decode_result(encoder.encode(item)) == item
     with pytest.raises(InvalidArguments, match="Expected `Item`"):
         codec.decode_args(_args({"id": 0, "at": "2020-01-02T00:00:00"}), b"\x80")
+
+
+def test_a_type_msgspec_refuses_fails_at_start_not_at_the_first_call() -> None:
+    module = _module(
+        "srpc_test_odd_enum",
+        """
+        import enum
+        from abc import ABC, abstractmethod
+
+        class Pair(enum.Enum):
+            A = (1, 2)
+
+        class OddInterface(ABC):
+            @abstractmethod
+            def f(self, *, p: Pair) -> None: ...
+        """,
+    )
+    with pytest.raises(InterfaceTypeError, match=r"svc\.f\(\): parameter 'p': srpc cannot decode"):
+        build_procedure("svc", module.OddInterface, "f")
