@@ -18,7 +18,7 @@ import importlib
 import keyword
 import re
 import sys
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -957,14 +957,6 @@ class _ModuleReader:
 
     # -- classes the module defines --------------------------------------
 
-    def class_base_names(self, name: str) -> Iterable[str]:
-        cls = self.scope.classes[name]
-        for arg in cls.bases:
-            value = arg.value.value if isinstance(arg.value, cst.Subscript) else arg.value
-            resolved = self.resolve_name(value)
-            if resolved is not None:
-                yield _canonical(resolved[0])
-
     def is_data_type(self, name: str) -> bool:
         return self._class_or_base(
             name, _ModuleReader._is_data_class, _DATA_TYPE_BASES.__contains__
@@ -1446,6 +1438,8 @@ class _ServiceBuilder:
         if not member:
             if _clashes_with_client_base(reader, fn):
                 self.context.base_clash = True
+            if group.name.startswith("__") and group.name.endswith("__"):
+                return None  # Python's own protocol methods (__aenter__, __str__): never remote
             reader.warn(
                 fn,
                 expected="only @abstractmethod methods in the interface",
