@@ -1186,15 +1186,14 @@ class _ServiceBuilder:
     # -- the class and its bases -------------------------------------------
 
     def mro(self, top: _ClassRef) -> tuple[list[_MroEntry], dict[str, bool]]:
-        """The interface class and the project classes it inherits from, most derived first."""
+        """The interface class and the project classes it inherits from, in Python's MRO (C3)."""
         markers = {"abc": False}
-        out: list[_MroEntry] = []
-        seen: set[tuple[str, str]] = set()
+        done: dict[tuple[str, str], list[_MroEntry]] = {}
 
-        def visit(ref: _ClassRef, subst: dict[str, str]) -> None:
-            if ref.key in seen:
-                return
-            seen.add(ref.key)
+        def visit(ref: _ClassRef, subst: dict[str, str]) -> list[_MroEntry]:
+            if ref.key in done:
+                return done[ref.key]
+            done[ref.key] = []  # a cycle reads as no further bases
             reader, cls = ref.reader, ref.cls
             protocol = False
             bases: list[tuple[_ClassRef, dict[str, str]]] = []
@@ -1237,12 +1236,21 @@ class _ServiceBuilder:
                     and self.is_abc_meta(reader, kw.value)
                 ):
                     markers["abc"] = True
-            out.append(_MroEntry(ref, subst, protocol, self.pep695_params(ref)))
-            for base, base_subst in bases:
-                visit(base, base_subst)
+            entry = _MroEntry(ref, subst, protocol, self.pep695_params(ref))
+            linear = [
+                entry,
+                *_c3_merge(
+                    [visit(b, bs) for b, bs in bases] + [[done_entry(b, bs) for b, bs in bases]]
+                ),
+            ]
+            done[ref.key] = linear
+            return linear
 
-        visit(top, {})
-        return out, markers
+        def done_entry(base: _ClassRef, base_subst: dict[str, str]) -> _MroEntry:
+            found = done.get(base.key) or []
+            return found[0] if found else _MroEntry(base, base_subst, False, frozenset())
+
+        return visit(top, {}), markers
 
     def is_abc_meta(self, reader: _ModuleReader, node: cst.BaseExpression, depth: int = 0) -> bool:
         if reader.canonical(node) == "abc.ABCMeta" or "abc.ABCMeta" in reader.qualified(node):
@@ -1674,6 +1682,24 @@ class _ServiceBuilder:
                     ImportModel(reader.dotted, names=tuple((n, None) for n in sorted(local)))
                 )
         return tuple(dict.fromkeys(out)), tuple(dict.fromkeys(deferred))
+
+
+def _c3_merge(sequences: list[list[_MroEntry]]) -> list[_MroEntry]:
+    """C3 linearization's merge step, by class; an inconsistent order keeps what is left."""
+    pending = [list(seq) for seq in sequences if seq]
+    out: list[_MroEntry] = []
+    while pending:
+        for seq in pending:
+            head = seq[0].ref.key
+            if not any(head in (e.ref.key for e in other[1:]) for other in pending):
+                break
+        else:  # Python itself would refuse this hierarchy; stay deterministic
+            seq = pending[0]
+            head = seq[0].ref.key
+        out.append(seq[0])
+        pending = [[e for e in other if e.ref.key != head] for other in pending]
+        pending = [other for other in pending if other]
+    return out
 
 
 def _ordered(diagnostics: list[Diagnostic], first_path: str) -> list[Diagnostic]:

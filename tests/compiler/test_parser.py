@@ -698,3 +698,34 @@ def test_an_abstract_dataclass_is_refused_since_subclasses_would_be_truncated() 
     )
     assert "calc/calc_interface.py:13:30" in message
     assert "abstract data type" in message and "without the subclass's own fields" in message
+
+
+def test_inherited_procedures_follow_pythons_mro() -> None:
+    model = parse(
+        """
+        from abc import ABC, abstractmethod
+
+        class Resource(ABC):
+            @abstractmethod
+            def close_all(self) -> None: ...
+
+            @abstractmethod
+            def ping(self) -> int: ...
+
+        class Reader(Resource):
+            @abstractmethod
+            def read(self) -> bytes: ...
+
+        class Writer(Resource):
+            def close_all(self) -> None:  # concrete here: not remote, as in Python's MRO
+                pass
+
+            @abstractmethod
+            def write(self, data: bytes) -> None: ...
+
+        class CalcInterface(Reader, Writer):
+            @abstractmethod
+            def flush(self) -> None: ...
+        """
+    )
+    assert model.procedure_names == ("ping", "write", "read", "flush")
