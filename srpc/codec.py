@@ -861,6 +861,13 @@ def _cannot_travel(tp: Any, seen: set[int]) -> str | None:
     )
     if not fields_of:
         return f"{tp.__module__}.{tp.__qualname__}"
+    subclasses = [c for c in tp.__subclasses__() if not c.__name__.startswith("_")]
+    if subclasses and not issubclass(tp, tuple):
+        return (
+            f"{tp.__qualname__} as declared: it has subclasses ({subclasses[0].__qualname__}), "
+            f"and an instance of one would arrive as a {tp.__qualname__} without its own "
+            "fields; declare the concrete types"
+        )
     if inspect.isabstract(tp) or ABC in tp.__mro__:
         return (
             f"{tp.__qualname__} as declared: it is abstract, and an instance of a subclass "

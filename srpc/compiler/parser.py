@@ -315,6 +315,7 @@ def parse_interface_source(
         )
     context = _Context(service=service, root=root, shown_root=str(Path(shown).parent.parent))
     reader = _ModuleReader.parse(context, source, shown, f"{service}.{service}_interface")
+    context.extra_readers.append(reader)
     return _ServiceBuilder(context, reader).build()
 
 
@@ -364,6 +365,8 @@ class _Context:
     typing_spellings: set[str] = field(default_factory=set)
     checked: set[tuple[str, str]] = field(default_factory=set)
     checked_aliases: set[tuple[str, str, str]] = field(default_factory=set)
+    extra_readers: list[_ModuleReader] = field(default_factory=list)
+    """The interface module itself (not in ``readers``, which are the project's others)."""
     quoted: bool = False
     bare_generics: bool = False
     """An annotation names a generic without its arguments (``dict``): mypy's type-arg."""
@@ -406,6 +409,17 @@ class _Context:
             return None
         self.readers[dotted] = reader
         return reader
+
+    def subclass_of(self, ref: _ClassRef) -> _ClassRef | None:
+        """A class in the modules read so far that subclasses ``ref``, if any."""
+        for reader in [r for r in self.readers.values() if r is not None] + self.extra_readers:
+            for cls in reader.scope.classes.values():
+                for arg in cls.bases:
+                    value = arg.value.value if isinstance(arg.value, cst.Subscript) else arg.value
+                    base = reader.class_ref(value)
+                    if base is not None and base.key == ref.key:
+                        return _ClassRef(reader, cls)
+        return None
 
     def locate(self, qualified: str) -> tuple[_ModuleReader, str] | None:
         """The project module and the name in it that ``qualified`` names, if any."""
@@ -875,6 +889,17 @@ class _ModuleReader:
                 f"as a {name}, without the subclass's own fields; declare the concrete types, "
                 "e.g. a Union of them)",
             )
+        if not reader.is_enum(name):
+            sub = self.context.subclass_of(ref)
+            if sub is not None:
+                raise self.unsupported(
+                    node,
+                    where,
+                    f" ({name} has a subclass, {sub.cls.name.value} in {sub.reader.path}: an "
+                    f"instance of it would arrive as a {name}, without its own fields; declare "
+                    f"the concrete types, e.g. `{name} | {sub.cls.name.value}`, or a base that "
+                    "is not subclassed)",
+                )
         if ref.key in self.context.checked:
             return
         self.context.checked.add(ref.key)

@@ -220,7 +220,7 @@ def test_types_and_exceptions_the_module_defines_or_imports() -> None:
         class CalcInterface(ABC):
             @abstractmethod
             def f(
-                self, c: Color, p: Point, m: Movie, u: User, when: dt.datetime, d: Decimal
+                self, c: Color, p: Child, m: Movie, u: User, when: dt.datetime, d: Decimal
             ) -> Optional[Pair]: ...
 
             @abstractmethod
@@ -242,7 +242,6 @@ def test_types_and_exceptions_the_module_defines_or_imports() -> None:
         "Color",
         "Movie",
         "Pair",
-        "Point",
         "User",
     }
 
@@ -729,3 +728,28 @@ def test_inherited_procedures_follow_pythons_mro() -> None:
         """
     )
     assert model.procedure_names == ("ping", "write", "read", "flush")
+
+
+def test_a_data_type_with_a_subclass_is_refused_where_declared() -> None:
+    message = parse_error(
+        """
+        from abc import ABC, abstractmethod
+        from dataclasses import dataclass
+
+        @dataclass
+        class Event:
+            at: float
+
+        @dataclass
+        class Click(Event):
+            x: int
+
+        class CalcInterface(ABC):
+            @abstractmethod
+            def publish(self, event: Event) -> Click: ...
+        """
+    )
+    assert message.startswith("calc/calc_interface.py:14:30:")
+    assert "Event has a subclass, Click in calc/calc_interface.py" in message
+    assert "`Event | Click`" in message
+    assert message.count(": error:") == 1  # the leaf Click is fine

@@ -299,3 +299,27 @@ def test_a_type_msgspec_refuses_fails_at_start_not_at_the_first_call() -> None:
     )
     with pytest.raises(InterfaceTypeError, match=r"svc\.f\(\): parameter 'p': srpc cannot decode"):
         build_procedure("svc", module.OddInterface, "f")
+
+
+def test_a_data_type_with_subclasses_is_refused_at_start() -> None:
+    module = _module(
+        "srpc_test_event_subclass",
+        """
+        import dataclasses
+        from abc import ABC, abstractmethod
+
+        @dataclasses.dataclass
+        class Event:
+            at: float
+
+        @dataclasses.dataclass
+        class Click(Event):
+            x: int
+
+        class EventsInterface(ABC):
+            @abstractmethod
+            def publish(self, event: Event) -> Click: ...
+        """,
+    )
+    with pytest.raises(InterfaceTypeError, match=r"parameter 'event'.*has subclasses \(Click\)"):
+        build_procedure("svc", module.EventsInterface, "publish")
