@@ -861,7 +861,9 @@ def _cannot_travel(tp: Any, seen: set[int]) -> str | None:
     )
     if not fields_of:
         return f"{tp.__module__}.{tp.__qualname__}"
-    subclasses = [c for c in tp.__subclasses__() if not c.__name__.startswith("_")]
+    subclasses = [  # private helpers and generic parametrizations (Model[int]) do not count
+        c for c in tp.__subclasses__() if not c.__name__.startswith("_") and "[" not in c.__name__
+    ]
     if subclasses and not issubclass(tp, tuple):
         return (
             f"{tp.__qualname__} as declared: it has subclasses ({subclasses[0].__qualname__}), "
