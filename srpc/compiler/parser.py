@@ -362,6 +362,8 @@ class _Context:
     errors: list[Diagnostic] = field(default_factory=list)
     warnings: list[Diagnostic] = field(default_factory=list)
     readers: dict[str, _ModuleReader | None] = field(default_factory=dict)
+    installed: dict[str, _ModuleReader | None] = field(default_factory=dict)
+    """Modules of installed packages read to tell what kind of class a type is."""
     typing_spellings: set[str] = field(default_factory=set)
     checked: set[tuple[str, str]] = field(default_factory=set)
     checked_aliases: set[tuple[str, str, str]] = field(default_factory=set)
@@ -378,11 +380,11 @@ class _Context:
             if diagnostic not in self.errors:
                 self.errors.append(diagnostic)
 
-    def module_file(self, dotted: str) -> Path | None:
-        if self.root is None or dotted.split(".")[0] in sys.stdlib_module_names:
+    def module_file(self, dotted: str, folder: Path | None) -> Path | None:
+        if folder is None or dotted.split(".")[0] in sys.stdlib_module_names:
             return None
         parts = dotted.split(".")
-        base = self.root.joinpath(*parts)
+        base = folder.joinpath(*parts)
         for candidate in (base.parent / f"{parts[-1]}.py", base / "__init__.py"):
             if candidate.is_file():
                 return candidate
@@ -393,7 +395,7 @@ class _Context:
         if dotted in self.readers:
             return self.readers[dotted]
         self.readers[dotted] = None  # a cycle reads as "not found"
-        file = self.module_file(dotted)
+        file = self.module_file(dotted, self.root)
         if file is None:
             return None
         assert self.root is not None
@@ -410,6 +412,39 @@ class _Context:
         self.readers[dotted] = reader
         return reader
 
+    def installed_reader(self, dotted: str) -> _ModuleReader | None:
+        """An installed package's module, read (never imported) from its source, if it has one.
+
+        Only to tell what kind of class a type is; its problems are never reported.
+        """
+        if dotted in self.installed:
+            return self.installed[dotted]
+        self.installed[dotted] = None
+        if self.root is None or dotted.split(".")[0] in _TAKEN_MODULES:
+            return None
+        for entry in sys.path:
+            folder = Path(entry or ".")
+            if entry in ("", ".") or not folder.is_dir():
+                continue
+            file = self.module_file(dotted, folder)
+            if file is None:
+                continue
+            try:
+                source = file.read_text(encoding="utf-8")
+                reader = _ModuleReader.parse(
+                    self,
+                    source,
+                    str(file),
+                    dotted,
+                    package=file.name == "__init__.py",
+                    installed=True,
+                )
+            except (OSError, UnicodeDecodeError, StubgenError):
+                return None
+            self.installed[dotted] = reader
+            return reader
+        return None
+
     def subclass_of(self, ref: _ClassRef) -> _ClassRef | None:
         """A class in the modules read so far that subclasses ``ref``, if any."""
         for reader in [r for r in self.readers.values() if r is not None] + self.extra_readers:
@@ -421,13 +456,21 @@ class _Context:
                         return _ClassRef(reader, cls)
         return None
 
-    def locate(self, qualified: str) -> tuple[_ModuleReader, str] | None:
-        """The project module and the name in it that ``qualified`` names, if any."""
+    def locate(
+        self, qualified: str, *, installed: bool = False
+    ) -> tuple[_ModuleReader, str] | None:
+        """The project module (or, with ``installed``, the installed package's module) and the
+        name in it that ``qualified`` names, if any."""
         parts = qualified.split(".")
         for i in range(len(parts) - 1, 0, -1):
             reader = self.reader(".".join(parts[:i]))
             if reader is not None:
                 return reader, ".".join(parts[i:])
+        if installed:
+            for i in range(len(parts) - 1, 0, -1):
+                reader = self.installed_reader(".".join(parts[:i]))
+                if reader is not None:
+                    return reader, ".".join(parts[i:])
         return None
 
 
@@ -479,8 +522,10 @@ class _ModuleReader:
         wrapper: MetadataWrapper,
         *,
         package: bool = False,
+        installed: bool = False,
     ) -> None:
         self.context = context
+        self.installed = installed
         self.source = source
         self.path = path
         self.dotted = dotted
@@ -496,13 +541,21 @@ class _ModuleReader:
 
     @classmethod
     def parse(
-        cls, context: _Context, source: str, path: str, dotted: str, *, package: bool = False
+        cls,
+        context: _Context,
+        source: str,
+        path: str,
+        dotted: str,
+        *,
+        package: bool = False,
+        installed: bool = False,
     ) -> _ModuleReader:
         try:
             module = cst.parse_module(source)
         except cst.ParserSyntaxError:
             raise _syntax_error(path, source) from None
-        return cls(context, source, path, dotted, MetadataWrapper(module), package=package)
+        wrapper = MetadataWrapper(module)
+        return cls(context, source, path, dotted, wrapper, package=package, installed=installed)
 
     # -- helpers ---------------------------------------------------------
 
@@ -700,7 +753,7 @@ class _ModuleReader:
         return self.context_class(qualified, depth + 1)
 
     def context_class(self, qualified: str, depth: int = 0) -> _ClassRef | None:
-        found = self.context.locate(qualified)
+        found = self.context.locate(qualified, installed=self.installed)
         if found is None:
             return None
         reader, rest = found
@@ -849,13 +902,13 @@ class _ModuleReader:
                     raise self.unsupported(node, where, why)
             self.need(root, node, where, record=record)
             return
-        located = self.context.locate(canonical)
+        located = self.context.locate(canonical, installed=True)
         if located is not None:
             reader, rest = located
             ref = reader.find_class(rest) if "." not in rest else None
             if ref is not None:
                 self.check_class(ref, node, where)
-            elif "." not in rest and not reader.binds(rest):
+            elif "." not in rest and not reader.binds(rest) and not reader.installed:
                 raise self.error(
                     node,
                     expected=f"a type that module {reader.dotted} defines in {where}",
@@ -903,8 +956,8 @@ class _ModuleReader:
         if ref.key in self.context.checked:
             return
         self.context.checked.add(ref.key)
-        if reader.is_enum(name):
-            return
+        if reader.is_enum(name) or reader.installed:
+            return  # an installed package's fields: msgspec checks them when srpc starts
         for stmt in _class_body(ref.cls):
             if not isinstance(stmt, cst.SimpleStatementLine):
                 continue

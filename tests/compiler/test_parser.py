@@ -753,3 +753,38 @@ def test_a_data_type_with_a_subclass_is_refused_where_declared() -> None:
     assert "Event has a subclass, Click in calc/calc_interface.py" in message
     assert "`Event | Click`" in message
     assert message.count(": error:") == 1  # the leaf Click is fine
+
+
+def test_types_from_installed_packages_are_read_from_their_source_not_imported(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from srpc.compiler.parser import parse_interface
+
+    site = tmp_path / "site"
+    (site / "fakelib").mkdir(parents=True)
+    (site / "fakelib" / "__init__.py").write_text(
+        "raise RuntimeError('stubgen must never import this')\n"
+        "from fakelib._url import URL\nfrom fakelib._models import Point\n"
+    )
+    (site / "fakelib" / "_url.py").write_text("class URL:\n    pass\n")
+    (site / "fakelib" / "_models.py").write_text(
+        "from dataclasses import dataclass\n\n@dataclass\nclass Point:\n    x: int\n"
+    )
+    monkeypatch.syspath_prepend(str(site))
+    project = tmp_path / "server"
+    (project / "calc").mkdir(parents=True)
+    (project / "calc" / "__init__.py").touch()
+    interface = project / "calc" / "calc_interface.py"
+    interface.write_text(
+        H + "from fakelib import URL, Point\n\nclass CalcInterface(ABC):\n"
+        "    @abstractmethod\n    def f(self, p: Point) -> URL: ...\n"
+    )
+    with pytest.raises(StubgenError) as info:
+        parse_interface(interface)
+    (diagnostic,) = info.value.diagnostics
+    assert (Path(diagnostic.path).name, diagnostic.line, diagnostic.col) == (
+        "calc_interface.py",
+        7,
+        30,
+    )
+    assert "URL is a plain class" in diagnostic.found
