@@ -956,6 +956,15 @@ class _ModuleReader:
         if ref.key in self.context.checked:
             return
         self.context.checked.add(ref.key)
+        if reader.is_enum(name) and not reader.installed:
+            kinds = _enum_value_kinds(ref.cls)
+            if len(kinds) > 1 or kinds - {"int", "str"}:
+                raise self.unsupported(
+                    node,
+                    where,
+                    f" ({name}'s values are {' and '.join(sorted(kinds))}: an Enum travels as "
+                    "its value, which must be all int or all str)",
+                )
         if reader.is_enum(name) or reader.installed:
             return  # an installed package's fields: msgspec checks them when srpc starts
         for stmt in _class_body(ref.cls):
@@ -1922,6 +1931,34 @@ def _looks_like_type(value: cst.BaseExpression) -> bool:
     return isinstance(value, (cst.Name, cst.Attribute)) and not (
         isinstance(value, cst.Name) and value.value in ("None", "True", "False")
     )
+
+
+def _enum_value_kinds(cls: cst.ClassDef) -> set[str]:
+    """What an Enum's member values are, as far as the source says (``auto()`` is an int)."""
+    kinds: set[str] = set()
+    for stmt in _class_body(cls):
+        if not isinstance(stmt, cst.SimpleStatementLine):
+            continue
+        for small in stmt.body:
+            if not (
+                isinstance(small, cst.Assign)
+                and len(small.targets) == 1
+                and isinstance(small.targets[0].target, cst.Name)
+                and not small.targets[0].target.value.startswith("_")
+            ):
+                continue
+            value = small.value
+            if isinstance(value, cst.Integer) or (
+                isinstance(value, cst.UnaryOperation) and isinstance(value.expression, cst.Integer)
+            ):
+                kinds.add("int")
+            elif isinstance(value, (cst.SimpleString, cst.ConcatenatedString)):
+                kinds.add("str")
+            elif isinstance(value, cst.Call) and _code(value.func).endswith("auto"):
+                kinds.add("int")  # auto() in a StrEnum gives str; both travel
+            elif isinstance(value, (cst.Tuple, cst.Float, cst.List, cst.Dict)):
+                kinds.add(type(value).__name__.lower())
+    return kinds
 
 
 def _never(reader: _ModuleReader, name: str) -> bool:

@@ -788,3 +788,25 @@ def test_types_from_installed_packages_are_read_from_their_source_not_imported(
         30,
     )
     assert "URL is a plain class" in diagnostic.found
+
+
+def test_enums_whose_values_cannot_travel_are_refused() -> None:
+    source = """
+        import enum
+        from abc import ABC, abstractmethod
+
+        class Pair(enum.Enum):
+            A = (1, 2)
+            B = "b"
+
+        class Level(enum.IntEnum):
+            LOW = 1
+            HIGH = enum.auto()
+
+        class CalcInterface(ABC):
+            @abstractmethod
+            def f(self, p: Pair, level: Level) -> None: ...
+        """
+    message = parse_error(source)
+    assert "Pair's values are str and tuple" in message
+    assert message.count(": error:") == 1  # Level's ints travel
