@@ -18,6 +18,7 @@ from srpc.compiler.model import ImportModel, ServiceModel
 __all__ = ["RenderedStubs", "format_imports", "render", "templates_dir", "wrap"]
 
 _LINE_LENGTH = 100
+_ISORT_LINE_LENGTH = 88
 
 
 @dataclass(frozen=True)
@@ -72,18 +73,29 @@ def _member_key(name: str) -> tuple[int, str, str]:
     return (kind, name.lower(), name)
 
 
-def _from_lines(module: str, names: Sequence[tuple[str, str | None]]) -> list[str]:
+def _from_lines(module: str, names: Sequence[tuple[str, str | None]], indent: int = 0) -> list[str]:
     plain = sorted({n for n, a in names if a is None}, key=_member_key)
     aliased = sorted({(n, a) for n, a in names if a is not None}, key=lambda p: _member_key(p[0]))
     members = [*plain, *(f"{n} as {a}" for n, a in aliased)]
     members.sort(key=lambda m: _member_key(m.split(" as ")[0]))
     line = f"from {module} import {', '.join(members)}"
-    if len(line) <= _LINE_LENGTH:
+    # ruff's default line length (88), so the block is sorted in a user's folder without a
+    # configuration too; the magic trailing comma keeps the wrapped form at 100 columns.
+    if indent + len(line) <= _ISORT_LINE_LENGTH:
         return [line]
     return [f"from {module} import (", *(f"    {m}," for m in members), ")"]
 
 
-def _section(imports: Sequence[ImportModel]) -> list[str]:
+def from_import(module: str, name: str, indent: int) -> str:
+    """One ``from module import name`` at ``indent``, wrapped as isort would wrap it."""
+    pad = " " * indent
+    line = f"{pad}from {module} import {name}"
+    if len(line) <= _ISORT_LINE_LENGTH:
+        return line
+    return f"{pad}from {module} import (\n{pad}    {name},\n{pad})"
+
+
+def _section(imports: Sequence[ImportModel], indent: int = 0) -> list[str]:
     straight = sorted(
         {(i.module, i.alias) for i in imports if not i.is_from},
         key=lambda p: (p[0].lower(), p[0], p[1] or ""),
@@ -94,7 +106,7 @@ def _section(imports: Sequence[ImportModel]) -> list[str]:
         if imp.is_from:
             by_module.setdefault(imp.module, []).extend(imp.names)
     for module in sorted(by_module, key=lambda m: (m.lower(), m)):
-        lines += _from_lines(module, by_module[module])
+        lines += _from_lines(module, by_module[module], indent)
     return lines
 
 
@@ -153,7 +165,7 @@ def format_imports(service: ServiceModel, srpc_import: str, stub: str = "client"
             ],
             [i for i in checking if i.top_module == service.name],
         ]
-        blocks = ["\n".join(f"    {line}" for line in _section(g)) for g in groups if g]
+        blocks = ["\n".join(f"    {line}" for line in _section(g, 4)) for g in groups if g]
         text += "\n\nif TYPE_CHECKING:\n" + "\n\n    # isort: split\n".join(blocks)
     return text
 
@@ -296,6 +308,7 @@ def _environment() -> jinja2.Environment:
     env.globals["wrap"] = wrap
     env.filters["docstring"] = docstring
     env.filters["header"] = header
+    env.filters["from_import"] = from_import
     return env
 
 

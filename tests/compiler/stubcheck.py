@@ -105,26 +105,35 @@ def _with_failure(done: subprocess.CompletedProcess[str], success: str) -> dict[
 
 
 def ruff_findings(root: Path, services: list[str]) -> tuple[dict[str, list[str]], str]:
-    """ruff check with the repo's configuration on the stubs of ``services``."""
+    """ruff check on the stubs of ``services``: with the repo's configuration, and as in a
+    user's folder without one (where srpc and the services' packages sort differently)."""
     files = [f for s in services for f in stub_files(s)]
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "ruff",
-            "check",
-            "--no-cache",
-            "--output-format",
-            "concise",
-            "--config",
-            str(REPO / "pyproject.toml"),
-            *files,
-        ],
-        cwd=root,
-        capture_output=True,
-        text=True,
-    )
-    return _with_failure(done, "All checks passed!"), done.stdout + done.stderr
+    found: dict[str, list[str]] = {}
+    output = ""
+    for config in (
+        ["--config", str(REPO / "pyproject.toml")],
+        ["--isolated", "--extend-select", "I,F,W"],
+    ):
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "ruff",
+                "check",
+                "--no-cache",
+                "--output-format",
+                "concise",
+                *config,
+                *files,
+            ],
+            cwd=root,
+            capture_output=True,
+            text=True,
+        )
+        for service, lines in _with_failure(done, "All checks passed!").items():
+            found.setdefault(service, []).extend(lines)
+        output += done.stdout + done.stderr
+    return found, output
 
 
 def round_trips(root: Path, services: list[str]) -> tuple[dict[str, str | None], str]:

@@ -12,7 +12,12 @@ from typing import Dict, Generic, Optional
 from srpc import AsyncClient, ServiceDescriptor, SyncClient
 
 # isort: split
-from bot_persistence.bot_persistence_interface import BD, CD, UD, BotPersistenceInterface
+from bot_persistence.bot_persistence_interface import (
+    BD,
+    CD,
+    UD,
+    BotPersistenceInterface,
+)
 
 __all__ = ["SrpcBotPersistenceAsyncClientStub", "SrpcBotPersistenceClientStub"]
 
