@@ -155,7 +155,85 @@ def _array_from_wire(obj: Any) -> Any:
         ) from None
 
 
+@dataclass(frozen=True)
+class _DType:
+    """The dtype an ``NDArray[...]`` annotation declares (checked after decoding)."""
+
+    dtype: Any
+
+
+def _declared_dtype(args: tuple[Any, ...]) -> Any:
+    numpy: Any = sys.modules["numpy"]
+    if len(args) != 2 or typing.get_origin(args[1]) is not numpy.dtype:
+        return None
+    (scalar,) = typing.get_args(args[1]) or (Any,)
+    if isinstance(scalar, type) and issubclass(scalar, numpy.generic):
+        return numpy.dtype(scalar)
+    return None
+
+
+def _has_dtype_checks(tp: Any) -> bool:
+    if typing.get_origin(tp) is typing.Annotated:
+        return any(isinstance(m, _DType) for m in tp.__metadata__)
+    return any(_has_dtype_checks(a) for a in typing.get_args(tp) if a is not Ellipsis)
+
+
+def _check_dtypes(value: Any, tp: Any) -> None:
+    """Arrays in ``value`` have the dtypes ``tp`` declares (where it declares one)."""
+    origin = typing.get_origin(tp)
+    if origin is typing.Annotated:
+        for meta in tp.__metadata__:
+            if isinstance(meta, _DType) and getattr(value, "dtype", meta.dtype) != meta.dtype:
+                raise msgspec.ValidationError(
+                    f"Expected `ndarray` of dtype {meta.dtype}, got dtype {value.dtype}"
+                )
+        return
+    args = typing.get_args(tp)
+    if _is_union(tp):
+        checked = [a for a in args if _has_dtype_checks(a)]
+        for member in checked:
+            try:
+                _check_dtypes(value, member)
+                return
+            except msgspec.ValidationError:
+                continue
+        if checked and len(checked) == len(args):
+            raise msgspec.ValidationError(f"Expected `{_type_name(tp)}`")
+        return
+    if isinstance(value, dict) and len(args) == 2:
+        for key, item in value.items():
+            _check_dtypes(key, args[0])
+            _check_dtypes(item, args[1])
+    elif isinstance(value, (list, tuple, set, frozenset)) and args:
+        if origin is tuple and not (len(args) == 2 and args[1] is Ellipsis):
+            for item, arg in zip(value, args, strict=False):
+                _check_dtypes(item, arg)
+        else:
+            for item in value:
+                _check_dtypes(item, args[0])
+
+
+class _DTypeCheckingDecoder:
+    """A msgspec decoder followed by the dtype checks of the ``NDArray[...]`` it holds."""
+
+    def __init__(self, decoder: Any, tp: Any) -> None:
+        self.decoder = decoder
+        self.type = tp
+
+    def decode(self, data: Any) -> Any:
+        value = self.decoder.decode(data)
+        _check_dtypes(value, self.type)
+        return value
+
+
 def _decoder_for(tp: Any) -> msgspec.msgpack.Decoder[Any]:
+    decoder = _plain_decoder_for(tp)
+    if _has_dtype_checks(tp):
+        return _DTypeCheckingDecoder(decoder, tp)  # type: ignore[return-value]
+    return decoder
+
+
+def _plain_decoder_for(tp: Any) -> msgspec.msgpack.Decoder[Any]:
     try:
         return msgspec.msgpack.Decoder(tp, dec_hook=_dec_hook)
     except TypeError as exc:
@@ -714,8 +792,9 @@ def _concrete(tp: Any) -> Any:
         if tp in _AS_DICT:
             return dict
         return set if tp in _AS_SET else tp
-    if _is_ndarray(origin):  # numpy.typing.NDArray[...]: the dtype is not checked on receipt
-        return origin
+    if _is_ndarray(origin):  # numpy.typing.NDArray[np.float32]: the dtype is checked on receipt
+        dtype = _declared_dtype(args)
+        return origin if dtype is None else typing.Annotated[origin, _DType(dtype)]
     if origin is os.PathLike:  # os.PathLike[str]: sent as its str, received as a Path
         return pathlib.Path
     if not args:

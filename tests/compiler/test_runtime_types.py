@@ -22,7 +22,7 @@ from typing import Any
 import msgspec
 import pytest
 
-from srpc import InvalidArguments, ServiceDescriptor
+from srpc import InvalidArguments, InvalidResult, ServiceDescriptor
 from srpc.codec import InterfaceTypeError, ServiceCodec, build_procedure, encoder
 
 _MODULES = Path(tempfile.mkdtemp(prefix="srpc_runtime_types_"))
@@ -208,6 +208,9 @@ def test_numpy_arrays_travel_as_dtype_shape_and_raw_bytes() -> None:
         class ArraysInterface(ABC):
             @abstractmethod
             def scale(self, a: np.ndarray, factor: float) -> npt.NDArray[np.float32]: ...
+
+            @abstractmethod
+            def keep(self, arrays: list[npt.NDArray[np.float32]]) -> int: ...
         """,
     )
     codec = build_procedure("svc", module.ArraysInterface, "scale")
@@ -228,6 +231,15 @@ def test_numpy_arrays_travel_as_dtype_shape_and_raw_bytes() -> None:
     with pytest.raises(InvalidArguments, match="Expected `ndarray`"):
         codec.decode_args(_args(["<f4", [3], b"1234"], 1.0), b"\x80")
     assert msgspec.msgpack.decode(encoder.encode(np.float32(1.5))) == 1.5
+    with pytest.raises(InvalidResult, match="Expected `ndarray` of dtype float32, got"):
+        codec.decode_result(encoder.encode(np.zeros(3, dtype=np.int64)))
+    with pytest.raises(InvalidArguments, match="of dtype float32"):
+        build_procedure("svc", module.ArraysInterface, "keep").decode_args(
+            _args([np.zeros(2, dtype=np.int8)]), b"\x80"
+        )
+    keep = build_procedure("svc", module.ArraysInterface, "keep")
+    (arrays,), _ = keep.decode_args(_args([np.ones(2, dtype=np.float32)]), b"\x80")
+    assert arrays[0].dtype == np.float32
 
 
 def test_an_abstract_dataclass_is_refused_at_start() -> None:
