@@ -11,22 +11,37 @@ from __future__ import annotations
 
 import collections.abc
 import dataclasses
+import datetime
+import decimal
+import enum
 import functools
+import importlib
 import inspect
+import os
+import pathlib
 import re
+import sys
 import types
 import typing
+import uuid
+from abc import ABC
 from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
 
 from srpc.descriptor import ServiceDescriptor
-from srpc.errors import InvalidArguments, InvalidResult
+from srpc.errors import InvalidArguments, InvalidResult, SrpcError
 from srpc.framing import LARGE_FRAME, FrameBuffers, prefix_parts
 from srpc.protocol import DECODE_ERRORS, TAG_REPLY
 
-__all__ = ["ProcedureCodec", "ServiceCodec", "encoder", "service_codec"]
+__all__ = [
+    "InterfaceTypeError",
+    "ProcedureCodec",
+    "ServiceCodec",
+    "encoder",
+    "service_codec",
+]
 
 _EMPTY_RAW_MAP = msgspec.Raw(b"\x80")
 _PATH = re.compile(r" - at `\$((?:\[\d+\])?)(.*)`$")
@@ -36,13 +51,49 @@ _reply_head = msgspec.msgpack.Encoder().encode  # (5, id) -> fixarray-2 header, 
 _BIN32 = b"\xc6"
 
 
+class InterfaceTypeError(SrpcError, TypeError):
+    """A procedure's signature cannot be carried: raised when a client or server starts."""
+
+
 def _enc_hook(obj: Any) -> Any:
-    # msgspec encodes every SPEC type natively; these cover common near-misses.
+    # msgspec encodes most SPEC types natively; the rest travel as what they are built from:
+    # a path as its str, an abstract mapping as a dict, any other collection as a list.
     if isinstance(obj, memoryview):
         return obj.tobytes()
-    if isinstance(obj, (range, typing.KeysView, typing.ValuesView)):
+    if isinstance(obj, pathlib.PurePath):
+        return str(obj)
+    if isinstance(obj, os.PathLike):
+        return os.fspath(obj)
+    numpy = sys.modules.get("numpy")
+    if numpy is not None:
+        if isinstance(obj, numpy.ndarray):
+            return _array_to_wire(obj)
+        if isinstance(obj, numpy.generic):
+            return obj.item()
+    pydantic = sys.modules.get("pydantic")
+    if pydantic is not None:
+        if isinstance(obj, pydantic.BaseModel):
+            return obj.model_dump(mode="python")
+        if type(obj).__module__.startswith(("pydantic", "pydantic_core")):
+            return str(obj)  # URLs, secrets and the like: their validated text
+    if isinstance(obj, collections.abc.Mapping):
+        return dict(obj)
+    if isinstance(obj, collections.abc.Iterable) and not isinstance(obj, (str, bytes)):
         return list(obj)
     raise TypeError(f"srpc cannot encode objects of type {type(obj).__qualname__}")
+
+
+def _dec_hook(tp: Any, obj: Any) -> Any:
+    if isinstance(tp, type) and issubclass(tp, pathlib.PurePath) and isinstance(obj, str):
+        return tp(obj)
+    if _is_ndarray(tp):
+        return _array_from_wire(obj)
+    if _is_pydantic_model(tp):
+        try:
+            return tp.model_validate(obj)
+        except ValueError as exc:  # pydantic.ValidationError
+            raise msgspec.ValidationError(f"Expected `{tp.__qualname__}`: {exc}") from None
+    raise msgspec.ValidationError(f"Expected `{_type_name(tp)}`, got `{type(obj).__name__}`")
 
 
 encoder = msgspec.msgpack.Encoder(enc_hook=_enc_hook)
@@ -57,12 +108,187 @@ _raw_map_decoder: msgspec.msgpack.Decoder[dict[str, msgspec.Raw]] = msgspec.msgp
 _any_decoder: msgspec.msgpack.Decoder[Any] = msgspec.msgpack.Decoder()
 
 
-def _decoder_for(tp: Any) -> msgspec.msgpack.Decoder[Any]:
+def _is_ndarray(tp: Any) -> bool:
+    """Whether ``tp`` is ``numpy.ndarray`` (numpy is never imported for the question)."""
+    numpy = sys.modules.get("numpy")
+    return numpy is not None and isinstance(tp, type) and issubclass(tp, numpy.ndarray)
+
+
+def _is_pydantic_model(tp: Any) -> bool:
+    """Whether ``tp`` is a pydantic v2 model class (pydantic is never imported for it)."""
+    pydantic = sys.modules.get("pydantic")
+    return pydantic is not None and isinstance(tp, type) and issubclass(tp, pydantic.BaseModel)
+
+
+def _array_to_wire(array: Any) -> tuple[str, list[int], memoryview]:
+    """An array as ``[dtype, shape, raw bytes in C order]``: one copy, into the frame."""
+    numpy: Any = sys.modules["numpy"]  # loaded: ``array`` is one of its arrays
+
+    if array.dtype.hasobject or array.dtype.fields is not None:
+        raise TypeError(
+            f"srpc cannot send arrays of dtype {array.dtype} (object and structured dtypes "
+            "do not travel)"
+        )
+    contiguous = numpy.ascontiguousarray(array)
+    return (contiguous.dtype.str, list(contiguous.shape), memoryview(contiguous).cast("B"))
+
+
+def _array_from_wire(obj: Any) -> Any:
+    """The array over the received bytes, without copying them (so it is read-only)."""
+    numpy: Any = sys.modules["numpy"]  # loaded: the interface's annotations name it
+
     try:
-        return msgspec.msgpack.Decoder(tp)
-    except TypeError:
-        # A type msgspec cannot validate (e.g. an ambiguous Union): accept its wire form as is.
-        return _any_decoder
+        dtype_text, shape, raw = obj
+        dtype = numpy.dtype(dtype_text)
+        if dtype.hasobject or dtype.fields is not None:
+            raise ValueError(f"dtype {dtype} does not travel")
+        array = numpy.frombuffer(raw, dtype=dtype)
+        return array.reshape([int(n) for n in shape])
+    except (TypeError, ValueError) as exc:
+        raise msgspec.ValidationError(
+            f"Expected `ndarray` as [dtype, shape, bytes], got an invalid one ({exc})"
+        ) from None
+
+
+@dataclass(frozen=True)
+class _DType:
+    """The dtype an ``NDArray[...]`` annotation declares (checked after decoding)."""
+
+    dtype: Any
+
+
+def _declared_dtype(args: tuple[Any, ...]) -> Any:
+    numpy: Any = sys.modules["numpy"]
+    if len(args) != 2 or typing.get_origin(args[1]) is not numpy.dtype:
+        return None
+    (scalar,) = typing.get_args(args[1]) or (Any,)
+    if isinstance(scalar, type) and issubclass(scalar, numpy.generic):
+        return numpy.dtype(scalar)
+    return None
+
+
+def _has_dtype_checks(tp: Any) -> bool:
+    if typing.get_origin(tp) is typing.Annotated:
+        return any(isinstance(m, _DType) for m in tp.__metadata__)
+    return any(_has_dtype_checks(a) for a in typing.get_args(tp) if a is not Ellipsis)
+
+
+def _check_dtypes(value: Any, tp: Any) -> None:
+    """Arrays in ``value`` have the dtypes ``tp`` declares (where it declares one)."""
+    origin = typing.get_origin(tp)
+    if origin is typing.Annotated:
+        for meta in tp.__metadata__:
+            if isinstance(meta, _DType) and getattr(value, "dtype", meta.dtype) != meta.dtype:
+                raise msgspec.ValidationError(
+                    f"Expected `ndarray` of dtype {meta.dtype}, got dtype {value.dtype}"
+                )
+        return
+    args = typing.get_args(tp)
+    if _is_union(tp):
+        checked = [a for a in args if _has_dtype_checks(a)]
+        for member in checked:
+            try:
+                _check_dtypes(value, member)
+                return
+            except msgspec.ValidationError:
+                continue
+        if checked and len(checked) == len(args):
+            raise msgspec.ValidationError(f"Expected `{_type_name(tp)}`")
+        return
+    if isinstance(value, dict) and len(args) == 2:
+        for key, item in value.items():
+            _check_dtypes(key, args[0])
+            _check_dtypes(item, args[1])
+    elif isinstance(value, (list, tuple, set, frozenset)) and args:
+        if origin is tuple and not (len(args) == 2 and args[1] is Ellipsis):
+            for item, arg in zip(value, args, strict=False):
+                _check_dtypes(item, arg)
+        else:
+            for item in value:
+                _check_dtypes(item, args[0])
+
+
+class _DTypeCheckingDecoder:
+    """A msgspec decoder followed by the dtype checks of the ``NDArray[...]`` it holds."""
+
+    def __init__(self, decoder: Any, tp: Any) -> None:
+        self.decoder = decoder
+        self.type = tp
+
+    def decode(self, data: Any) -> Any:
+        value = self.decoder.decode(data)
+        _check_dtypes(value, self.type)
+        return value
+
+
+def _decoder_for(tp: Any) -> msgspec.msgpack.Decoder[Any]:
+    decoder = _plain_decoder_for(tp)
+    if _has_dtype_checks(tp):
+        return _DTypeCheckingDecoder(decoder, tp)  # type: ignore[return-value]
+    return decoder
+
+
+def _plain_decoder_for(tp: Any) -> msgspec.msgpack.Decoder[Any]:
+    try:
+        return msgspec.msgpack.Decoder(tp, dec_hook=_dec_hook)
+    except TypeError as exc:
+        if "union" not in str(exc).lower():
+            raise InterfaceTypeError(f"srpc cannot decode {_type_name(tp)}: {exc}") from None
+        # A union msgspec cannot tell apart on the wire (two array-like or two object-like
+        # members, at any depth): decoded as is, then validated and converted member by
+        # member. Never left unvalidated.
+        return _ConvertDecoder(tp)  # type: ignore[return-value]
+
+
+def _is_union(tp: Any) -> bool:
+    return typing.get_origin(tp) is typing.Union or isinstance(tp, types.UnionType)
+
+
+def _is_native(decoder: Any) -> bool:
+    return isinstance(decoder, msgspec.msgpack.Decoder)
+
+
+class _ConvertDecoder:
+    """Validates what msgspec cannot validate in one pass: decode, then convert to ``tp``."""
+
+    def __init__(self, tp: Any) -> None:
+        self.type = tp
+
+    def decode(self, data: Any) -> Any:
+        return _convert(_any_decoder.decode(data), self.type)
+
+
+def _convert(value: Any, tp: Any) -> Any:
+    origin = typing.get_origin(tp)
+    args = typing.get_args(tp)
+    if _is_union(tp):
+        for member in args:
+            try:
+                return _convert(value, member)
+            except (msgspec.ValidationError, TypeError):
+                continue
+        raise msgspec.ValidationError(f"Expected `{_type_name(tp)}`, got `{type(value).__name__}`")
+    if origin is typing.Annotated:
+        return _convert(value, args[0])
+    if origin in (list, set, frozenset, tuple) and args:
+        if not isinstance(value, (list, tuple)):
+            raise msgspec.ValidationError(f"Expected `array`, got `{type(value).__name__}`")
+        if origin is tuple and not (len(args) == 2 and args[1] is Ellipsis):
+            if len(value) != len(args):
+                raise msgspec.ValidationError(
+                    f"Expected `array` of length {len(args)}, got {len(value)}"
+                )
+            return tuple(_convert(v, a) for v, a in zip(value, args, strict=True))
+        items = [_convert(v, args[0]) for v in value]
+        return items if origin is list else origin(items)
+    if origin is dict and len(args) == 2:
+        if not isinstance(value, dict):
+            raise msgspec.ValidationError(f"Expected `object`, got `{type(value).__name__}`")
+        return {_convert(k, args[0]): _convert(v, args[1]) for k, v in value.items()}
+    try:
+        return msgspec.convert(value, tp, dec_hook=_dec_hook)
+    except TypeError as exc:
+        raise InterfaceTypeError(f"srpc cannot validate {_type_name(tp)}: {exc}") from None
 
 
 def _array_length(raw: bytes | memoryview) -> int:
@@ -181,8 +407,10 @@ class ProcedureCodec:
             )
             return decoder
         types = fixed + [self.var_positional] * extra
-        if all(_decoder_for(tp) is not _any_decoder for tp in types):
-            decoder = msgspec.msgpack.Decoder(tuple.__class_getitem__(tuple(types) or ()))
+        if all(_is_native(_decoder_for(tp)) for tp in types):
+            decoder = msgspec.msgpack.Decoder(
+                tuple.__class_getitem__(tuple(types) or ()), dec_hook=_dec_hook
+            )
         else:
             decoder = _ElementwiseDecoder([_decoder_for(tp) for tp in types], None)  # type: ignore[assignment]
         if count <= _MAX_CACHED_COUNTS:
@@ -501,7 +729,20 @@ def _type_name(tp: Any) -> str:
     return repr(tp).replace("typing.", "")
 
 
-def build_procedure(service: str, interface: type, name: str) -> ProcedureCodec:
+def build_procedure(
+    service: str,
+    interface: type,
+    name: str,
+    deferred_names: tuple[tuple[str, str, str], ...] = (),
+) -> ProcedureCodec:
+    """The codec of one procedure, or :class:`InterfaceTypeError` naming what cannot travel.
+
+    Annotations resolve in the namespace of the module that defines the method
+    (a base interface's own module for an inherited one), plus ``deferred_names``:
+    the names the interface imports only under ``TYPE_CHECKING``, imported here.
+    Validation is never silently off: an annotation that does not resolve is an error.
+    """
+    label = f"{service}.{name}()"
     function = getattr(interface, name)
     signature = inspect.signature(function)
     params = list(signature.parameters.values())
@@ -511,10 +752,7 @@ def build_procedure(service: str, interface: type, name: str) -> ProcedureCodec:
     ):
         params = params[1:]  # self
     signature = signature.replace(parameters=params)
-    try:
-        hints = typing.get_type_hints(function, include_extras=True)
-    except Exception:  # an annotation that does not resolve: fall back to no validation
-        hints = {}
+    hints = {k: _concrete(v) for k, v in _type_hints(label, function, deferred_names).items()}
     positional: list[tuple[str, Any]] = []
     keyword: dict[str, Any] = {}
     var_positional: Any = None
@@ -523,6 +761,9 @@ def build_procedure(service: str, interface: type, name: str) -> ProcedureCodec:
     needs_keywords = False
     for p in params:
         tp = hints.get(p.name, Any)
+        if p.default is None and not _admits_none(tp):
+            tp = typing.Optional[tp]  # noqa: UP045 - implicit Optional, as stubgen types it
+        _check_travels(label, f"parameter {p.name!r}", tp)
         if p.kind is inspect.Parameter.POSITIONAL_ONLY:
             positional.append((p.name, tp))
         elif p.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD:
@@ -545,6 +786,19 @@ def build_procedure(service: str, interface: type, name: str) -> ProcedureCodec:
     streams = _streams(name, hints, positional, keyword)
     if streams.result:
         return_type = streams.result_item
+    _check_travels(label, "the result", return_type)
+    for where, tp in [
+        *((f"parameter {n!r}", t) for n, t in positional),
+        *((f"parameter {n!r}", t) for n, t in keyword.items()),
+        ("*args", var_positional),
+        ("**kwargs", var_keyword),
+        ("the result", return_type),
+        *([(f"the items of {streams.param!r}", streams.param_item)] if streams.param else []),
+    ]:
+        try:
+            _decoder_for(tp)  # built now, so a type msgspec refuses fails at start
+        except InterfaceTypeError as exc:
+            raise InterfaceTypeError(f"{label}: {where}: {exc}") from None
     plain = _PLAIN_RESULTS.get(return_type)
     return ProcedureCodec(
         service=service,
@@ -615,12 +869,244 @@ def _streams(
     return _Streams(result, result_item, found[0][0], found[0][1], found[0][2])
 
 
+def _type_hints(
+    label: str, function: Any, deferred_names: tuple[tuple[str, str, str], ...]
+) -> dict[str, Any]:
+    try:
+        return typing.get_type_hints(function, include_extras=True)
+    except Exception as exc:
+        first: Exception = exc
+    namespace: dict[str, Any] = {}
+    missing: list[str] = []
+    for bound, module, attr in deferred_names:
+        try:
+            value: Any = importlib.import_module(module)
+            if attr:
+                value = getattr(value, attr)
+        except Exception as exc:
+            missing.append(f"{bound} (from {module}: {type(exc).__name__}: {exc})")
+            continue
+        namespace[bound] = value
+    if namespace:
+        try:
+            return typing.get_type_hints(function, localns=namespace, include_extras=True)
+        except Exception as exc:
+            first = exc
+    also = f"; names imported only under TYPE_CHECKING that did not import: {', '.join(missing)}"
+    raise InterfaceTypeError(
+        f"{label}: its annotations do not resolve ({type(first).__name__}: {first})"
+        f"{also if missing else ''}; srpc cannot validate its arguments without them"
+    ) from None
+
+
+_AS_LIST = frozenset(
+    getattr(collections.abc, n)
+    for n in ("Sequence", "MutableSequence", "Collection", "Iterable", "Container", "Reversible")
+)
+_AS_DICT = frozenset({collections.abc.Mapping, collections.abc.MutableMapping})
+_AS_SET = frozenset({collections.abc.Set, collections.abc.MutableSet})
+
+
+def _concrete(tp: Any) -> Any:
+    """``tp`` with abstract collections replaced by what they travel as: list, dict, set."""
+    origin = typing.get_origin(tp)
+    args = typing.get_args(tp)
+    if origin is None:
+        if tp is object or tp is collections.abc.Hashable:  # any value srpc can encode
+            return Any
+        if tp is os.PathLike:
+            return pathlib.Path
+        if tp in _AS_LIST:
+            return list
+        if tp in _AS_DICT:
+            return dict
+        return set if tp in _AS_SET else tp
+    if _is_ndarray(origin):  # numpy.typing.NDArray[np.float32]: the dtype is checked on receipt
+        dtype = _declared_dtype(args)
+        return origin if dtype is None else typing.Annotated[origin, _DType(dtype)]
+    if origin is os.PathLike:  # os.PathLike[str]: sent as its str, received as a Path
+        return pathlib.Path
+    if not args:
+        return tp
+    new = tuple(a if a is Ellipsis else _concrete(a) for a in args)
+    if origin in _AS_LIST:
+        return list[new[0]]  # type: ignore[valid-type]
+    if origin in _AS_DICT:
+        return dict[new[0], new[1]]  # type: ignore[valid-type]
+    if origin in _AS_SET:
+        return set[new[0]]  # type: ignore[valid-type]
+    if new == args:
+        return tp
+    if _is_union(tp):
+        return typing.Union[new]  # noqa: UP007
+    if origin is typing.Annotated:
+        annotated = (new[0], *tp.__metadata__)
+        return typing.Annotated[annotated]
+    try:
+        return origin[new]
+    except TypeError:
+        return tp
+
+
+def _admits_none(tp: Any) -> bool:
+    if tp is Any or tp is object or tp is None or tp is type(None):
+        return True
+    if typing.get_origin(tp) is typing.Annotated:
+        return _admits_none(typing.get_args(tp)[0])
+    if isinstance(tp, typing.TypeVar):
+        return True
+    if typing.get_origin(tp) is typing.Literal:
+        return None in typing.get_args(tp)
+    return _is_union(tp) and any(_admits_none(a) for a in typing.get_args(tp))
+
+
+_LEAVES: tuple[type, ...] = (
+    bool,
+    int,
+    float,
+    str,
+    bytes,
+    bytearray,
+    memoryview,
+    datetime.datetime,
+    datetime.date,
+    datetime.time,
+    datetime.timedelta,
+    uuid.UUID,
+    decimal.Decimal,
+    enum.Enum,
+    pathlib.PurePath,
+    msgspec.Raw,
+)
+
+_CONTAINERS = frozenset(
+    {
+        list,
+        tuple,
+        dict,
+        set,
+        frozenset,
+        *(
+            getattr(collections.abc, n)
+            for n in (
+                "Sequence",
+                "MutableSequence",
+                "Mapping",
+                "MutableMapping",
+                "Set",
+                "MutableSet",
+                "Collection",
+                "Iterable",
+                "Container",
+                "Reversible",
+            )
+        ),
+    }
+)
+
+
+_TYPEDDICT_MARKS = tuple(
+    mark
+    for mark in (getattr(typing, "Required", None), getattr(typing, "NotRequired", None))
+    if mark
+)
+
+
+def _check_travels(label: str, where: str, tp: Any) -> None:
+    culprit = _cannot_travel(tp, set())
+    if culprit is not None:
+        raise InterfaceTypeError(
+            f"{label}: {where} is declared {_type_name(tp)}, and srpc has no codec for "
+            f"{culprit}; use a supported type (a dataclass, msgspec.Struct, builtin "
+            "containers, ...) or convert it to one in the interface"
+        )
+
+
+def _cannot_travel(tp: Any, seen: set[int]) -> str | None:
+    """The part of ``tp`` srpc cannot encode and validate, or None when all of it travels."""
+    if tp is Any or tp is object or tp is None or tp is type(None) or tp is Ellipsis:
+        return None
+    if isinstance(tp, typing.TypeVar):
+        bound = tp.__bound__
+        return None if bound is None else _cannot_travel(bound, seen)
+    supertype = getattr(tp, "__supertype__", None)
+    if supertype is not None:  # typing.NewType
+        return _cannot_travel(supertype, seen)
+    if isinstance(tp, (str, typing.ForwardRef)):
+        return f"the unresolved name {tp!r}"
+    origin = typing.get_origin(tp)
+    args = typing.get_args(tp)
+    if origin is typing.Annotated:
+        return _cannot_travel(args[0], seen)
+    if origin is typing.Literal:
+        return None
+    if origin is not None and (_is_union(tp) or origin in _CONTAINERS):
+        for arg in args:
+            found = _cannot_travel(arg, seen)
+            if found is not None:
+                return found
+        return None
+    if origin is not None and origin in _TYPEDDICT_MARKS:
+        return _cannot_travel(args[0], seen) if args else None
+    if origin is not None:
+        for arg in args:
+            found = _cannot_travel(arg, seen)
+            if found is not None:
+                return found
+        return _cannot_travel(origin, seen)
+    if not isinstance(tp, type):
+        return None  # other typing forms: msgspec decides when it builds the decoder
+    if tp in _CONTAINERS or issubclass(tp, _LEAVES) or _is_ndarray(tp):
+        return None
+    if _is_pydantic_model(tp):
+        return None  # validated by pydantic itself on receipt
+    fields_of = (
+        dataclasses.is_dataclass(tp)
+        or issubclass(tp, msgspec.Struct)
+        or typing.is_typeddict(tp)
+        or (issubclass(tp, tuple) and hasattr(tp, "_fields"))
+        or hasattr(tp, "__attrs_attrs__")
+    )
+    if not fields_of:
+        return f"{tp.__module__}.{tp.__qualname__}"
+    subclasses = [  # private helpers and generic parametrizations (Model[int]) do not count
+        c for c in tp.__subclasses__() if not c.__name__.startswith("_") and "[" not in c.__name__
+    ]
+    if subclasses and not issubclass(tp, tuple):
+        return (
+            f"{tp.__qualname__} as declared: it has subclasses ({subclasses[0].__qualname__}), "
+            f"and an instance of one would arrive as a {tp.__qualname__} without its own "
+            "fields; declare the concrete types"
+        )
+    if inspect.isabstract(tp) or ABC in tp.__mro__:
+        return (
+            f"{tp.__qualname__} as declared: it is abstract, and an instance of a subclass "
+            "would arrive without the subclass's own fields"
+        )
+    if id(tp) in seen:
+        return None
+    seen.add(id(tp))
+    try:
+        hints = typing.get_type_hints(tp, include_extras=True)
+    except Exception as exc:
+        return f"the fields of {tp.__qualname__} ({type(exc).__name__}: {exc})"
+    for hint in hints.values():
+        if typing.get_origin(hint) is typing.ClassVar:
+            continue
+        found = _cannot_travel(hint, seen)
+        if found is not None:
+            return found
+    return None
+
+
 class ServiceCodec:
     """The procedure codecs of one service, keyed by procedure name."""
 
     def __init__(self, descriptor: ServiceDescriptor) -> None:
         self.procedures: dict[str, ProcedureCodec] = {
-            name: build_procedure(descriptor.name, descriptor.interface, name)
+            name: build_procedure(
+                descriptor.name, descriptor.interface, name, descriptor.deferred_names
+            )
             for name in descriptor.procedures
         }
 

@@ -23,3 +23,7 @@ class ServiceDescriptor:
     interface: type
     fingerprint: str
     procedures: tuple[str, ...]
+    deferred_names: tuple[tuple[str, str, str], ...] = ()
+    """Names the interface's annotations use but imports only under ``TYPE_CHECKING``:
+    ``(name, module, attribute)`` (attribute ``""``: the module itself). The runtime
+    imports them when it builds the codecs, to resolve those annotations."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 __all__ = ["Diagnostic", "StubgenError"]
@@ -30,11 +31,21 @@ class Diagnostic:
 
 
 class StubgenError(Exception):
-    """The interface cannot be compiled; nothing is written."""
+    """The interface cannot be compiled; nothing is written.
 
-    def __init__(self, diagnostic: Diagnostic) -> None:
-        super().__init__(diagnostic.format())
-        self.diagnostic = diagnostic
+    ``diagnostics`` holds every error found in the run (at least one), in file
+    and position order; ``diagnostic`` is the first of them.
+    """
+
+    def __init__(self, diagnostic: Diagnostic | Sequence[Diagnostic]) -> None:
+        found = (diagnostic,) if isinstance(diagnostic, Diagnostic) else tuple(diagnostic)
+        assert found, "a StubgenError needs at least one diagnostic"
+        self.diagnostics: tuple[Diagnostic, ...] = found
+        self.diagnostic = found[0]
+        text = "\n".join(d.format() for d in found)
+        if len(found) > 1:
+            text += f"\n{len(found)} errors"
+        super().__init__(text)
 
     @classmethod
     def at(

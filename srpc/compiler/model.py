@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import ast
 import enum
 from dataclasses import dataclass
 
 __all__ = [
     "ImportModel",
+    "OverloadModel",
     "ParamKind",
     "ParamModel",
     "ProcedureModel",
@@ -48,6 +50,14 @@ class ParamModel:
 
 
 @dataclass(frozen=True)
+class OverloadModel:
+    """One ``@overload`` signature of a procedure, carried into the client stubs for typing."""
+
+    parameter_sources: tuple[str, ...]
+    returns: str
+
+
+@dataclass(frozen=True)
 class ProcedureModel:
     """One remote procedure: an ``@abstractmethod`` of the interface."""
 
@@ -61,6 +71,34 @@ class ProcedureModel:
     line: int
     self_positional_only: bool = False
     """``def f(self, /, ...)``: the ``/`` follows ``self``."""
+    overloads: tuple[OverloadModel, ...] = ()
+    returns_any: bool = False
+    """The return annotation is ``Any``: an ``async def`` then overrides cleanly."""
+
+    @property
+    def sync_override_ignore(self) -> bool:
+        """Whether the sync stub's method needs ``# type: ignore[override]`` under mypy."""
+        if self.is_async and not self.returns_any:
+            return True
+        return self._clashes_with_client_base()
+
+    @property
+    def async_override_ignore(self) -> bool:
+        """Whether the async stub's method needs ``# type: ignore[override]`` under mypy."""
+        return self._clashes_with_client_base()
+
+    def _clashes_with_client_base(self) -> bool:
+        # The client bases' public methods: close(self) -> None, with_timeout(self, seconds).
+        if self.name == "with_timeout":
+            return True
+        if self.name == "close":
+            required = any(
+                p.default is None
+                and p.kind not in (ParamKind.VAR_POSITIONAL, ParamKind.VAR_KEYWORD)
+                for p in self.params
+            )
+            return required or not self.returns_none
+        return False
 
     @property
     def parameter_sources(self) -> tuple[str, ...]:
@@ -111,6 +149,13 @@ class ProcedureModel:
         return "{" + ", ".join(items) + "}"
 
     @property
+    def result_annotation(self) -> str:
+        """The return type for the local ``result`` variable: never evaluated, so unquoted."""
+        if "'" not in self.returns and '"' not in self.returns:
+            return self.returns
+        return _unquoted(self.returns)
+
+    @property
     def result_name(self) -> str:
         """A local name for the result that no parameter shadows."""
         taken = {p.name for p in self.params} | {self.self_name}
@@ -128,6 +173,8 @@ class ImportModel:
     names: tuple[tuple[str, str | None], ...] = ()
     """``(name, alias)`` pairs; empty for ``import module``."""
     alias: str | None = None
+    type_checking: bool = False
+    """Imported only for type checkers (the interface imports it under ``TYPE_CHECKING``)."""
 
     @property
     def is_from(self) -> bool:
@@ -163,10 +210,46 @@ class ServiceModel:
     """Exception classes the interface module defines or imports."""
     data_types: tuple[str, ...]
     """Data types (dataclass, TypedDict, NamedTuple, Enum, msgspec.Struct) it defines."""
+    type_params: tuple[str, ...] = ()
+    """The interface's type parameters (``Generic[K, V]``): the stubs are generic in them."""
+    type_var_defs: tuple[str, ...] = ()
+    """TypeVar definitions the stub writes itself (for ``class XInterface[T]`` syntax)."""
+    deferred_names: tuple[tuple[str, str, str], ...] = ()
+    """Names the annotations use that the interface imports only under ``TYPE_CHECKING``:
+    ``(name, module, attribute)``, attribute ``""`` for ``import module as name``."""
+    extra_noqa: tuple[str, ...] = ()
+    """ruff rules the verbatim annotations trip besides the typing spellings (UP037)."""
+    bare_generics: bool = False
+    """The annotations name generics without arguments (``dict``), as the interface does."""
+    base_clash: bool = False
+    """The interface defines a concrete ``close``/``with_timeout`` that conflicts with the
+    sync client base's; ``srpc.close(stub)`` still reaches the stub's own."""
 
     @property
     def pascal(self) -> str:
         return pascal_case(self.name)
+
+    @property
+    def generic_args(self) -> str:
+        """``[K, V]`` for a generic interface, else ``""``."""
+        return f"[{', '.join(self.type_params)}]" if self.type_params else ""
+
+    @property
+    def any_args(self) -> str:
+        """``[Any, Any]`` for a generic interface (the server serves any instance), else ``""``."""
+        return f"[{', '.join('Any' for _ in self.type_params)}]" if self.type_params else ""
+
+    @property
+    def has_overloads(self) -> bool:
+        return any(p.overloads for p in self.procedures)
+
+    @property
+    def type_checking_imports(self) -> tuple[ImportModel, ...]:
+        return tuple(i for i in self.imports if i.type_checking)
+
+    @property
+    def runtime_imports(self) -> tuple[ImportModel, ...]:
+        return tuple(i for i in self.imports if not i.type_checking)
 
     @property
     def interface_module(self) -> str:
@@ -203,3 +286,23 @@ class ServiceModel:
     @property
     def procedure_names(self) -> tuple[str, ...]:
         return tuple(p.name for p in self.procedures)
+
+
+class _Unquote(ast.NodeTransformer):
+    def visit_Constant(self, node: ast.Constant) -> ast.AST:
+        if isinstance(node.value, str):
+            try:
+                inner: ast.AST = self.visit(ast.parse(node.value, mode="eval").body)
+            except SyntaxError:
+                return node
+            return inner
+        return node
+
+
+def _unquoted(annotation: str) -> str:
+    """``"list['Job']"`` -> ``list[Job]``: string annotations replaced by what they spell."""
+    try:
+        tree = ast.parse(annotation, mode="eval")
+    except SyntaxError:
+        return annotation
+    return ast.unparse(_Unquote().visit(tree))

@@ -1,26 +1,42 @@
-"""Read an interface file with libcst (never importing it) and build the frozen ServiceModel."""
+"""Read an interface file with libcst (never importing it) and build the frozen ServiceModel.
+
+The interface module is read first; the project's own modules it draws on (base
+interfaces, data types in sibling modules) are read the same way, from the folder
+that holds the service's package. Every problem found is collected, and all of
+them are raised together in one :class:`StubgenError`.
+"""
 
 from __future__ import annotations
 
 import ast
 import builtins
+import collections.abc
 import difflib
+import enum
 import hashlib
+import importlib
 import keyword
 import re
 import sys
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import libcst as cst
-from libcst.metadata import CodePosition, MetadataWrapper, PositionProvider, QualifiedNameProvider
+from libcst.metadata import (
+    CodePosition,
+    CodeRange,
+    MetadataWrapper,
+    PositionProvider,
+    QualifiedNameProvider,
+)
 
 from srpc._version import __version__
 from srpc.compiler.errors import Diagnostic, StubgenError
 from srpc.compiler.fingerprint import fingerprint
 from srpc.compiler.model import (
     ImportModel,
+    OverloadModel,
     ParamKind,
     ParamModel,
     ProcedureModel,
@@ -32,24 +48,24 @@ __all__ = ["ParsedService", "parse_interface", "parse_interface_source", "reserv
 
 _SERVICE_NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
 
-_FIXED_RESERVED = frozenset(
-    {"close", "with_timeout", "connect", "address", "start", "stop", "start_in_background"}
-)
+# Module names a service may not take: the stubs and the runtime import these.
+_TAKEN_MODULES = frozenset({"srpc", "msgspec"})
 
 _DATA_TYPE_BASES = frozenset(
     {
         "typing.TypedDict",
-        "typing_extensions.TypedDict",
         "typing.NamedTuple",
-        "typing_extensions.NamedTuple",
         "enum.Enum",
         "enum.IntEnum",
         "enum.StrEnum",
         "enum.Flag",
         "enum.IntFlag",
         "msgspec.Struct",
+        "pydantic.BaseModel",
     }
 )
+
+_ENUM_BASES = frozenset(b for b in _DATA_TYPE_BASES if b.startswith("enum."))
 
 _ALLOWED_BUILTINS = frozenset(
     {
@@ -65,7 +81,23 @@ _ALLOWED_BUILTINS = frozenset(
         "dict",
         "set",
         "frozenset",
+        "object",
+        "memoryview",
     }
+)
+
+# Abstract collections travel as what they are built from: a list, a dict or a set.
+_COLLECTIONS = (
+    "Sequence",
+    "MutableSequence",
+    "Mapping",
+    "MutableMapping",
+    "Set",
+    "MutableSet",
+    "Collection",
+    "Iterable",
+    "Container",
+    "Reversible",
 )
 
 _ALLOWED_QUALIFIED = frozenset(
@@ -82,24 +114,57 @@ _ALLOWED_QUALIFIED = frozenset(
                 "Tuple",
                 "Set",
                 "FrozenSet",
-                "Sequence",
-                "MutableSequence",
-                "Mapping",
-                "MutableMapping",
                 "AbstractSet",
                 "Annotated",
+                "Text",
+                "LiteralString",
+                "Required",
+                "NotRequired",
+                "ReadOnly",
+                *_COLLECTIONS,
             )
         ),
-        *(
-            f"collections.abc.{n}"
-            for n in ("Sequence", "MutableSequence", "Mapping", "MutableMapping", "Set")
-        ),
+        *(f"collections.abc.{n}" for n in _COLLECTIONS),
         "datetime.datetime",
         "datetime.date",
         "datetime.time",
         "datetime.timedelta",
         "uuid.UUID",
         "decimal.Decimal",
+        "pathlib.Path",
+        "pathlib.PurePath",
+        "pathlib.PosixPath",
+        "pathlib.PurePosixPath",
+        "os.PathLike",
+        "typing.Hashable",
+        "collections.abc.Hashable",
+    }
+)
+
+_STREAMS = frozenset(
+    f"{m}.{n}"
+    for m in ("typing", "collections.abc")
+    for n in ("Iterator", "AsyncIterator", "Generator", "AsyncGenerator", "AsyncIterable")
+)
+
+_REFUSED_WHY = {
+    "typing.Callable": "callbacks are not supported yet",
+    "collections.abc.Callable": "callbacks are not supported yet",
+    "typing.Self": "a procedure cannot send or receive the service itself",
+    "typing.Type": "classes do not travel, only values",
+    "builtins.type": "classes do not travel, only values",
+    "typing.Awaitable": "an awaitable is not a value; declare `async def` returning the value",
+    "typing.Coroutine": "a coroutine is not a value; declare `async def` returning the value",
+    "collections.abc.Awaitable": "an awaitable is not a value",
+    "collections.abc.Coroutine": "a coroutine is not a value",
+}
+
+_GENERICS = frozenset(
+    {
+        *(f"builtins.{n}" for n in ("list", "dict", "set", "frozenset", "tuple")),
+        *(f"typing.{n}" for n in ("List", "Dict", "Set", "FrozenSet", "Tuple", "AbstractSet")),
+        *(f"typing.{n}" for n in _COLLECTIONS),
+        *(f"collections.abc.{n}" for n in _COLLECTIONS),
     }
 )
 
@@ -114,15 +179,21 @@ _LEGACY_TYPING = frozenset(
         "FrozenSet",
         "Optional",
         "Union",
-        "Sequence",
-        "MutableSequence",
-        "Mapping",
-        "MutableMapping",
         "AbstractSet",
+        "Text",
+        *_COLLECTIONS,
     )
 )
 
-_STUB_OWN_NAMES = frozenset({"AsyncClient", "ServiceDescriptor", "SyncClient", "Server", "SERVICE"})
+# Stdlib modules stubgen must not import to look a type up (they act on import).
+_UNSAFE_STDLIB = frozenset({"antigravity", "this", "idlelib", "tkinter", "turtle", "turtledemo"})
+
+_STUB_OWN_NAMES = frozenset(
+    {"AsyncClient", "ServiceDescriptor", "SyncClient", "Server", "SERVICE", "TYPE_CHECKING"}
+)
+
+# Dunders a client stub cannot turn into remote calls: Python itself calls them.
+_DUNDER_WHY = "Python calls dunder methods itself (construction, attribute access, `with`, ...)"
 
 _BUILTIN_EXCEPTIONS = frozenset(
     name
@@ -133,13 +204,21 @@ _BUILTIN_EXCEPTIONS = frozenset(
 
 
 def reserved_names() -> frozenset[str]:
-    """Names a procedure may not take: the client bases' public API plus a fixed list."""
-    from srpc.client import AsyncClient, SyncClient
+    """Names a procedure may not take: none any more, besides dunders and ``_srpc*``.
 
-    public = {
-        name for base in (SyncClient, AsyncClient) for name in dir(base) if not name.startswith("_")
-    }
-    return frozenset(public | _FIXED_RESERVED)
+    The stubs' own API stays reachable through ``srpc.close(stub)`` and
+    ``srpc.with_timeout(stub, t)`` whatever the interface declares.
+    """
+    return frozenset()
+
+
+def _refused_name(name: str) -> str | None:
+    """Why ``name`` cannot be a procedure, or None."""
+    if name.startswith("_srpc"):
+        return "names starting with _srpc belong to the generated stubs and the runtime"
+    if name.startswith("__") and name.endswith("__"):
+        return _DUNDER_WHY
+    return None
 
 
 @dataclass(frozen=True)
@@ -180,13 +259,25 @@ def parse_interface(path: Path) -> ParsedService:
         raise StubgenError.at(
             shown, 1, 1, expected="a readable UTF-8 file", found=str(exc), fix="check the file"
         ) from None
-    return parse_interface_source(source, service=service, folder=folder, path=shown)
+    return parse_interface_source(
+        source, service=service, folder=folder, path=shown, root=path.resolve().parent.parent
+    )
 
 
 def parse_interface_source(
-    source: str, *, service: str, folder: str | None = None, path: str | None = None
+    source: str,
+    *,
+    service: str,
+    folder: str | None = None,
+    path: str | None = None,
+    root: Path | None = None,
 ) -> ParsedService:
-    """Parse interface source text for service ``service`` (``folder`` defaults to it)."""
+    """Parse interface source text for service ``service`` (``folder`` defaults to it).
+
+    ``root`` is the folder that holds the service's package (the server folder):
+    the project's own modules the interface imports are read from there. Without
+    it, imported names are trusted.
+    """
     shown = path or f"{service}/{service}_interface.py"
     folder = service if folder is None else folder
     if not _SERVICE_NAME.match(service) or keyword.iskeyword(service):
@@ -199,6 +290,18 @@ def parse_interface_source(
             fix=f"rename the folder and file to {_suggest_service(service)}/"
             f"{_suggest_service(service)}_interface.py",
         )
+    if service in sys.stdlib_module_names or service in _TAKEN_MODULES:
+        what = "standard-library module" if service in sys.stdlib_module_names else "module"
+        raise StubgenError.at(
+            shown,
+            1,
+            1,
+            expected="a service name that no module srpc or Python itself imports uses",
+            found=f"{service!r}, which shadows the {what} {service!r} for every program "
+            "that runs the stubs",
+            fix=f"rename the folder and file, e.g. to {service}_service/"
+            f"{service}_service_interface.py",
+        )
     if folder != service:
         raise StubgenError.at(
             shown,
@@ -210,33 +313,10 @@ def parse_interface_source(
             fix=f"move the file to {service}/{service}_interface.py "
             f"(or rename it to {folder}_interface.py)",
         )
-    try:
-        # Python's own parser names the problem best; libcst's is the fallback.
-        ast.parse(source, filename=shown)
-    except SyntaxError as exc:
-        raise StubgenError.at(
-            shown,
-            exc.lineno or 1,
-            exc.offset or 1,
-            expected="valid Python source",
-            found=f"a syntax error ({exc.msg})",
-            fix="fix the syntax error; the file must be valid Python",
-        ) from None
-    try:
-        module = cst.parse_module(source)
-    except cst.ParserSyntaxError as exc:  # pragma: no cover - ast accepted it
-        raise StubgenError.at(
-            shown,
-            exc.editor_line,
-            exc.editor_column,
-            expected="valid Python source",
-            found=f"a syntax error ({exc.message})",
-            fix="fix the syntax error; the file must be importable Python",
-        ) from None
-    reader = _ModuleReader(source=source, service=service, path=shown)
-    MetadataWrapper(module).visit(reader)
-    assert reader.result is not None
-    return reader.result
+    context = _Context(service=service, root=root, shown_root=str(Path(shown).parent.parent))
+    reader = _ModuleReader.parse(context, source, shown, f"{service}.{service}_interface")
+    context.extra_readers.append(reader)
+    return _ServiceBuilder(context, reader).build()
 
 
 def _suggest_service(name: str) -> str:
@@ -247,35 +327,243 @@ def _suggest_service(name: str) -> str:
     return snake
 
 
+def _syntax_error(shown: str, source: str) -> StubgenError:
+    try:
+        ast.parse(source, filename=shown)
+    except SyntaxError as exc:
+        return StubgenError.at(
+            shown,
+            exc.lineno or 1,
+            exc.offset or 1,
+            expected="valid Python source",
+            found=f"a syntax error ({exc.msg})",
+            fix="fix the syntax error; the file must be valid Python",
+        )
+    return StubgenError.at(  # pragma: no cover - libcst refused what Python accepts
+        shown,
+        1,
+        1,
+        expected="Python source libcst can parse",
+        found="source it cannot parse",
+        fix="report this; the file is valid Python",
+    )
+
+
+# ---------------------------------------------------------------- the project
+
+
+@dataclass
+class _Context:
+    """What the whole run shares: the project's folder, its modules, the findings."""
+
+    service: str
+    root: Path | None
+    shown_root: str
+    errors: list[Diagnostic] = field(default_factory=list)
+    warnings: list[Diagnostic] = field(default_factory=list)
+    readers: dict[str, _ModuleReader | None] = field(default_factory=dict)
+    installed: dict[str, _ModuleReader | None] = field(default_factory=dict)
+    """Modules of installed packages read to tell what kind of class a type is."""
+    typing_spellings: set[str] = field(default_factory=set)
+    checked: set[tuple[str, str]] = field(default_factory=set)
+    checked_aliases: set[tuple[str, str, str]] = field(default_factory=set)
+    extra_readers: list[_ModuleReader] = field(default_factory=list)
+    """The interface module itself (not in ``readers``, which are the project's others)."""
+    quoted: bool = False
+    bare_generics: bool = False
+    """An annotation names a generic without its arguments (``dict``): mypy's type-arg."""
+    base_clash: bool = False
+    """The interface has a concrete ``close``/``with_timeout`` unlike the client base's."""
+
+    def report(self, exc: StubgenError) -> None:
+        for diagnostic in exc.diagnostics:
+            if diagnostic not in self.errors:
+                self.errors.append(diagnostic)
+
+    def module_file(self, dotted: str, folder: Path | None) -> Path | None:
+        if folder is None or dotted.split(".")[0] in sys.stdlib_module_names:
+            return None
+        parts = dotted.split(".")
+        base = folder.joinpath(*parts)
+        for candidate in (base.parent / f"{parts[-1]}.py", base / "__init__.py"):
+            if candidate.is_file():
+                return candidate
+        return None
+
+    def reader(self, dotted: str) -> _ModuleReader | None:
+        """The project module ``dotted``, read with libcst, or None if it is not the project's."""
+        if dotted in self.readers:
+            return self.readers[dotted]
+        self.readers[dotted] = None  # a cycle reads as "not found"
+        file = self.module_file(dotted, self.root)
+        if file is None:
+            return None
+        assert self.root is not None
+        shown = str(Path(self.shown_root) / file.relative_to(self.root))
+        try:
+            source = file.read_text(encoding="utf-8")
+            reader = _ModuleReader.parse(
+                self, source, shown, dotted, package=file.name == "__init__.py"
+            )
+        except (OSError, UnicodeDecodeError, StubgenError) as exc:
+            if isinstance(exc, StubgenError):
+                self.report(exc)
+            return None
+        self.readers[dotted] = reader
+        return reader
+
+    def installed_reader(self, dotted: str) -> _ModuleReader | None:
+        """An installed package's module, read (never imported) from its source, if it has one.
+
+        Only to tell what kind of class a type is; its problems are never reported.
+        """
+        if dotted in self.installed:
+            return self.installed[dotted]
+        self.installed[dotted] = None
+        if self.root is None or dotted.split(".")[0] in _TAKEN_MODULES:
+            return None
+        for entry in sys.path:
+            folder = Path(entry or ".")
+            if entry in ("", ".") or not folder.is_dir():
+                continue
+            file = self.module_file(dotted, folder)
+            if file is None:
+                continue
+            try:
+                source = file.read_text(encoding="utf-8")
+                reader = _ModuleReader.parse(
+                    self,
+                    source,
+                    str(file),
+                    dotted,
+                    package=file.name == "__init__.py",
+                    installed=True,
+                )
+            except (OSError, UnicodeDecodeError, StubgenError):
+                return None
+            self.installed[dotted] = reader
+            return reader
+        return None
+
+    def subclass_of(self, ref: _ClassRef) -> _ClassRef | None:
+        """A class in the modules read so far that subclasses ``ref``, if any."""
+        for reader in [r for r in self.readers.values() if r is not None] + self.extra_readers:
+            for cls in reader.scope.classes.values():
+                for arg in cls.bases:
+                    value = arg.value.value if isinstance(arg.value, cst.Subscript) else arg.value
+                    base = reader.class_ref(value)
+                    if base is not None and base.key == ref.key:
+                        return _ClassRef(reader, cls)
+        return None
+
+    def locate(
+        self, qualified: str, *, installed: bool = False
+    ) -> tuple[_ModuleReader, str] | None:
+        """The project module (or, with ``installed``, the installed package's module) and the
+        name in it that ``qualified`` names, if any."""
+        parts = qualified.split(".")
+        for i in range(len(parts) - 1, 0, -1):
+            reader = self.reader(".".join(parts[:i]))
+            if reader is not None:
+                return reader, ".".join(parts[i:])
+        if installed:
+            for i in range(len(parts) - 1, 0, -1):
+                reader = self.installed_reader(".".join(parts[:i]))
+                if reader is not None:
+                    return reader, ".".join(parts[i:])
+        return None
+
+
 @dataclass
 class _ModuleScope:
-    """What the interface module binds at top level."""
+    """What a module binds at top level."""
 
     imports: dict[str, list[ImportModel]] = field(default_factory=dict)
     imported_qualified: dict[str, str] = field(default_factory=dict)
     classes: dict[str, cst.ClassDef] = field(default_factory=dict)
     others: set[str] = field(default_factory=set)
-    """Functions and assigned names (type aliases, constants)."""
+    """Functions and assigned names (type aliases, constants, TypeVars)."""
+    typevars: set[str] = field(default_factory=set)
+    aliases: dict[str, cst.BaseExpression] = field(default_factory=dict)
+    """Module-level names assigned a type expression (``Key = str``, ``type Key = str``)."""
+    type_checking: set[str] = field(default_factory=set)
+    """Names bound only under ``if TYPE_CHECKING:``."""
 
 
-class _ModuleReader(cst.CSTVisitor):
-    METADATA_DEPENDENCIES = (PositionProvider, QualifiedNameProvider)
+@dataclass(frozen=True)
+class _ClassRef:
+    reader: _ModuleReader
+    cls: cst.ClassDef
 
-    def __init__(self, *, source: str, service: str, path: str) -> None:
-        super().__init__()
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.reader.dotted, self.cls.name.value)
+
+
+@dataclass
+class _MroEntry:
+    ref: _ClassRef
+    subst: dict[str, str]
+    """{type parameter of this class: the source text the interface class gives it}"""
+    protocol: bool
+    scoped: frozenset[str]
+    """PEP 695 type parameters of this class (``class XInterface[T]``)."""
+
+
+class _ModuleReader:
+    """One module, parsed: positions, qualified names, top-level bindings, checks of its types."""
+
+    def __init__(
+        self,
+        context: _Context,
+        source: str,
+        path: str,
+        dotted: str,
+        wrapper: MetadataWrapper,
+        *,
+        package: bool = False,
+        installed: bool = False,
+    ) -> None:
+        self.context = context
+        self.installed = installed
         self.source = source
-        self.service = service
         self.path = path
-        self.result: ParsedService | None = None
-        self.module: cst.Module | None = None
+        self.dotted = dotted
+        self.package = package
+        self.module = wrapper.module
+        self.positions: dict[cst.CSTNode, CodeRange] = dict(wrapper.resolve(PositionProvider))
+        self.qnames = wrapper.resolve(QualifiedNameProvider)
         self.scope = _ModuleScope()
-        self.typing_spellings: set[str] = set()
         self.needed: dict[str, cst.CSTNode] = {}
+        self.anchor: cst.CSTNode | None = None
+        self.subscript_heads: set[int] = set()
+        self.collect_scope(self.module.body)
+
+    @classmethod
+    def parse(
+        cls,
+        context: _Context,
+        source: str,
+        path: str,
+        dotted: str,
+        *,
+        package: bool = False,
+        installed: bool = False,
+    ) -> _ModuleReader:
+        try:
+            module = cst.parse_module(source)
+        except cst.ParserSyntaxError:
+            raise _syntax_error(path, source) from None
+        wrapper = MetadataWrapper(module)
+        return cls(context, source, path, dotted, wrapper, package=package, installed=installed)
 
     # -- helpers ---------------------------------------------------------
 
     def pos(self, node: cst.CSTNode) -> CodePosition:
-        return self.get_metadata(PositionProvider, node).start
+        found = self.positions.get(node)
+        if found is None and self.anchor is not None:
+            found = self.positions.get(self.anchor)
+        return found.start if found is not None else CodePosition(1, 0)
 
     def error(self, node: cst.CSTNode, *, expected: str, found: str, fix: str) -> StubgenError:
         start = self.pos(node)
@@ -283,79 +571,136 @@ class _ModuleReader(cst.CSTVisitor):
             self.path, start.line, start.column + 1, expected=expected, found=found, fix=fix
         )
 
+    def warn(self, node: cst.CSTNode, *, expected: str, found: str, fix: str) -> None:
+        start = self.pos(node)
+        self.context.warnings.append(
+            Diagnostic(self.path, start.line, start.column + 1, expected, found, fix)
+        )
+
     def code(self, node: cst.CSTNode) -> str:
-        assert self.module is not None
         return self.module.code_for_node(node).strip()
 
     def qualified(self, node: cst.CSTNode) -> set[str]:
-        return {q.name for q in self.get_metadata(QualifiedNameProvider, node, set())}
+        found: object = self.qnames.get(node, set())
+        if callable(found):  # libcst computes qualified names lazily
+            found = found()
+        assert isinstance(found, (set, frozenset))
+        return {q.name for q in found}
 
-    # -- the module ------------------------------------------------------
+    def is_decorated(self, fn: cst.FunctionDef, *names: str) -> list[cst.Decorator]:
+        return [d for d in fn.decorators if self.qualified(d.decorator) & set(names)]
 
-    def visit_Module(self, node: cst.Module) -> bool:
-        self.module = node
-        self.collect_scope()
-        self.result = self.read_service(node)
-        return False
+    # -- top-level bindings ----------------------------------------------
 
     def collect_scope(
-        self, statements: Sequence[cst.CSTNode] | None = None, *, nested: bool = False
+        self, statements: Sequence[cst.CSTNode], *, nested: bool = False, checking: bool = False
     ) -> None:
         """Top-level bindings, including those under ``if``/``try`` (first binding wins there).
 
-        ``if TYPE_CHECKING:`` imports and ``try``/``except ImportError`` fallbacks count;
-        the stub imports the first spelling unconditionally.
+        ``if TYPE_CHECKING:`` imports count; the stub imports them under
+        ``TYPE_CHECKING`` too, and the runtime resolves them when it starts.
         """
         scope = self.scope
-        assert self.module is not None
-        for stmt in self.module.body if statements is None else statements:
+        for stmt in statements:
             if isinstance(stmt, cst.ClassDef):
                 scope.classes.setdefault(stmt.name.value, stmt)
             elif isinstance(stmt, cst.FunctionDef):
                 scope.others.add(stmt.name.value)
-            elif isinstance(stmt, (cst.If, cst.Try, cst.Else, cst.ExceptHandler, cst.Finally)):
-                self.collect_scope(_nested_statements(stmt), nested=True)
+            elif isinstance(stmt, cst.If):
+                guarded = self.is_type_checking(stmt.test)
+                self.collect_scope(
+                    _nested_statements(stmt, body_only=True),
+                    nested=True,
+                    checking=checking or guarded,
+                )
+                if stmt.orelse is not None:
+                    self.collect_scope([stmt.orelse], nested=True, checking=checking)
+            elif isinstance(stmt, (cst.Try, cst.Else, cst.ExceptHandler, cst.Finally)):
+                self.collect_scope(_nested_statements(stmt), nested=True, checking=checking)
             elif isinstance(stmt, cst.SimpleStatementLine):
                 for small in stmt.body:
                     if isinstance(small, cst.Import):
-                        self.collect_import(small, nested=nested)
+                        self.collect_import(small, nested=nested, checking=checking)
                     elif isinstance(small, cst.ImportFrom):
-                        self.collect_import_from(small, nested=nested)
+                        self.collect_import_from(small, nested=nested, checking=checking)
                     elif isinstance(small, cst.Assign):
                         for target in small.targets:
                             if isinstance(target.target, cst.Name):
                                 scope.others.add(target.target.value)
+                                if self.is_typevar_call(small.value):
+                                    scope.typevars.add(target.target.value)
+                                elif _looks_like_type(small.value):
+                                    scope.aliases.setdefault(target.target.value, small.value)
                     elif isinstance(small, cst.AnnAssign) and isinstance(small.target, cst.Name):
                         scope.others.add(small.target.value)
+                        if small.value is not None and "TypeAlias" in self.code(
+                            small.annotation.annotation
+                        ):
+                            scope.aliases.setdefault(small.target.value, small.value)
                     elif isinstance(small, cst.TypeAlias):
                         scope.others.add(small.name.value)
+                        scope.aliases.setdefault(small.name.value, small.value)
 
-    def collect_import(self, node: cst.Import, *, nested: bool = False) -> None:
+    def is_type_checking(self, test: cst.BaseExpression) -> bool:
+        return "typing.TYPE_CHECKING" in self.qualified(test) or (
+            isinstance(test, cst.Name) and test.value == "TYPE_CHECKING"
+        )
+
+    def is_typevar_call(self, value: cst.BaseExpression) -> bool:
+        if not isinstance(value, cst.Call):
+            return False
+        names = {_canonical(q) for q in self.qualified(value.func)}
+        return bool(names & {"typing.TypeVar", "typing.ParamSpec", "typing.TypeVarTuple"})
+
+    def bind_import(
+        self, bound: str, model: ImportModel, qualified: str, *, nested: bool, checking: bool
+    ) -> None:
+        if nested and bound in self.scope.imported_qualified:
+            return
+        if checking:
+            model = ImportModel(model.module, model.names, model.alias, type_checking=True)
+            self.scope.type_checking.add(bound)
+        self.scope.imports.setdefault(bound, []).append(model)
+        self.scope.imported_qualified[bound] = qualified
+
+    def collect_import(self, node: cst.Import, *, nested: bool, checking: bool) -> None:
         for alias in node.names:
             dotted = self.code(alias.name)
             if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
                 bound = alias.asname.name.value
-                if nested and bound in self.scope.imported_qualified:
-                    continue
-                self.scope.imports.setdefault(bound, []).append(ImportModel(dotted, alias=bound))
-                self.scope.imported_qualified[bound] = dotted
+                self.bind_import(
+                    bound,
+                    ImportModel(dotted, alias=bound),
+                    dotted,
+                    nested=nested,
+                    checking=checking,
+                )
             else:
                 bound = dotted.split(".")[0]
-                if nested and bound in self.scope.imported_qualified:
-                    continue
-                self.scope.imports.setdefault(bound, []).append(ImportModel(dotted))
-                self.scope.imported_qualified[bound] = bound
+                self.bind_import(
+                    bound, ImportModel(dotted), bound, nested=nested, checking=checking
+                )
 
-    def collect_import_from(self, node: cst.ImportFrom, *, nested: bool = False) -> None:
+    def absolute(self, relative: int, module: str) -> str | None:
+        """``from ..x import y`` in this module, as an absolute module name."""
+        package = self.dotted.split(".") if self.package else self.dotted.split(".")[:-1]
+        if relative > 1:
+            package = package[: len(package) - (relative - 1)]
+        if not package:
+            return None
+        base = ".".join(package)
+        return f"{base}.{module}" if module else base
+
+    def collect_import_from(self, node: cst.ImportFrom, *, nested: bool, checking: bool) -> None:
         if isinstance(node.names, cst.ImportStar):
             return
         module = self.code(node.module) if node.module is not None else ""
         if node.relative:
             # The stub lives beside the package, so `.x` in N/N_interface.py is `N.x` there.
-            base = self.service if len(node.relative) == 1 else None
-            if base is None:
+            absolute = self.absolute(len(node.relative), module)
+            if absolute is None:
                 return
-            module = f"{base}.{module}" if module else base
+            module = absolute
         for alias in node.names:
             name = self.code(alias.name)
             asname = (
@@ -363,252 +708,15 @@ class _ModuleReader(cst.CSTVisitor):
                 if alias.asname is not None and isinstance(alias.asname.name, cst.Name)
                 else None
             )
-            bound = asname or name
-            if nested and bound in self.scope.imported_qualified:
-                continue
-            self.scope.imports.setdefault(bound, []).append(
-                ImportModel(module, names=((name, asname),))
+            self.bind_import(
+                asname or name,
+                ImportModel(module, names=((name, asname),)),
+                f"{module}.{name}",
+                nested=nested,
+                checking=checking,
             )
-            self.scope.imported_qualified[bound] = f"{module}.{name}"
 
-    def read_service(self, module: cst.Module) -> ParsedService:
-        pascal = pascal_case(self.service)
-        class_name = f"{pascal}Interface"
-        cls = self.scope.classes.get(class_name)
-        if cls is None:
-            candidates = list(self.scope.classes)
-            near = difflib.get_close_matches(class_name, candidates, n=3, cutoff=0.5)
-            near += [c for c in candidates if c.lower() == class_name.lower() and c not in near]
-            found = "classes " + ", ".join(candidates) if candidates else "no class at module level"
-            fix = (
-                f"rename {near[0]} to {class_name}"
-                if near
-                else f"define `class {class_name}(ABC):` with @abstractmethod methods"
-            )
-            where = self.pos(self.scope.classes[near[0]]) if near else CodePosition(1, 0)
-            raise StubgenError.at(
-                self.path,
-                where.line,
-                where.column + 1,
-                expected=f"class {class_name} (service {self.service!r} -> {class_name})",
-                found=found,
-                fix=fix,
-            )
-        if not self.is_abc(cls):
-            raise self.error(
-                cls,
-                expected=f"{class_name} to subclass abc.ABC (or use metaclass=abc.ABCMeta)",
-                found=f"class {class_name}({self.code_of_bases(cls)})"
-                if cls.bases or cls.keywords
-                else f"class {class_name} without a base class",
-                fix=f"write `class {class_name}(ABC):` with `from abc import ABC, abstractmethod`",
-            )
-        procedures, warnings = self.read_procedures(cls, class_name)
-        future = any(
-            isinstance(stmt, cst.SimpleStatementLine)
-            and any(
-                isinstance(s, cst.ImportFrom)
-                and s.module is not None
-                and self.code(s.module) == "__future__"
-                and not isinstance(s.names, cst.ImportStar)
-                and any(self.code(a.name) == "annotations" for a in s.names)
-                for s in stmt.body
-            )
-            for stmt in module.body
-        )
-        imports = self.stub_imports(class_name)
-        raw_doc = self.docstring_literal(cls.body)
-        model = ServiceModel(
-            name=self.service,
-            interface_class=class_name,
-            source_path=f"{self.service}/{self.service}_interface.py",
-            source_sha256=hashlib.sha256(self.source.encode("utf-8")).hexdigest()[:12],
-            srpc_version=__version__,
-            fingerprint=fingerprint(self.service, procedures),
-            procedures=tuple(procedures),
-            docstring=raw_doc,
-            docstring_text=cls.get_docstring(clean=True),
-            future_annotations=future,
-            imports=imports,
-            typing_spellings=tuple(sorted(self.typing_spellings)),
-            exceptions=self.exception_names(),
-            data_types=tuple(n for n in self.scope.classes if self.is_data_type(n)),
-        )
-        return ParsedService(model=model, warnings=tuple(warnings))
-
-    def code_of_bases(self, cls: cst.ClassDef) -> str:
-        return ", ".join(self.code(arg) for arg in (*cls.bases, *cls.keywords))
-
-    def is_abc(self, cls: cst.ClassDef, seen: frozenset[str] = frozenset()) -> bool:
-        for arg in cls.bases:
-            if "abc.ABC" in self.qualified(arg.value):
-                return True
-            if isinstance(arg.value, cst.Name):
-                parent = self.scope.classes.get(arg.value.value)
-                if (
-                    parent is not None
-                    and parent.name.value not in seen
-                    and self.is_abc(parent, seen | {cls.name.value})
-                ):
-                    return True
-        return any(
-            arg.keyword is not None
-            and arg.keyword.value == "metaclass"
-            and "abc.ABCMeta" in self.qualified(arg.value)
-            for arg in cls.keywords
-        )
-
-    # -- procedures ------------------------------------------------------
-
-    def read_procedures(
-        self, cls: cst.ClassDef, class_name: str
-    ) -> tuple[list[ProcedureModel], list[Diagnostic]]:
-        procedures: list[ProcedureModel] = []
-        warnings: list[Diagnostic] = []
-        seen: dict[str, int] = {}
-        reserved = reserved_names()
-        body = cls.body.body if isinstance(cls.body, cst.IndentedBlock) else ()
-        for stmt in body:
-            if not isinstance(stmt, cst.FunctionDef):
-                continue
-            name = stmt.name.value
-            abstract = [
-                d for d in stmt.decorators if "abc.abstractmethod" in self.qualified(d.decorator)
-            ]
-            start = self.pos(stmt)
-            if not abstract:
-                warnings.append(
-                    Diagnostic(
-                        self.path,
-                        start.line,
-                        start.column + 1,
-                        expected="only @abstractmethod methods in the interface",
-                        found=f"method {name!r} without @abstractmethod; it is not a remote "
-                        "procedure and the stubs do not include it",
-                        fix=f"add @abstractmethod to {name} to make it remote, or move it "
-                        "to the implementation",
-                    )
-                )
-                continue
-            if name in seen:
-                raise self.error(
-                    stmt,
-                    expected="one method per name",
-                    found=f"a second method {name!r} (the first is on line {seen[name]})",
-                    fix=f"rename or remove one of the two {name!r} methods",
-                )
-            seen[name] = start.line
-            if (
-                name in reserved
-                or name.startswith("_srpc")
-                or (name.startswith("__") and name.endswith("__"))
-            ):
-                raise self.error(
-                    stmt.name,
-                    expected="a procedure name that the stub's own API does not use",
-                    found=f"{name!r}, which the generated stubs reserve "
-                    f"(reserved: {', '.join(sorted(reserved))}, dunder names and _srpc*)",
-                    fix=f"rename {name!r}, e.g. to {name.strip('_')}_",
-                )
-            others = [
-                d
-                for d in stmt.decorators
-                if "abc.abstractmethod" not in self.qualified(d.decorator)
-            ]
-            if others:
-                raise self.error(
-                    others[0],
-                    expected="a plain method decorated only with @abstractmethod",
-                    found=f"decorator @{self.code(others[0].decorator)} on {name!r}",
-                    fix="remove the decorator; remote procedures are plain instance methods",
-                )
-            procedures.append(self.read_procedure(stmt))
-        if not procedures:
-            raise self.error(
-                cls,
-                expected=f"at least one @abstractmethod in {class_name}",
-                found="no abstract methods",
-                fix="decorate each remote procedure with @abstractmethod "
-                "(from abc import abstractmethod)",
-            )
-        return procedures, warnings
-
-    def read_procedure(self, fn: cst.FunctionDef) -> ProcedureModel:
-        name = fn.name.value
-        params = fn.params
-        plain: list[tuple[cst.Param, ParamKind]] = [
-            *((p, ParamKind.POSITIONAL_ONLY) for p in params.posonly_params),
-            *((p, ParamKind.POSITIONAL_OR_KEYWORD) for p in params.params),
-        ]
-        if not plain:
-            raise self.error(
-                fn,
-                expected=f"an instance method `def {name}(self, ...)`",
-                found=f"{name!r} without a self parameter",
-                fix=f"write `def {name}(self, ...)`",
-            )
-        self_param, self_kind = plain.pop(0)
-        self_name = self_param.name.value
-        all_params: list[tuple[cst.Param, ParamKind]] = list(plain)
-        if isinstance(params.star_arg, cst.Param):
-            all_params.append((params.star_arg, ParamKind.VAR_POSITIONAL))
-        all_params += [(p, ParamKind.KEYWORD_ONLY) for p in params.kwonly_params]
-        if params.star_kwarg is not None:
-            all_params.append((params.star_kwarg, ParamKind.VAR_KEYWORD))
-        models: list[ParamModel] = []
-        for param, kind in all_params:
-            pname = param.name.value
-            if param.annotation is None:
-                raise self.error(
-                    param,
-                    expected=f"an annotation on every parameter of {name!r}",
-                    found=f"parameter {pname!r} without a type",
-                    fix=f"annotate it, e.g. `{pname}: int`; every parameter must have a type",
-                )
-            ann = param.annotation.annotation
-            where = f"parameter {pname!r} of {name!r}"
-            self.check_annotation(ann, where)
-            default = None
-            if param.default is not None:
-                default = self.code(param.default)
-                self.need_names(param.default, where)
-            models.append(ParamModel(pname, kind, self.code(ann), default))
-        if fn.returns is None:
-            header = self.code(fn.params)
-            raise self.error(
-                fn.name,
-                expected=f"a return annotation on {name!r}",
-                found="none",
-                fix=f"add `-> None` if it returns nothing (or the type it returns): "
-                f"`def {name}({header}) -> None:`",
-            )
-        self.check_annotation(fn.returns.annotation, f"the return type of {name!r}")
-        proc = ProcedureModel(
-            name=name,
-            self_name=self_name,
-            params=tuple(models),
-            returns=self.code(fn.returns.annotation),
-            is_async=fn.asynchronous is not None,
-            self_positional_only=self_kind is ParamKind.POSITIONAL_ONLY,
-            docstring=self.docstring_literal(fn.body),
-            line=self.pos(fn).line,
-        )
-        return proc
-
-    def docstring_literal(self, body: cst.BaseSuite) -> str | None:
-        if not isinstance(body, cst.IndentedBlock) or not body.body:
-            return None
-        first = body.body[0]
-        if (
-            isinstance(first, cst.SimpleStatementLine)
-            and len(first.body) == 1
-            and isinstance(first.body[0], cst.Expr)
-            and isinstance(first.body[0].value, cst.SimpleString)
-        ):
-            return first.body[0].value.value
-        return None
-
-    # -- annotations and the names they need -----------------------------
+    # -- names -------------------------------------------------------------
 
     def resolve_name(self, node: cst.BaseExpression) -> tuple[str, str] | None:
         """The qualified name of a Name/Attribute chain and its root name, or None."""
@@ -631,44 +739,105 @@ class _ModuleReader(cst.CSTVisitor):
             base = f"<undefined>.{root}"
         return (f"{base}.{rest}" if rest else base), root
 
-    def check_annotation(self, node: cst.BaseExpression, where: str) -> None:
+    def canonical(self, node: cst.BaseExpression) -> str:
+        resolved = self.resolve_name(node)
+        return _canonical(resolved[0]) if resolved else ""
+
+    def find_class(self, name: str, depth: int = 0) -> _ClassRef | None:
+        """The class this module binds as ``name`` (defined here or imported from the project)."""
+        if name in self.scope.classes:
+            return _ClassRef(self, self.scope.classes[name])
+        qualified = self.scope.imported_qualified.get(name)
+        if qualified is None or depth > 8:
+            return None
+        return self.context_class(qualified, depth + 1)
+
+    def context_class(self, qualified: str, depth: int = 0) -> _ClassRef | None:
+        found = self.context.locate(qualified, installed=self.installed)
+        if found is None:
+            return None
+        reader, rest = found
+        if "." in rest:
+            return None
+        return reader.find_class(rest, depth)
+
+    def class_ref(self, node: cst.BaseExpression) -> _ClassRef | None:
+        """The project class an expression names, if it is one stubgen can read."""
+        resolved = self.resolve_name(node)
+        if resolved is None:
+            return None
+        qualified = resolved[0]
+        if qualified.startswith("<local>."):
+            local = qualified.removeprefix("<local>.")
+            return (
+                _ClassRef(self, self.scope.classes[local]) if local in self.scope.classes else None
+            )
+        if qualified.startswith("<"):
+            return None
+        root = resolved[1]
+        if "." not in qualified.removeprefix(self.scope.imported_qualified.get(root, "")):
+            ref = self.find_class(root)
+            if ref is not None:
+                return ref
+        return self.context_class(qualified)
+
+    # -- annotations and the names they need -----------------------------
+
+    def check_annotation(
+        self,
+        node: cst.BaseExpression,
+        where: str,
+        *,
+        record: bool = True,
+        skip: frozenset[str] = frozenset(),
+    ) -> None:
+        if isinstance(node, cst.Name) and node.value in skip:
+            return
         if isinstance(node, (cst.Name, cst.Attribute)):
             resolved = self.resolve_name(node)
             assert resolved is not None
             qualified, root = resolved
-            self.check_type_name(node, qualified, root, where)
+            self.check_type_name(node, qualified, root, where, record=record)
             return
         if isinstance(node, cst.Subscript):
-            self.check_annotation(node.value, where)
-            resolved = self.resolve_name(node.value)
-            qualified = _canonical(resolved[0]) if resolved else ""
+            self.subscript_heads.add(id(node.value))
+            self.check_annotation(node.value, where, record=record, skip=skip)
+            qualified = self.canonical(node.value)
             elements = [e.slice.value for e in node.slice if isinstance(e.slice, cst.Index)]
             if len(elements) != len(node.slice):
                 raise self.unsupported(node, where)
             if qualified == "typing.Literal":
                 # Values, not types; the stub still needs the names they read (Color.RED).
                 for element in elements:
-                    self.need_names(element, where)
+                    self.need_names(element, where, record=record)
                 return
             if qualified == "typing.Annotated":
                 for element in elements[1:]:
-                    self.need_names(element, where)
+                    self.need_names(element, where, record=record)
                 elements = elements[:1]
             for element in elements:
+                if isinstance(element, cst.List):  # Callable[[int], int] is refused above
+                    continue
                 if not isinstance(element, cst.Ellipsis):  # tuple[int, ...]
-                    self.check_annotation(element, where)
+                    self.check_annotation(element, where, record=record, skip=skip)
             return
         if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.BitOr):
-            self.check_annotation(node.left, where)
-            self.check_annotation(node.right, where)
+            self.check_annotation(node.left, where, record=record, skip=skip)
+            self.check_annotation(node.right, where, record=record, skip=skip)
             return
         if isinstance(node, cst.SimpleString):
+            self.context.quoted = self.context.quoted or record
             try:
                 inner = cst.parse_expression(node.evaluated_value)  # type: ignore[arg-type]
             except Exception:
                 raise self.unsupported(node, where) from None
-            for name in _root_names(inner):
-                self.need(name, node, where)
+            previous, self.anchor = self.anchor, node
+            try:
+                self.check_annotation(inner, where, record=record, skip=skip)
+            finally:
+                self.anchor = previous
+            return
+        if isinstance(node, cst.Name) and node.value == "None":
             return
         raise self.unsupported(node, where)
 
@@ -676,15 +845,15 @@ class _ModuleReader(cst.CSTVisitor):
         return self.error(
             node,
             expected=f"a supported type in {where} (None, bool, int, float, str, bytes, "
-            "containers, Optional/Union, Literal, Any, datetime, UUID, Decimal, Enum, "
-            "dataclass, TypedDict, NamedTuple, msgspec.Struct)",
-            found=f"`{self.code(node)}`{why}",
+            "containers and abstract collections, Optional/Union, Literal, Any, datetime, "
+            "UUID, Decimal, Path, Enum, dataclass, TypedDict, NamedTuple, msgspec.Struct)",
+            found=f"`{self.code(node) if node in self.positions else _code(node)}`{why}",
             fix="use one of the supported types, or define a dataclass/msgspec.Struct "
             "in the interface module",
         )
 
     def check_type_name(
-        self, node: cst.BaseExpression, qualified: str, root: str, where: str
+        self, node: cst.BaseExpression, qualified: str, root: str, where: str, *, record: bool
     ) -> None:
         canonical = _canonical(qualified)
         if canonical.startswith("<undefined>."):
@@ -696,34 +865,131 @@ class _ModuleReader(cst.CSTVisitor):
             )
         if canonical.startswith("<local>."):
             local = canonical.removeprefix("<local>.")
-            if local in self.scope.classes and not self.is_data_type(local):
-                kind = "an exception" if self.is_exception(local) else "a plain class"
-                raise self.unsupported(
-                    node,
-                    where,
-                    f" ({local} is {kind}, not a dataclass, TypedDict, NamedTuple, "
-                    "Enum or msgspec.Struct)",
+            if local in self.scope.classes:
+                self.check_class(_ClassRef(self, self.scope.classes[local]), node, where)
+            elif local in self.scope.aliases and ("alias", self.dotted, local) not in (
+                self.context.checked_aliases
+            ):
+                self.context.checked_aliases.add(("alias", self.dotted, local))
+                self.check_annotation(
+                    self.scope.aliases[local], f"{where} (through the alias {local})", record=False
                 )
-            self.need(root, node, where)
+            self.need(root, node, where, record=record)
             return
+        if canonical in _STREAMS:
+            raise self.unsupported(
+                node,
+                where,
+                " (streams are not supported yet; use list[...] for a whole collection)",
+            )
+        if canonical in _REFUSED_WHY:
+            raise self.unsupported(node, where, f" ({_REFUSED_WHY[canonical]})")
         if canonical.startswith("builtins."):
             if canonical.removeprefix("builtins.") not in _ALLOWED_BUILTINS:
                 raise self.unsupported(node, where)
+            if canonical in _GENERICS and id(node) not in self.subscript_heads and record:
+                self.context.bare_generics = True
             return
-        if canonical in _LEGACY_TYPING:
-            self.typing_spellings.add(canonical)
+        if canonical in _LEGACY_TYPING and record:
+            self.context.typing_spellings.add(canonical)
+        if canonical in _GENERICS and id(node) not in self.subscript_heads and record:
+            self.context.bare_generics = True
         top = canonical.split(".")[0]
-        if (top in sys.stdlib_module_names or top == "typing_extensions") and (
-            canonical not in _ALLOWED_QUALIFIED
-        ):
-            raise self.unsupported(node, where)
-        self.need(root, node, where)
+        if top in sys.stdlib_module_names or top == "typing_extensions":
+            if canonical not in _ALLOWED_QUALIFIED:
+                why = _stdlib_value_type(canonical)
+                if why:
+                    raise self.unsupported(node, where, why)
+            self.need(root, node, where, record=record)
+            return
+        located = self.context.locate(canonical, installed=True)
+        if located is not None:
+            reader, rest = located
+            ref = reader.find_class(rest) if "." not in rest else None
+            if ref is not None:
+                self.check_class(ref, node, where)
+            elif "." not in rest and not reader.binds(rest) and not reader.installed:
+                raise self.error(
+                    node,
+                    expected=f"a type that module {reader.dotted} defines in {where}",
+                    found=f"`{rest}`, which {reader.path} does not define",
+                    fix=f"define {rest} in {reader.path} or import it from where it is defined",
+                )
+        self.need(root, node, where, record=record)
 
-    def need_names(self, node: cst.CSTNode, where: str) -> None:
+    def binds(self, name: str) -> bool:
+        scope = self.scope
+        return name in scope.classes or name in scope.others or name in scope.imported_qualified
+
+    def check_class(self, ref: _ClassRef, node: cst.CSTNode, where: str) -> None:
+        """A class used as a type must be a data type whose fields travel too."""
+        reader, name = ref.reader, ref.cls.name.value
+        if not reader.is_data_type(name):
+            kind = "an exception" if reader.is_exception(name) else "a plain class"
+            if reader.is_interface(name):
+                kind = "an interface (callbacks are not supported yet)"
+            raise self.unsupported(
+                node,
+                where,
+                f" ({name} is {kind}, not a dataclass, TypedDict, NamedTuple, "
+                "Enum or msgspec.Struct)",
+            )
+        if reader.is_abstract(name) and not reader.is_enum(name):
+            raise self.unsupported(
+                node,
+                where,
+                f" ({name} is an abstract data type: an instance of a subclass would arrive "
+                f"as a {name}, without the subclass's own fields; declare the concrete types, "
+                "e.g. a Union of them)",
+            )
+        if not reader.is_enum(name):
+            sub = self.context.subclass_of(ref)
+            if sub is not None:
+                raise self.unsupported(
+                    node,
+                    where,
+                    f" ({name} has a subclass, {sub.cls.name.value} in {sub.reader.path}: an "
+                    f"instance of it would arrive as a {name}, without its own fields; declare "
+                    f"the concrete types, e.g. `{name} | {sub.cls.name.value}`, or a base that "
+                    "is not subclassed)",
+                )
+        if ref.key in self.context.checked:
+            return
+        self.context.checked.add(ref.key)
+        if reader.is_enum(name) and not reader.installed:
+            kinds = _enum_value_kinds(ref.cls)
+            if len(kinds) > 1 or kinds - {"int", "str"}:
+                raise self.unsupported(
+                    node,
+                    where,
+                    f" ({name}'s values are {' and '.join(sorted(kinds))}: an Enum travels as "
+                    "its value, which must be all int or all str)",
+                )
+        if reader.is_enum(name) or reader.installed:
+            return  # an installed package's fields: msgspec checks them when srpc starts
+        for stmt in _class_body(ref.cls):
+            if not isinstance(stmt, cst.SimpleStatementLine):
+                continue
+            for small in stmt.body:
+                if isinstance(small, cst.AnnAssign) and isinstance(small.target, cst.Name):
+                    ann = small.annotation.annotation
+                    if reader.canonical(ann.value if isinstance(ann, cst.Subscript) else ann) in (
+                        "typing.ClassVar",
+                        "typing.Final",
+                    ):
+                        continue
+                    try:
+                        reader.check_annotation(
+                            ann, f"field {small.target.value!r} of {name}", record=False
+                        )
+                    except StubgenError as exc:
+                        self.context.report(exc)
+
+    def need_names(self, node: cst.CSTNode, where: str, *, record: bool = True) -> None:
         for name in _root_names(node):
-            self.need(name, node, where)
+            self.need(name, node, where, record=record)
 
-    def need(self, name: str, node: cst.CSTNode, where: str) -> None:
+    def need(self, name: str, node: cst.CSTNode, where: str, *, record: bool = True) -> None:
         if name in _STUB_OWN_NAMES:
             raise self.error(
                 node,
@@ -731,11 +997,7 @@ class _ModuleReader(cst.CSTVisitor):
                 found=f"`{name}`, which the generated stubs use",
                 fix=f"import {name} under another name (`import ... as ...`)",
             )
-        defined = (
-            name in self.scope.classes
-            or name in self.scope.others
-            or name in self.scope.imported_qualified
-        )
+        defined = self.binds(name)
         if not defined and not hasattr(builtins, name):
             raise self.error(
                 node,
@@ -743,41 +1005,74 @@ class _ModuleReader(cst.CSTVisitor):
                 found=f"undefined name `{name}`",
                 fix=f"import {name} in the interface module or define it there",
             )
-        if defined:
+        if defined and record:
             self.needed.setdefault(name, node)
 
-    def stub_imports(self, class_name: str) -> tuple[ImportModel, ...]:
-        local = {class_name}
-        out: list[ImportModel] = []
-        for name in self.needed:
-            if name in self.scope.imported_qualified and not (
-                name in self.scope.classes or name in self.scope.others
-            ):
-                out.extend(self.scope.imports[name])
-            else:
-                local.add(name)
-        out.append(
-            ImportModel(
-                f"{self.service}.{self.service}_interface",
-                names=tuple((n, None) for n in sorted(local)),
-            )
-        )
-        return tuple(dict.fromkeys(out))
+    def admits_none(self, node: cst.BaseExpression) -> bool | None:
+        """Whether an annotation accepts None (None when it cannot tell: an alias, a TypeVar)."""
+        if isinstance(node, cst.SimpleString):
+            try:
+                node = cst.parse_expression(node.evaluated_value)  # type: ignore[arg-type]
+            except Exception:
+                return None
+        if isinstance(node, cst.Name) and node.value == "None":
+            return True
+        if isinstance(node, cst.BinaryOperation):
+            left, right = self.admits_none(node.left), self.admits_none(node.right)
+            return True if (left or right) else (None if None in (left, right) else False)
+        if isinstance(node, cst.Subscript):
+            qualified = self.canonical(node.value)
+            if qualified == "typing.Optional":
+                return True
+            elements = [e.slice.value for e in node.slice if isinstance(e.slice, cst.Index)]
+            if qualified == "typing.Union":
+                found = [self.admits_none(e) for e in elements]
+                return True if any(found) else (None if None in found else False)
+            if qualified == "typing.Annotated" and elements:
+                return self.admits_none(elements[0])
+            if qualified == "typing.Literal":
+                return any(isinstance(e, cst.Name) and e.value == "None" for e in elements)
+            return False
+        qualified = self.canonical(node)
+        if qualified in ("typing.Any", "builtins.object"):
+            return True
+        if qualified.startswith("<local>.") and qualified.removeprefix("<local>.") in (
+            self.scope.others
+        ):
+            return None
+        return False
 
     # -- classes the module defines --------------------------------------
 
-    def class_base_names(self, name: str) -> Iterable[str]:
-        cls = self.scope.classes[name]
-        for arg in cls.bases:
-            resolved = self.resolve_name(arg.value)
-            if resolved is not None:
-                yield _canonical(resolved[0])
-
     def is_data_type(self, name: str) -> bool:
-        return self._class_or_local_base(name, self._is_data_class, _DATA_TYPE_BASES.__contains__)
+        return self._class_or_base(
+            name, _ModuleReader._is_data_class, _DATA_TYPE_BASES.__contains__
+        )
+
+    def is_enum(self, name: str) -> bool:
+        return self._class_or_base(name, _never, _ENUM_BASES.__contains__)
 
     def is_exception(self, name: str) -> bool:
-        return self._class_or_local_base(name, lambda _: False, _is_exception_base)
+        return self._class_or_base(name, _never, _is_exception_base)
+
+    def is_abstract(self, name: str) -> bool:
+        """An ABC, or a class with abstract methods (meant to be subclassed)."""
+        cls = self.scope.classes[name]
+        if any(
+            self.canonical(arg.value) == "abc.ABC"
+            or (arg.keyword is not None and self.canonical(arg.value) == "abc.ABCMeta")
+            for arg in (*cls.bases, *cls.keywords)
+        ):
+            return True
+        return self.is_interface(name)
+
+    def is_interface(self, name: str) -> bool:
+        cls = self.scope.classes[name]
+        return any(
+            self.is_decorated(stmt, "abc.abstractmethod")
+            for stmt in _class_body(cls)
+            if isinstance(stmt, cst.FunctionDef)
+        )
 
     def _is_data_class(self, name: str) -> bool:
         for dec in self.scope.classes[name].decorators:
@@ -787,32 +1082,42 @@ class _ModuleReader(cst.CSTVisitor):
                 "dataclasses.dataclass",
                 "attrs.define",
                 "attrs.frozen",
+                "attr.s",
+                "attr.define",
+                "attr.frozen",
             ):
                 return True
         return False
 
-    def _class_or_local_base(
+    def _class_or_base(
         self,
         name: str,
-        class_test: Callable[[str], bool],
+        class_test: Callable[[_ModuleReader, str], bool],
         base_test: Callable[[str], bool],
-        seen: frozenset[str] = frozenset(),
+        seen: frozenset[tuple[str, str]] = frozenset(),
     ) -> bool:
-        """Whether class ``name``, or a class it inherits from in this module, passes.
+        """Whether class ``name``, or a class it inherits from in the project, passes.
 
-        ``class_test`` sees module-local class names, ``base_test`` qualified base names.
+        ``class_test`` sees class names of this module, ``base_test`` qualified base names.
         """
-        if class_test(name):
+        if class_test(self, name):
             return True
-        for base in self.class_base_names(name):
+        cls = self.scope.classes[name]
+        for arg in cls.bases:
+            value = arg.value.value if isinstance(arg.value, cst.Subscript) else arg.value
+            resolved = self.resolve_name(value)
+            if resolved is None:
+                continue
+            base = _canonical(resolved[0])
             if base_test(base):
                 return True
-            local = base.removeprefix("<local>.")
+            ref = self.class_ref(value)
             if (
-                base.startswith("<local>.")
-                and local in self.scope.classes
-                and local not in seen
-                and self._class_or_local_base(local, class_test, base_test, seen | {name})
+                ref is not None
+                and ref.key not in seen
+                and ref.reader._class_or_base(
+                    ref.cls.name.value, class_test, base_test, seen | {(self.dotted, name)}
+                )
             ):
                 return True
         return False
@@ -826,13 +1131,739 @@ class _ModuleReader(cst.CSTVisitor):
         ]
         return tuple(defined + imported)
 
+    def docstring_literal(self, body: cst.BaseSuite) -> str | None:
+        if not isinstance(body, cst.IndentedBlock) or not body.body:
+            return None
+        first = body.body[0]
+        if (
+            isinstance(first, cst.SimpleStatementLine)
+            and len(first.body) == 1
+            and isinstance(first.body[0], cst.Expr)
+            and isinstance(first.body[0].value, (cst.SimpleString, cst.ConcatenatedString))
+        ):
+            value = first.body[0].value
+            if isinstance(value, cst.SimpleString):
+                return value.value
+        return None
 
-def _nested_statements(node: cst.CSTNode) -> list[cst.CSTNode]:
+
+# ---------------------------------------------------------------- the service
+
+
+@dataclass
+class _MethodGroup:
+    """The definitions of one name in one class body: overloads, then the implementation."""
+
+    name: str
+    defs: list[cst.FunctionDef] = field(default_factory=list)
+    concrete_attribute: bool = False
+
+
+class _ServiceBuilder:
+    """The interface class, its bases across the project, its procedures: the ServiceModel."""
+
+    def __init__(self, context: _Context, reader: _ModuleReader) -> None:
+        self.context = context
+        self.reader = reader
+        self.service = context.service
+        self.class_name = f"{pascal_case(self.service)}Interface"
+
+    def build(self) -> ParsedService:
+        reader = self.reader
+        cls = reader.scope.classes.get(self.class_name)
+        if cls is None:
+            raise self.missing_class()
+        top = _ClassRef(reader, cls)
+        mro, markers = self.mro(top)
+        if not markers["abc"]:
+            raise reader.error(
+                cls,
+                expected=f"{self.class_name} to subclass abc.ABC or typing.Protocol "
+                "(or use metaclass=abc.ABCMeta)",
+                found=f"class {self.class_name}({self.code_of_bases(cls)})"
+                if cls.bases or cls.keywords
+                else f"class {self.class_name} without a base class",
+                fix=f"write `class {self.class_name}(ABC):` with "
+                "`from abc import ABC, abstractmethod`",
+            )
+        type_params, type_var_defs = self.type_params(top)
+        procedures = self.read_procedures(mro)
+        if not procedures and not self.context.errors:
+            raise reader.error(
+                cls,
+                expected=f"at least one @abstractmethod in {self.class_name}",
+                found="no abstract methods",
+                fix="decorate each remote procedure with @abstractmethod "
+                "(from abc import abstractmethod)",
+            )
+        if self.context.errors:
+            raise StubgenError(_ordered(self.context.errors, reader.path))
+        future = any(
+            isinstance(stmt, cst.SimpleStatementLine)
+            and any(
+                isinstance(s, cst.ImportFrom)
+                and s.module is not None
+                and reader.code(s.module) == "__future__"
+                and not isinstance(s.names, cst.ImportStar)
+                and any(reader.code(a.name) == "annotations" for a in s.names)
+                for s in stmt.body
+            )
+            for stmt in reader.module.body
+        )
+        imports, deferred = self.stub_imports()
+        if self.context.errors:
+            raise StubgenError(_ordered(self.context.errors, reader.path))
+        extra_noqa: list[str] = []
+        if self.context.quoted and future:
+            extra_noqa.append("UP037")
+        raw_doc = reader.docstring_literal(cls.body)
+        model = ServiceModel(
+            name=self.service,
+            interface_class=self.class_name,
+            source_path=f"{self.service}/{self.service}_interface.py",
+            source_sha256=hashlib.sha256(reader.source.encode("utf-8")).hexdigest()[:12],
+            srpc_version=__version__,
+            fingerprint=fingerprint(self.service, procedures),
+            procedures=tuple(procedures),
+            docstring=raw_doc,
+            docstring_text=cls.get_docstring(clean=True),
+            future_annotations=future,
+            imports=imports,
+            typing_spellings=tuple(sorted(self.context.typing_spellings)),
+            exceptions=reader.exception_names(),
+            data_types=tuple(n for n in reader.scope.classes if reader.is_data_type(n)),
+            type_params=type_params,
+            type_var_defs=type_var_defs,
+            deferred_names=deferred,
+            extra_noqa=tuple(extra_noqa),
+            bare_generics=self.context.bare_generics,
+            base_clash=self.context.base_clash,
+        )
+        return ParsedService(model=model, warnings=tuple(self.context.warnings))
+
+    def missing_class(self) -> StubgenError:
+        reader, class_name = self.reader, self.class_name
+        candidates = list(reader.scope.classes)
+        near = difflib.get_close_matches(class_name, candidates, n=3, cutoff=0.5)
+        near += [c for c in candidates if c.lower() == class_name.lower() and c not in near]
+        found = "classes " + ", ".join(candidates) if candidates else "no class at module level"
+        fix = (
+            f"rename {near[0]} to {class_name}"
+            if near
+            else f"define `class {class_name}(ABC):` with @abstractmethod methods"
+        )
+        where = reader.pos(reader.scope.classes[near[0]]) if near else CodePosition(1, 0)
+        return StubgenError.at(
+            reader.path,
+            where.line,
+            where.column + 1,
+            expected=f"class {class_name} (service {self.service!r} -> {class_name})",
+            found=found,
+            fix=fix,
+        )
+
+    def code_of_bases(self, cls: cst.ClassDef) -> str:
+        return ", ".join(
+            self.reader.code(arg.value)
+            if arg.keyword is None
+            else f"{arg.keyword.value}={self.reader.code(arg.value)}"
+            for arg in (*cls.bases, *cls.keywords)
+        )
+
+    # -- the class and its bases -------------------------------------------
+
+    def mro(self, top: _ClassRef) -> tuple[list[_MroEntry], dict[str, bool]]:
+        """The interface class and the project classes it inherits from, in Python's MRO (C3)."""
+        markers = {"abc": False}
+        done: dict[tuple[str, str], list[_MroEntry]] = {}
+
+        def visit(ref: _ClassRef, subst: dict[str, str]) -> list[_MroEntry]:
+            if ref.key in done:
+                return done[ref.key]
+            done[ref.key] = []  # a cycle reads as no further bases
+            reader, cls = ref.reader, ref.cls
+            protocol = False
+            bases: list[tuple[_ClassRef, dict[str, str]]] = []
+            for arg in cls.bases:
+                value = arg.value.value if isinstance(arg.value, cst.Subscript) else arg.value
+                qualified = reader.canonical(value)
+                if qualified == "abc.ABC":
+                    markers["abc"] = True
+                elif qualified == "typing.Protocol":
+                    markers["abc"] = protocol = True
+                elif qualified in ("typing.Generic", "builtins.object"):
+                    pass
+                elif qualified.startswith(("collections.abc.", "typing.")):
+                    markers["abc"] = True
+                    self.check_mixin(reader, arg.value, qualified, top)
+                else:
+                    base = reader.class_ref(value)
+                    if base is None:
+                        if not qualified.startswith("<"):
+                            reader.warn(
+                                arg,
+                                expected="base classes stubgen can read (the project's own "
+                                "modules)",
+                                found=f"base {reader.code(arg.value)} from "
+                                + (
+                                    "the standard library"
+                                    if qualified.split(".")[0] in sys.stdlib_module_names
+                                    else "an installed package"
+                                )
+                                + "; its abstract methods are not read",
+                                fix="declare the remote procedures in the interface itself",
+                            )
+                            markers["abc"] = True
+                        continue
+                    bases.append((base, self.base_subst(reader, arg.value, base, subst)))
+            for kw in cls.keywords:
+                if (
+                    kw.keyword is not None
+                    and kw.keyword.value == "metaclass"
+                    and self.is_abc_meta(reader, kw.value)
+                ):
+                    markers["abc"] = True
+            entry = _MroEntry(ref, subst, protocol, self.pep695_params(ref))
+            linear = [
+                entry,
+                *_c3_merge(
+                    [visit(b, bs) for b, bs in bases] + [[done_entry(b, bs) for b, bs in bases]]
+                ),
+            ]
+            done[ref.key] = linear
+            return linear
+
+        def done_entry(base: _ClassRef, base_subst: dict[str, str]) -> _MroEntry:
+            found = done.get(base.key) or []
+            return found[0] if found else _MroEntry(base, base_subst, False, frozenset())
+
+        return visit(top, {}), markers
+
+    def is_abc_meta(self, reader: _ModuleReader, node: cst.BaseExpression, depth: int = 0) -> bool:
+        if reader.canonical(node) == "abc.ABCMeta" or "abc.ABCMeta" in reader.qualified(node):
+            return True
+        ref = reader.class_ref(node)
+        if ref is None or depth > 8:
+            return False
+        return any(self.is_abc_meta(ref.reader, arg.value, depth + 1) for arg in ref.cls.bases)
+
+    def check_mixin(
+        self, reader: _ModuleReader, node: cst.BaseExpression, qualified: str, top: _ClassRef
+    ) -> None:
+        """A collections.abc base whose abstract dunders the stub would leave unimplemented."""
+        name = qualified.split(".")[-1]
+        base = getattr(collections.abc, name, None)
+        abstract = sorted(getattr(base, "__abstractmethods__", ()))
+        if not abstract:
+            return
+        defined = {
+            stmt.name.value
+            for stmt in _class_body(top.cls)
+            if isinstance(stmt, cst.FunctionDef)
+            and not top.reader.is_decorated(stmt, "abc.abstractmethod")
+        }
+        missing = [m for m in abstract if m not in defined]
+        if missing:
+            self.context.report(
+                reader.error(
+                    node,
+                    expected="bases whose abstract methods can be remote procedures",
+                    found=f"{reader.code(node)}, whose abstract {', '.join(missing)} "
+                    f"cannot be remote ({_DUNDER_WHY})",
+                    fix=f"remove {reader.code(node)} from the bases and declare a plain "
+                    "procedure instead, e.g. `def size(self) -> int` for __len__",
+                )
+            )
+
+    def pep695_params(self, ref: _ClassRef) -> frozenset[str]:
+        type_parameters = getattr(ref.cls, "type_parameters", None)
+        if type_parameters is None:
+            return frozenset()
+        return frozenset(p.param.name.value for p in type_parameters.params)
+
+    def class_type_params(self, ref: _ClassRef) -> list[str]:
+        """A class's type parameters: PEP 695, ``Generic[...]``, else the bases' free names."""
+        reader, cls = ref.reader, ref.cls
+        type_parameters = getattr(cls, "type_parameters", None)
+        if type_parameters is not None:
+            return [p.param.name.value for p in type_parameters.params]
+        explicit: list[str] = []
+        implicit: list[str] = []
+        for arg in cls.bases:
+            if not isinstance(arg.value, cst.Subscript):
+                continue
+            qualified = reader.canonical(arg.value.value)
+            names = [
+                e.slice.value.value
+                for e in arg.value.slice
+                if isinstance(e.slice, cst.Index) and isinstance(e.slice.value, cst.Name)
+            ]
+            if qualified in ("typing.Generic", "typing.Protocol"):
+                explicit += names
+            else:
+                for element in arg.value.slice:
+                    for n in _root_names(element):
+                        if n in reader.scope.typevars and n not in implicit:
+                            implicit.append(n)
+        return explicit or implicit
+
+    def base_subst(
+        self,
+        reader: _ModuleReader,
+        node: cst.BaseExpression,
+        base: _ClassRef,
+        subst: dict[str, str],
+    ) -> dict[str, str]:
+        """``Base[str, Item]`` as {base's type parameter: the argument's source text}."""
+        if not isinstance(node, cst.Subscript):
+            return {}
+        params = self.class_type_params(base)
+        out: dict[str, str] = {}
+        for param, element in zip(params, node.slice, strict=False):
+            if not isinstance(element.slice, cst.Index):
+                continue
+            value = element.slice.value
+            if not subst:  # the interface's own module: the stub imports what it names
+                try:
+                    reader.check_annotation(
+                        value, f"the type argument of {reader.code(node.value)}"
+                    )
+                except StubgenError as exc:
+                    self.context.report(exc)
+            out[param] = _substitute(reader, value, subst)
+        return out
+
+    def type_params(self, top: _ClassRef) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        params = self.class_type_params(top)
+        defs: list[str] = []
+        type_parameters = getattr(top.cls, "type_parameters", None)
+        if type_parameters is not None:
+            for p in type_parameters.params:
+                param = p.param
+                name = param.name.value
+                bound = getattr(param, "bound", None)
+                if isinstance(param, cst.TypeVar) and bound is not None:
+                    defs.append(f'{name} = TypeVar("{name}", bound={top.reader.code(bound)})')
+                    top.reader.need_names(bound, "a type parameter bound")
+                else:
+                    defs.append(f'{name} = TypeVar("{name}")')
+        else:
+            for name in params:
+                top.reader.need(name, top.cls, "the interface's type parameters")
+        return tuple(params), tuple(defs)
+
+    # -- procedures --------------------------------------------------------
+
+    def groups(self, ref: _ClassRef) -> dict[str, _MethodGroup]:
+        out: dict[str, _MethodGroup] = {}
+        for stmt in _class_body(ref.cls):
+            if isinstance(stmt, cst.FunctionDef):
+                out.setdefault(stmt.name.value, _MethodGroup(stmt.name.value)).defs.append(stmt)
+            elif isinstance(stmt, cst.SimpleStatementLine):
+                for small in stmt.body:
+                    targets: list[cst.BaseExpression] = []
+                    if isinstance(small, cst.Assign):
+                        targets = [t.target for t in small.targets]
+                    elif isinstance(small, cst.AnnAssign) and small.value is not None:
+                        targets = [small.target]
+                    for target in targets:
+                        if isinstance(target, cst.Name):
+                            group = out.setdefault(target.value, _MethodGroup(target.value))
+                            group.concrete_attribute = True
+        return out
+
+    def read_procedures(self, mro: list[_MroEntry]) -> list[ProcedureModel]:
+        per_class = [(entry, self.groups(entry.ref)) for entry in mro]
+        order: list[str] = []
+        for _, groups in reversed(per_class):
+            for name in groups:
+                if name not in order:
+                    order.append(name)
+        procedures: list[ProcedureModel] = []
+        for name in order:
+            entry, group = next((e, g[name]) for e, g in per_class if name in g)
+            try:
+                proc = self.read_group(entry, group)
+            except StubgenError as exc:
+                self.context.report(exc)
+                continue
+            if proc is not None:
+                procedures.append(proc)
+        return procedures
+
+    def read_group(self, entry: _MroEntry, group: _MethodGroup) -> ProcedureModel | None:
+        reader = entry.ref.reader
+        if not group.defs:
+            return None
+        overloads = [d for d in group.defs if reader.is_decorated(d, "typing.overload")]
+        impls = [d for d in group.defs if d not in overloads]
+        if not impls:
+            raise reader.error(
+                group.defs[-1],
+                expected=f"an implementation signature after the @overload variants of "
+                f"{group.name!r}",
+                found="only @overload definitions",
+                fix=f"add the general `def {group.name}(self, ...)` after the overloads, "
+                "decorated with @abstractmethod",
+            )
+        if len(impls) > 1:
+            first = reader.pos(impls[0]).line
+            raise reader.error(
+                impls[1],
+                expected="one method per name",
+                found=f"a second method {group.name!r} (the first is on line {first})",
+                fix=f"rename or remove one of the two {group.name!r} methods",
+            )
+        fn = impls[0]
+        abstract = reader.is_decorated(fn, "abc.abstractmethod", "abc.abstractproperty")
+        member = bool(abstract) or (entry.protocol and not group.name.startswith("_"))
+        not_a_call = reader.is_decorated(
+            fn, "builtins.property", "builtins.classmethod", "builtins.staticmethod"
+        )
+        if member and not abstract and not_a_call:
+            # A Protocol's properties and class methods describe the object, not calls.
+            reader.warn(
+                fn,
+                expected="Protocol members that are instance methods",
+                found=f"@{reader.code(not_a_call[0].decorator)} member {group.name!r}; it is "
+                "not a remote procedure and the stubs do not include it",
+                fix=f"make {group.name} a plain method if callers need it remotely",
+            )
+            return None
+        if not member:
+            if _clashes_with_client_base(reader, fn):
+                self.context.base_clash = True
+            if group.name.startswith("__") and group.name.endswith("__"):
+                return None  # Python's own protocol methods (__aenter__, __str__): never remote
+            reader.warn(
+                fn,
+                expected="only @abstractmethod methods in the interface",
+                found=f"method {group.name!r} without @abstractmethod; it is not a "
+                "remote procedure and the stubs do not include it",
+                fix=f"add @abstractmethod to {group.name} to make it remote, or move "
+                "it to the implementation",
+            )
+            return None
+        why = _refused_name(group.name)
+        if why is not None:
+            raise reader.error(
+                fn.name,
+                expected="a procedure name a remote call can use",
+                found=f"{group.name!r}: {why}",
+                fix=f"rename {group.name!r}, e.g. to {group.name.strip('_')}",
+            )
+        self.check_decorators(reader, fn)
+        subst = entry.subst
+        scoped = entry.scoped
+        proc = self.read_procedure(reader, fn, subst, scoped)
+        carried: list[OverloadModel] = []
+        for variant in overloads:
+            shape = self.read_procedure(reader, variant, subst, scoped, overload=True)
+            carried.append(OverloadModel(shape.parameter_sources, shape.returns))
+        if carried:
+            proc = ProcedureModel(
+                name=proc.name,
+                self_name=proc.self_name,
+                params=proc.params,
+                returns=proc.returns,
+                is_async=proc.is_async,
+                docstring=proc.docstring,
+                line=proc.line,
+                self_positional_only=proc.self_positional_only,
+                overloads=tuple(carried),
+                returns_any=proc.returns_any,
+            )
+        return proc
+
+    def check_decorators(self, reader: _ModuleReader, fn: cst.FunctionDef) -> None:
+        name = fn.name.value
+        for dec in fn.decorators:
+            qualified = {_canonical(q) for q in reader.qualified(dec.decorator)}
+            if qualified & {"abc.abstractmethod", "typing.overload"}:
+                continue
+            if qualified & {
+                "builtins.property",
+                "abc.abstractproperty",
+                "functools.cached_property",
+            }:
+                raise reader.error(
+                    dec,
+                    expected="remote procedures that are called: plain methods",
+                    found=f"@{reader.code(dec.decorator)} on {name!r}; a property is read as "
+                    "an attribute, which no remote call can answer",
+                    fix=f"make it a method, `def {name}(self) -> ...`, and call `stub.{name}()`",
+                )
+            if qualified & {"contextlib.asynccontextmanager", "contextlib.contextmanager"}:
+                raise reader.error(
+                    dec,
+                    expected="remote procedures that return a value in one call",
+                    found=f"@{reader.code(dec.decorator)} on {name!r}; a context manager "
+                    "runs code on both sides of the caller's block, which one call cannot carry",
+                    fix="declare the enter and exit steps as two procedures",
+                )
+            raise reader.error(
+                dec,
+                expected="a plain method decorated only with @abstractmethod (and @overload)",
+                found=f"decorator @{reader.code(dec.decorator)} on {name!r}",
+                fix="remove the decorator; remote procedures are plain instance methods",
+            )
+
+    def read_procedure(
+        self,
+        reader: _ModuleReader,
+        fn: cst.FunctionDef,
+        subst: dict[str, str],
+        scoped: frozenset[str] = frozenset(),
+        *,
+        overload: bool = False,
+    ) -> ProcedureModel:
+        name = fn.name.value
+        params = fn.params
+        plain: list[tuple[cst.Param, ParamKind]] = [
+            *((p, ParamKind.POSITIONAL_ONLY) for p in params.posonly_params),
+            *((p, ParamKind.POSITIONAL_OR_KEYWORD) for p in params.params),
+        ]
+        if not plain:
+            raise reader.error(
+                fn,
+                expected=f"an instance method `def {name}(self, ...)`",
+                found=f"{name!r} without a self parameter",
+                fix=f"write `def {name}(self, ...)`",
+            )
+        self_param, self_kind = plain.pop(0)
+        self_name = self_param.name.value
+        all_params: list[tuple[cst.Param, ParamKind]] = list(plain)
+        if isinstance(params.star_arg, cst.Param):
+            all_params.append((params.star_arg, ParamKind.VAR_POSITIONAL))
+        all_params += [(p, ParamKind.KEYWORD_ONLY) for p in params.kwonly_params]
+        if params.star_kwarg is not None:
+            all_params.append((params.star_kwarg, ParamKind.VAR_KEYWORD))
+        skip = frozenset(subst) | scoped
+        models: list[ParamModel] = []
+        problems: list[StubgenError] = []
+        for param, kind in all_params:
+            pname = param.name.value
+            if param.annotation is None:
+                problems.append(
+                    reader.error(
+                        param,
+                        expected=f"an annotation on every parameter of {name!r}",
+                        found=f"parameter {pname!r} without a type",
+                        fix=f"annotate it, e.g. `{pname}: int`; every parameter must have a type",
+                    )
+                )
+                continue
+            ann = param.annotation.annotation
+            where = f"parameter {pname!r} of {name!r}"
+            try:
+                reader.check_annotation(ann, where, skip=skip)
+                default = None
+                if param.default is not None:
+                    default = reader.code(param.default)
+                    reader.need_names(param.default, where)
+            except StubgenError as exc:
+                problems.append(exc)
+                continue
+            text = _substitute(reader, ann, subst)
+            if default == "None" and reader.admits_none(ann) is False:
+                if not overload:
+                    reader.warn(
+                        param,
+                        expected=f"an Optional annotation on {where}, whose default is None",
+                        found=f"`{pname}: {reader.code(ann)} = None` (implicit Optional)",
+                        fix=f"write `{pname}: {reader.code(ann)} | None = None`; the stubs "
+                        "are typed that way",
+                    )
+                text = _optional(ann, text)
+            models.append(ParamModel(pname, kind, text, default))
+        returns = ""
+        if fn.returns is None:
+            header = reader.code(fn.params)
+            problems.append(
+                reader.error(
+                    fn.name,
+                    expected=f"a return annotation on {name!r}",
+                    found="none",
+                    fix=f"add `-> None` if it returns nothing (or the type it returns): "
+                    f"`def {name}({header}) -> None:`",
+                )
+            )
+        else:
+            try:
+                reader.check_annotation(
+                    fn.returns.annotation, f"the return type of {name!r}", skip=skip
+                )
+            except StubgenError as exc:
+                problems.append(exc)
+            returns = _substitute(reader, fn.returns.annotation, subst)
+        if problems:
+            raise StubgenError([d for p in problems for d in p.diagnostics])
+        assert fn.returns is not None
+        return ProcedureModel(
+            name=name,
+            self_name=self_name,
+            params=tuple(models),
+            returns=returns,
+            is_async=fn.asynchronous is not None,
+            self_positional_only=self_kind is ParamKind.POSITIONAL_ONLY,
+            docstring=reader.docstring_literal(fn.body),
+            line=reader.pos(fn).line,
+            returns_any=reader.canonical(fn.returns.annotation) == "typing.Any",
+        )
+
+    # -- what the stubs import ---------------------------------------------
+
+    def stub_imports(self) -> tuple[tuple[ImportModel, ...], tuple[tuple[str, str, str], ...]]:
+        """Every import the stubs need, from every module whose annotations they repeat.
+
+        The same name meaning two things in two modules is an error.
+        """
+        bound: dict[str, tuple[str, str, cst.CSTNode, _ModuleReader]] = {}
+        out: list[ImportModel] = []
+        deferred: list[tuple[str, str, str]] = []
+        interface_names = {self.class_name}
+        readers = [self.reader, *(r for r in self.context.readers.values() if r is not None)]
+        for reader in readers:
+            local: set[str] = set()
+            for name, node in reader.needed.items():
+                if name in reader.scope.imported_qualified and not (
+                    name in reader.scope.classes or name in reader.scope.others
+                ):
+                    meaning = reader.scope.imported_qualified[name]
+                    models = reader.scope.imports[name]
+                else:
+                    meaning = f"{reader.dotted}.{name}"
+                    models = []
+                    local.add(name)
+                previous = bound.get(name)
+                if previous is not None and previous[0] != meaning:
+                    self.context.report(
+                        reader.error(
+                            node,
+                            expected="one meaning per name across the modules the stubs draw on",
+                            found=f"`{name}`, which is {meaning} here and {previous[0]} in "
+                            f"{previous[3].path}",
+                            fix="import one of them under another name in its module",
+                        )
+                    )
+                    continue
+                bound[name] = (meaning, name, node, reader)
+                for model in models:
+                    out.append(model)
+                    if model.type_checking:
+                        if model.is_from:
+                            for original, alias in model.names:
+                                deferred.append((alias or original, model.module, original))
+                        else:
+                            deferred.append(
+                                (
+                                    model.alias or model.top_module,
+                                    model.module if model.alias else model.top_module,
+                                    "",
+                                )
+                            )
+            if reader is self.reader:
+                local |= interface_names
+            if local:
+                out.append(
+                    ImportModel(reader.dotted, names=tuple((n, None) for n in sorted(local)))
+                )
+        return tuple(dict.fromkeys(out)), tuple(dict.fromkeys(deferred))
+
+
+def _c3_merge(sequences: list[list[_MroEntry]]) -> list[_MroEntry]:
+    """C3 linearization's merge step, by class; an inconsistent order keeps what is left."""
+    pending = [list(seq) for seq in sequences if seq]
+    out: list[_MroEntry] = []
+    while pending:
+        for seq in pending:
+            head = seq[0].ref.key
+            if not any(head in (e.ref.key for e in other[1:]) for other in pending):
+                break
+        else:  # Python itself would refuse this hierarchy; stay deterministic
+            seq = pending[0]
+            head = seq[0].ref.key
+        out.append(seq[0])
+        pending = [[e for e in other if e.ref.key != head] for other in pending]
+        pending = [other for other in pending if other]
+    return out
+
+
+def _ordered(diagnostics: list[Diagnostic], first_path: str) -> list[Diagnostic]:
+    return sorted(diagnostics, key=lambda d: (d.path != first_path, d.path, d.line, d.col))
+
+
+def _optional(ann: cst.BaseExpression, text: str) -> str:
+    if isinstance(ann, cst.SimpleString):
+        inner = str(ann.evaluated_value)
+        quote = "'" if '"' in inner else '"'
+        return f"{quote}{inner} | None{quote}"
+    return f"{text} | None"
+
+
+def _substitute(reader: _ModuleReader, node: cst.BaseExpression, subst: dict[str, str]) -> str:
+    """The text of ``node`` with type parameters replaced by the derived class's arguments."""
+    if not subst:
+        return reader.code(node)
+    if isinstance(node, cst.SimpleString):
+        try:
+            inner = cst.parse_expression(str(node.evaluated_value))
+        except Exception:
+            return reader.code(node)
+        return _code(inner.visit(_Substitute(subst)))  # type: ignore[arg-type]
+    return _code(node.visit(_Substitute(subst)))  # type: ignore[arg-type]
+
+
+class _Substitute(cst.CSTTransformer):
+    def __init__(self, subst: dict[str, str]) -> None:
+        super().__init__()
+        self.subst = subst
+
+    def leave_Name(self, original: cst.Name, updated: cst.Name) -> cst.BaseExpression:
+        text = self.subst.get(original.value)
+        return cst.parse_expression(text) if text is not None else updated
+
+    def visit_Attribute(self, node: cst.Attribute) -> bool:
+        return False  # `module.T` is never a type parameter
+
+
+def _code(node: cst.CSTNode) -> str:
+    return cst.Module(body=[]).code_for_node(node).strip()
+
+
+def _class_body(cls: cst.ClassDef) -> Sequence[cst.CSTNode]:
+    return cls.body.body if isinstance(cls.body, cst.IndentedBlock) else ()
+
+
+def _stdlib_value_type(qualified: str) -> str:
+    """Why a standard-library type cannot travel ("" when it can: an Enum of any module)."""
+    parts = qualified.split(".")
+    if parts[0] in _UNSAFE_STDLIB:
+        return ""
+    for i in range(len(parts) - 1, 0, -1):
+        try:
+            obj: object = importlib.import_module(".".join(parts[:i]))
+        except Exception:
+            continue
+        try:
+            for attr in parts[i:]:
+                obj = getattr(obj, attr)
+        except AttributeError:
+            return " (no such name in the standard library)"
+        if isinstance(obj, type) and issubclass(obj, enum.Enum):
+            return ""
+        return " (srpc has no codec for this standard-library type)"
+    return " (srpc has no codec for this standard-library type)"
+
+
+def _nested_statements(node: cst.CSTNode, *, body_only: bool = False) -> list[cst.CSTNode]:
     """The statements directly inside an ``if``/``try`` block and its branches."""
     out: list[cst.CSTNode] = []
     body = getattr(node, "body", None)
     if isinstance(body, cst.IndentedBlock):
         out.extend(body.body)
+    if body_only:
+        return out
     for attr in ("orelse", "finalbody"):
         branch = getattr(node, attr, None)
         if branch is not None:
@@ -874,6 +1905,64 @@ class _RootNames(cst.CSTVisitor):
 
     def visit_Lambda(self, node: cst.Lambda) -> bool:
         return False
+
+
+def _clashes_with_client_base(reader: _ModuleReader, fn: cst.FunctionDef) -> bool:
+    """A concrete ``close``/``with_timeout`` that SyncClient's own would conflict with (mypy)."""
+    name = fn.name.value
+    if name == "with_timeout":
+        return True
+    if name != "close":
+        return False
+    params = fn.params
+    required = [p for p in (*params.posonly_params, *params.params)[1:] if p.default is None] + [
+        p for p in params.kwonly_params if p.default is None
+    ]
+    returns = reader.code(fn.returns.annotation) if fn.returns is not None else "None"
+    return bool(required) or fn.asynchronous is not None or returns != "None"
+
+
+def _looks_like_type(value: cst.BaseExpression) -> bool:
+    """A value that reads as a type expression (``str``, ``dict[str, Any]``, ``A | B``)."""
+    if isinstance(value, cst.BinaryOperation):
+        return isinstance(value.operator, cst.BitOr)
+    if isinstance(value, cst.Subscript):
+        return isinstance(value.value, (cst.Name, cst.Attribute))
+    return isinstance(value, (cst.Name, cst.Attribute)) and not (
+        isinstance(value, cst.Name) and value.value in ("None", "True", "False")
+    )
+
+
+def _enum_value_kinds(cls: cst.ClassDef) -> set[str]:
+    """What an Enum's member values are, as far as the source says (``auto()`` is an int)."""
+    kinds: set[str] = set()
+    for stmt in _class_body(cls):
+        if not isinstance(stmt, cst.SimpleStatementLine):
+            continue
+        for small in stmt.body:
+            if not (
+                isinstance(small, cst.Assign)
+                and len(small.targets) == 1
+                and isinstance(small.targets[0].target, cst.Name)
+                and not small.targets[0].target.value.startswith("_")
+            ):
+                continue
+            value = small.value
+            if isinstance(value, cst.Integer) or (
+                isinstance(value, cst.UnaryOperation) and isinstance(value.expression, cst.Integer)
+            ):
+                kinds.add("int")
+            elif isinstance(value, (cst.SimpleString, cst.ConcatenatedString)):
+                kinds.add("str")
+            elif isinstance(value, cst.Call) and _code(value.func).endswith("auto"):
+                kinds.add("int")  # auto() in a StrEnum gives str; both travel
+            elif isinstance(value, (cst.Tuple, cst.Float, cst.List, cst.Dict)):
+                kinds.add(type(value).__name__.lower())
+    return kinds
+
+
+def _never(reader: _ModuleReader, name: str) -> bool:
+    return False
 
 
 def _is_exception_base(base: str) -> bool:

@@ -167,3 +167,55 @@ def test_every_invalid_interface_fails_on_the_command_line(
     for fragment in fragments:
         assert fragment in err
     assert not list(in_tmp.glob("srpc_*"))
+
+
+def test_every_error_in_one_run_on_stderr_and_nothing_written(in_tmp: Path) -> None:
+    write_interface(
+        in_tmp,
+        """
+        from abc import ABC, abstractmethod
+        from typing import Iterator
+
+
+        class CalcInterface(ABC):
+            @abstractmethod
+            def a(self, x) -> int: ...
+
+            @abstractmethod
+            def b(self) -> Iterator[int]: ...
+
+            @property
+            @abstractmethod
+            def c(self) -> int: ...
+        """,
+    )
+    code, _out, err = stubgen("calc/calc_interface.py")
+    assert code == 1
+    assert "calc/calc_interface.py:7:17: error:" in err
+    assert "calc/calc_interface.py:10:20: error:" in err and "streams are not supported" in err
+    assert "calc/calc_interface.py:12:5: error:" in err and "@property" in err
+    assert "3 errors" in err
+    assert not list(in_tmp.glob("srpc_*"))
+
+
+def test_implicit_optional_is_a_warning_and_the_stub_says_optional(in_tmp: Path) -> None:
+    write_interface(
+        in_tmp,
+        """
+        from abc import ABC, abstractmethod
+
+
+        class CalcInterface(ABC):
+            @abstractmethod
+            def put(self, key: str, ttl: int = None) -> None: ...
+
+            @abstractmethod
+            def close(self) -> None: ...
+        """,
+    )
+    code, _out, err = stubgen("calc/calc_interface.py")
+    assert code == 0, err
+    assert "calc/calc_interface.py:6:29: warning: expected an Optional annotation" in err
+    client = (in_tmp / "srpc_calc_client_stub.py").read_text()
+    assert "def put(self, key: str, ttl: int | None = None) -> None:" in client
+    assert "    def close(self) -> None:\n" in client

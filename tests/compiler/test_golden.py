@@ -19,6 +19,12 @@ CASES = {
         name: CORPUS / name / f"{name}_interface.py"
         for name in ("kinds", "asyncsvc", "futures", "generics", "docs", "timeline", "longsig")
     },
+    # Shapes from the real-interface corpus: a generic ABC, a Protocol over sibling-module
+    # data types, inherited generic bases with their type arguments substituted.
+    **{
+        name: CORPUS / "real" / name / f"{name}_interface.py"
+        for name in ("bot_persistence", "document_store", "object_stream")
+    },
 }
 
 

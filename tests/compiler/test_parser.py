@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -219,7 +220,7 @@ def test_types_and_exceptions_the_module_defines_or_imports() -> None:
         class CalcInterface(ABC):
             @abstractmethod
             def f(
-                self, c: Color, p: Point, m: Movie, u: User, when: dt.datetime, d: Decimal
+                self, c: Color, p: Child, m: Movie, u: User, when: dt.datetime, d: Decimal
             ) -> Optional[Pair]: ...
 
             @abstractmethod
@@ -241,7 +242,6 @@ def test_types_and_exceptions_the_module_defines_or_imports() -> None:
         "Color",
         "Movie",
         "Pair",
-        "Point",
         "User",
     }
 
@@ -324,10 +324,28 @@ def test_future_annotations_and_forward_references() -> None:
     assert model.procedures[1].params[0].annotation == "'Box'"
 
 
-def test_reserved_names_include_the_client_api() -> None:
-    names = reserved_names()
-    assert {"close", "with_timeout", "connect", "address", "start", "stop"} <= names
-    assert "start_in_background" in names
+def test_no_procedure_name_is_reserved_but_dunders_and_srpc_private_names() -> None:
+    assert reserved_names() == frozenset()
+    model = parse(
+        """
+        from abc import ABC, abstractmethod
+
+        class CalcInterface(ABC):
+            @abstractmethod
+            def close(self) -> None: ...
+            @abstractmethod
+            def start(self, at: int) -> int: ...
+            @abstractmethod
+            def stop(self) -> None: ...
+            @abstractmethod
+            def with_timeout(self, seconds: float) -> float: ...
+        """
+    )
+    assert model.procedure_names == ("close", "start", "stop", "with_timeout")
+    close, start, _, timeout = model.procedures
+    assert not close.sync_override_ignore and not close.async_override_ignore
+    assert not start.sync_override_ignore  # the client bases have no start()
+    assert timeout.sync_override_ignore and timeout.async_override_ignore
 
 
 # ---------------------------------------------------------------- invalid sources
@@ -373,16 +391,18 @@ INVALID = [
         id="missing-param-annotation",
     ),
     pytest.param(
-        "from pathlib import Path\n" + C + "    def f(self, p: list[Path]) -> int: ...\n",
+        "from ipaddress import IPv4Address\n"
+        + C
+        + "    def f(self, p: list[IPv4Address]) -> int: ...\n",
         "calc/calc_interface.py:6:25",
-        ["supported type in parameter 'p' of 'f'", "found `Path`"],
+        ["supported type in parameter 'p' of 'f'", "found `IPv4Address`", "no codec"],
         id="unsupported-annotation",
     ),
     pytest.param(
-        C + "    def f(self) -> object: ...\n",
-        "calc/calc_interface.py:5:20",
-        ["the return type of 'f'", "found `object`"],
-        id="unsupported-return",
+        "from typing import Iterator\n" + C + "    def f(self) -> Iterator[int]: ...\n",
+        "calc/calc_interface.py:6:20",
+        ["the return type of 'f'", "found `Iterator`", "streams are not supported yet"],
+        id="stream-return",
     ),
     pytest.param(
         H + "class Point:\n    pass\n\n"
@@ -404,22 +424,10 @@ INVALID = [
         id="syntax-error",
     ),
     pytest.param(
-        C + "    def close(self) -> None: ...\n",
-        "calc/calc_interface.py:5:9",
-        ["'close', which the generated stubs reserve", "rename 'close'"],
-        id="reserved-close",
-    ),
-    pytest.param(
         C + "    def _srpc_x(self) -> None: ...\n",
         "calc/calc_interface.py:5:9",
-        ["'_srpc_x', which the generated stubs reserve"],
+        ["'_srpc_x': names starting with _srpc belong to the generated stubs", "rename"],
         id="reserved-srpc-prefix",
-    ),
-    pytest.param(
-        C + "    def with_timeout(self) -> None: ...\n",
-        "calc/calc_interface.py:5:9",
-        ["'with_timeout', which the generated stubs reserve"],
-        id="reserved-with-timeout",
     ),
     pytest.param(
         H + "class CalcInterface(ABC):\n"
@@ -465,7 +473,7 @@ INVALID = [
     pytest.param(
         C + "    def __call__(self) -> int: ...\n",
         "calc/calc_interface.py:5:9",
-        ["'__call__', which the generated stubs reserve"],
+        ["'__call__': Python calls dunder methods itself", "rename '__call__'"],
         id="dunder",
     ),
 ]
@@ -496,3 +504,309 @@ def test_service_name_must_be_a_lower_case_identifier(service: str, fragment: st
 def test_folder_must_match_the_service_name() -> None:
     with pytest.raises(StubgenError, match="folder named 'calc'"):
         parse_interface_source(CALC, service="calc", folder="wrong", path="wrong/calc_interface.py")
+
+
+# ---------------------------------------------------------------- real-world shapes
+
+REFUSED = [
+    pytest.param(
+        H + "class CalcInterface(ABC):\n    @property\n    @abstractmethod\n"
+        "    def size(self) -> int: ...\n",
+        "calc/calc_interface.py:4:5",
+        ["@property on 'size'", "read as an attribute", "`def size(self) -> ...`"],
+        id="abstract-property",
+    ),
+    pytest.param(
+        H + "from contextlib import asynccontextmanager\n"
+        "from typing import AsyncIterator\n\n"
+        "class CalcInterface(ABC):\n    @asynccontextmanager\n    @abstractmethod\n"
+        "    async def session(self) -> AsyncIterator[int]: ...\n",
+        "calc/calc_interface.py:7:5",
+        ["@asynccontextmanager on 'session'", "context manager", "two procedures"],
+        id="asynccontextmanager",
+    ),
+    pytest.param(
+        H + "from typing import Iterator\n\n"
+        "class CalcInterface(ABC):\n    @abstractmethod\n"
+        "    def watch(self) -> Iterator[int]: ...\n",
+        "calc/calc_interface.py:7:24",
+        ["streams are not supported yet"],
+        id="stream",
+    ),
+    pytest.param(
+        H + "from collections.abc import Sized\n\n"
+        "class CalcInterface(Sized, ABC):\n    @abstractmethod\n"
+        "    def get(self) -> int: ...\n",
+        "calc/calc_interface.py:5:21",
+        ["Sized, whose abstract __len__ cannot be remote", "`def size(self) -> int`"],
+        id="sized-mixin",
+    ),
+    pytest.param(
+        H + "from typing import overload\n\n"
+        "class CalcInterface(ABC):\n    @overload\n    def get(self, k: int) -> int: ...\n"
+        "    @overload\n    def get(self, k: str) -> str: ...\n",
+        "calc/calc_interface.py:9:5",
+        ["implementation signature after the @overload", "only @overload definitions"],
+        id="overloads-without-implementation",
+    ),
+]
+
+
+@pytest.mark.parametrize(("source", "location", "fragments"), REFUSED)
+def test_refused_shapes_say_why(source: str, location: str, fragments: list[str]) -> None:
+    message = parse_error(source)
+    assert message.startswith(location), message
+    for fragment in fragments:
+        assert fragment in message, message
+
+
+def test_sized_message_names_the_bases_without_stray_commas() -> None:
+    message = parse_error(
+        "from collections.abc import Sized\n\nclass CalcInterface(Sized, Iterable):\n    pass\n"
+    )
+    assert ",," not in message
+
+
+def test_every_error_in_the_file_is_reported_in_one_run() -> None:
+    message = parse_error(
+        """
+        from abc import ABC, abstractmethod
+        from pathlib import Path
+        from ipaddress import IPv4Address
+
+        class CalcInterface(ABC):
+            @abstractmethod
+            def a(self, x) -> int: ...
+
+            @abstractmethod
+            def b(self, x: IPv4Address, y) -> int: ...
+
+            @abstractmethod
+            def c(self, x: int): ...
+
+            @abstractmethod
+            def __len__(self) -> int: ...
+
+            @abstractmethod
+            def ok(self, p: Path) -> None: ...
+        """
+    )
+    lines = [line for line in message.splitlines() if ": error: " in line]
+    assert [line.split(": error:")[0] for line in lines] == [
+        "calc/calc_interface.py:7:17",
+        "calc/calc_interface.py:10:20",
+        "calc/calc_interface.py:10:33",
+        "calc/calc_interface.py:13:9",
+        "calc/calc_interface.py:16:9",
+    ]
+    assert message.endswith("5 errors")
+
+
+@pytest.mark.parametrize("service", ["queue", "json", "srpc"])
+def test_service_names_that_shadow_a_module_are_refused(service: str) -> None:
+    source = CALC.replace("CalcInterface", f"{service.capitalize()}Interface")
+    message = parse_error(source, service=service)
+    assert "shadows the" in message and f"{service}_service/" in message
+
+
+def test_stdlib_enums_and_abstract_collections_are_values() -> None:
+    model = parse(
+        """
+        import socket
+        from abc import ABC, abstractmethod
+        from collections.abc import Iterable, Mapping
+        from http import HTTPStatus
+        from pathlib import Path
+
+        class CalcInterface(ABC):
+            @abstractmethod
+            def f(self, a: HTTPStatus, b: socket.AddressFamily, c: Iterable[Path]) -> object: ...
+
+            @abstractmethod
+            def g(self, m: Mapping[str, int] = None) -> None: ...
+        """
+    )
+    assert model.procedures[1].params[0].annotation == "Mapping[str, int] | None"
+
+
+def test_self_and_callables_are_refused_with_the_reason() -> None:
+    assert "cannot send or receive the service itself" in parse_error(
+        H + "from typing import Self\n\nclass CalcInterface(ABC):\n    @abstractmethod\n"
+        "    def f(self) -> Self: ...\n"
+    )
+    assert "callbacks are not supported yet" in parse_error(
+        H + "from typing import Callable\n\nclass CalcInterface(ABC):\n    @abstractmethod\n"
+        "    def f(self, cb: Callable[[int], int]) -> None: ...\n"
+    )
+
+
+def test_python_312_syntax_parses_on_any_python() -> None:
+    model = parse(
+        """
+        from abc import ABC, abstractmethod
+
+        type Key = str
+
+        class CalcInterface[T: int](ABC):
+            @abstractmethod
+            def get(self, key: Key) -> T: ...
+        """
+    )
+    assert model.type_params == ("T",)
+    assert model.type_var_defs == ('T = TypeVar("T", bound=int)',)
+
+
+def test_project_modules_are_read_and_their_types_checked(tmp_path: Path) -> None:
+    from srpc.compiler.parser import parse_interface
+
+    (tmp_path / "calc").mkdir()
+    (tmp_path / "calc" / "__init__.py").touch()
+    (tmp_path / "calc" / "models.py").write_text(
+        "from dataclasses import dataclass\n\nclass Plain:\n    pass\n\n"
+        "@dataclass\nclass Box:\n    inner: Plain\n"
+    )
+    (tmp_path / "calc" / "calc_interface.py").write_text(
+        H + "from calc.models import Box, Plain\n\nclass CalcInterface(ABC):\n"
+        "    @abstractmethod\n    def f(self, b: Box) -> Plain: ...\n"
+    )
+    with pytest.raises(StubgenError) as info:
+        parse_interface(tmp_path / "calc" / "calc_interface.py")
+    places = [(Path(d.path).name, d.line) for d in info.value.diagnostics]
+    assert ("calc_interface.py", 7) in places  # -> Plain: a plain class
+    assert ("models.py", 8) in places  # Box.inner: a plain class
+    assert all("a plain class" in d.found for d in info.value.diagnostics)
+
+
+def test_an_abstract_dataclass_is_refused_since_subclasses_would_be_truncated() -> None:
+    message = parse_error(
+        """
+        from abc import ABC, abstractmethod
+        from dataclasses import dataclass
+
+        @dataclass
+        class Event(ABC):
+            at: float
+
+            @abstractmethod
+            def kind(self) -> str: ...
+
+        class CalcInterface(ABC):
+            @abstractmethod
+            def publish(self, event: Event) -> None: ...
+        """
+    )
+    assert "calc/calc_interface.py:13:30" in message
+    assert "abstract data type" in message and "without the subclass's own fields" in message
+
+
+def test_inherited_procedures_follow_pythons_mro() -> None:
+    model = parse(
+        """
+        from abc import ABC, abstractmethod
+
+        class Resource(ABC):
+            @abstractmethod
+            def close_all(self) -> None: ...
+
+            @abstractmethod
+            def ping(self) -> int: ...
+
+        class Reader(Resource):
+            @abstractmethod
+            def read(self) -> bytes: ...
+
+        class Writer(Resource):
+            def close_all(self) -> None:  # concrete here: not remote, as in Python's MRO
+                pass
+
+            @abstractmethod
+            def write(self, data: bytes) -> None: ...
+
+        class CalcInterface(Reader, Writer):
+            @abstractmethod
+            def flush(self) -> None: ...
+        """
+    )
+    assert model.procedure_names == ("ping", "write", "read", "flush")
+
+
+def test_a_data_type_with_a_subclass_is_refused_where_declared() -> None:
+    message = parse_error(
+        """
+        from abc import ABC, abstractmethod
+        from dataclasses import dataclass
+
+        @dataclass
+        class Event:
+            at: float
+
+        @dataclass
+        class Click(Event):
+            x: int
+
+        class CalcInterface(ABC):
+            @abstractmethod
+            def publish(self, event: Event) -> Click: ...
+        """
+    )
+    assert message.startswith("calc/calc_interface.py:14:30:")
+    assert "Event has a subclass, Click in calc/calc_interface.py" in message
+    assert "`Event | Click`" in message
+    assert message.count(": error:") == 1  # the leaf Click is fine
+
+
+def test_types_from_installed_packages_are_read_from_their_source_not_imported(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from srpc.compiler.parser import parse_interface
+
+    site = tmp_path / "site"
+    (site / "fakelib").mkdir(parents=True)
+    (site / "fakelib" / "__init__.py").write_text(
+        "raise RuntimeError('stubgen must never import this')\n"
+        "from fakelib._url import URL\nfrom fakelib._models import Point\n"
+    )
+    (site / "fakelib" / "_url.py").write_text("class URL:\n    pass\n")
+    (site / "fakelib" / "_models.py").write_text(
+        "from dataclasses import dataclass\n\n@dataclass\nclass Point:\n    x: int\n"
+    )
+    monkeypatch.syspath_prepend(str(site))
+    project = tmp_path / "server"
+    (project / "calc").mkdir(parents=True)
+    (project / "calc" / "__init__.py").touch()
+    interface = project / "calc" / "calc_interface.py"
+    interface.write_text(
+        H + "from fakelib import URL, Point\n\nclass CalcInterface(ABC):\n"
+        "    @abstractmethod\n    def f(self, p: Point) -> URL: ...\n"
+    )
+    with pytest.raises(StubgenError) as info:
+        parse_interface(interface)
+    (diagnostic,) = info.value.diagnostics
+    assert (Path(diagnostic.path).name, diagnostic.line, diagnostic.col) == (
+        "calc_interface.py",
+        7,
+        30,
+    )
+    assert "URL is a plain class" in diagnostic.found
+
+
+def test_enums_whose_values_cannot_travel_are_refused() -> None:
+    source = """
+        import enum
+        from abc import ABC, abstractmethod
+
+        class Pair(enum.Enum):
+            A = (1, 2)
+            B = "b"
+
+        class Level(enum.IntEnum):
+            LOW = 1
+            HIGH = enum.auto()
+
+        class CalcInterface(ABC):
+            @abstractmethod
+            def f(self, p: Pair, level: Level) -> None: ...
+        """
+    message = parse_error(source)
+    assert "Pair's values are str and tuple" in message
+    assert message.count(": error:") == 1  # Level's ints travel
