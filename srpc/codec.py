@@ -763,7 +763,11 @@ def build_procedure(
         tp = hints.get(p.name, Any)
         if p.default is None and not _admits_none(tp):
             tp = typing.Optional[tp]  # noqa: UP045 - implicit Optional, as stubgen types it
-        _check_travels(label, f"parameter {p.name!r}", tp)
+        is_stream, item = _stream_item(tp)
+        if is_stream:  # a streamed argument: its items travel, one by one
+            _check_travels(label, f"the items of parameter {p.name!r}", item)
+        else:
+            _check_travels(label, f"parameter {p.name!r}", tp)
         if p.kind is inspect.Parameter.POSITIONAL_ONLY:
             positional.append((p.name, tp))
         elif p.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD:
