@@ -9,6 +9,7 @@ the declared type (``list[Record]`` comes back as ``Record`` instances).
 
 from __future__ import annotations
 
+import collections.abc
 import dataclasses
 import functools
 import inspect
@@ -21,6 +22,7 @@ from typing import Any
 
 import msgspec
 
+from srpc.bounds import MAX_ELEMENTS, UntypedTooCostly, check_untyped, short_name
 from srpc.descriptor import ServiceDescriptor
 from srpc.errors import InvalidArguments, InvalidResult
 from srpc.framing import LARGE_FRAME
@@ -79,6 +81,87 @@ def _array_length(raw: bytes | memoryview) -> int:
     raise msgspec.ValidationError("Expected `array`")
 
 
+def _map_length(raw: bytes | msgspec.Raw) -> int:
+    view = memoryview(raw)
+    try:
+        head = view[0]
+        if 0x80 <= head <= 0x8F:
+            return head & 0x0F
+        if head == 0xDE:
+            return int.from_bytes(view[1:3], "big")
+        if head == 0xDF:
+            return int.from_bytes(view[1:5], "big")
+    finally:
+        view.release()
+    raise msgspec.ValidationError("Expected `object`")
+
+
+@dataclass(frozen=True)
+class _UntypedParams:
+    """Which parameters of a procedure hold untyped values (checked by :mod:`srpc.bounds`)."""
+
+    positional: tuple[int, ...]
+    var_positional: bool
+    keyword: frozenset[str]
+    var_keyword: bool
+
+
+_UNTYPED_ORIGINS = (list, dict, set, frozenset, tuple, collections.abc.Mapping,
+                    collections.abc.Sequence, collections.abc.Set, collections.abc.Iterable)
+
+
+def _contains_untyped(tp: Any, seen: set[int] | None = None) -> bool:
+    """Whether values of ``tp`` can hold untyped (``Any``) parts, decoded as the bytes say."""
+    if tp is Any or tp is object or isinstance(tp, typing.TypeVar):
+        return True
+    if tp in _UNTYPED_ORIGINS or tp in (typing.List, typing.Dict, typing.Set, typing.Tuple):  # noqa: UP006
+        return True  # a bare container: its items are untyped
+    if _decoder_for(tp) is _any_decoder:
+        return True  # msgspec cannot validate it: its wire form is taken as is
+    seen = set() if seen is None else seen
+    if id(tp) in seen:
+        return False
+    seen.add(id(tp))
+    origin = typing.get_origin(tp)
+    if origin is not None:
+        args = typing.get_args(tp)
+        if origin is typing.Annotated:
+            return _contains_untyped(args[0], seen)
+        if origin is typing.Literal:
+            return False
+        if origin in _UNTYPED_ORIGINS and not args:
+            return True
+        return any(a is not Ellipsis and _contains_untyped(a, seen) for a in args)
+    if isinstance(tp, types.UnionType):
+        return any(_contains_untyped(a, seen) for a in typing.get_args(tp))
+    if isinstance(tp, type) and (
+        dataclasses.is_dataclass(tp)
+        or issubclass(tp, msgspec.Struct)
+        or typing.is_typeddict(tp)
+        or (issubclass(tp, tuple) and hasattr(tp, "_fields"))
+    ):
+        try:
+            hints = typing.get_type_hints(tp)
+        except Exception:
+            return True
+        return any(_contains_untyped(h, seen) for h in hints.values())
+    return False
+
+
+class _BoundedDecoder:
+    """A procedure's whole-arguments decoder, after the bounds check of its untyped values."""
+
+    __slots__ = ("_codec", "_decoder")
+
+    def __init__(self, decoder: msgspec.msgpack.Decoder[Any], codec: ProcedureCodec) -> None:
+        self._decoder = decoder
+        self._codec = codec
+
+    def decode(self, data: Any) -> Any:
+        self._codec._check_untyped_args(memoryview(data))
+        return self._decoder.decode(data)
+
+
 _PLAIN_RESULTS: dict[Any, tuple[type, ...]] = {
     int: (int,),
     float: (float, int),
@@ -119,7 +202,7 @@ class ProcedureCodec:
         self, args: msgspec.Raw | bytes, kwargs: msgspec.Raw | bytes
     ) -> tuple[tuple[Any, ...], dict[str, Any]]:
         """Validate and decode a request's arguments, or raise :class:`InvalidArguments`."""
-        full = self._full_decoder
+        full = self._args_decoder
         values: tuple[Any, ...]
         if full is not None:
             try:
@@ -148,6 +231,12 @@ class ProcedureCodec:
                 f"{self.label} takes {len(names)} positional argument"
                 f"{'' if len(names) == 1 else 's'} but {count} were given"
             )
+        if count > MAX_ELEMENTS:  # a long *args would be split into that many parts first
+            raise InvalidArguments(
+                f"{self.label}: {count} positional arguments are over the limit of {MAX_ELEMENTS}"
+            )
+        if self._untyped.positional or self._untyped.var_positional:
+            self._check_untyped_args(view)
         decoder = self._tuple_decoders.get(count)
         if decoder is None:
             decoder = self._tuple_decoder(count)
@@ -157,6 +246,68 @@ class ProcedureCodec:
             raise InvalidArguments(self._describe(exc, positional=True)) from None
         except DECODE_ERRORS as exc:
             raise InvalidArguments(f"{self.label}: malformed arguments: {exc}") from None
+
+    @functools.cached_property
+    def _untyped(self) -> _UntypedParams:
+        return _UntypedParams(
+            positional=tuple(
+                i for i, (_, tp) in enumerate(self.positional) if _contains_untyped(tp)
+            ),
+            var_positional=self.var_positional is not None
+            and _contains_untyped(self.var_positional),
+            keyword=frozenset(name for name, tp in self.keyword.items() if _contains_untyped(tp)),
+            var_keyword=self.var_keyword is not None and _contains_untyped(self.var_keyword),
+        )
+
+    @functools.cached_property
+    def _args_decoder(self) -> msgspec.msgpack.Decoder[Any] | None:
+        """``_full_decoder``, preceded by the bounds check when a parameter is untyped."""
+        full = self._full_decoder
+        if full is None or not self._untyped.positional:
+            return full
+        return _BoundedDecoder(full, self)  # type: ignore[return-value]
+
+    def _check_untyped_args(self, args: memoryview) -> None:
+        """Refuse untyped positional values over the bounds of :mod:`srpc.bounds`."""
+        try:
+            count = _array_length(args)
+        except (IndexError, msgspec.ValidationError):
+            raise InvalidArguments(f"{self.label}: positional arguments must be an array") from None
+        if count > MAX_ELEMENTS or (count > len(self.positional) and self.var_positional is None):
+            raise InvalidArguments(
+                f"{self.label} takes {len(self.positional)} positional argument"
+                f"{'' if len(self.positional) == 1 else 's'} but {count} were given"
+            )
+        try:
+            items = _raw_list_decoder.decode(args)
+        except DECODE_ERRORS as exc:
+            raise InvalidArguments(f"{self.label}: malformed arguments: {exc}") from None
+        untyped = self._untyped
+        indexes: Any = untyped.positional
+        if untyped.var_positional and len(items) > len(self.positional):
+            indexes = (*indexes, *range(len(self.positional), len(items)))
+        budget = MAX_ELEMENTS
+        for i in indexes:
+            if i >= len(items):
+                break
+            name = (
+                self.positional[i][0]
+                if i < len(self.positional)
+                else f"*args[{i - len(self.positional)}]"
+            )
+            budget = self._check_untyped_value(items[i], name, budget)
+
+    def _check_untyped_value(self, raw: msgspec.Raw, name: str, budget: int) -> int:
+        try:
+            return check_untyped(memoryview(raw), budget=budget)[1]
+        except UntypedTooCostly as exc:
+            raise InvalidArguments(
+                f"{self.label}: argument {short_name(name)}: {exc.reason} - at `{name}{exc.path}`"
+            ) from None
+        except ValueError as exc:
+            raise InvalidArguments(
+                f"{self.label}: argument {short_name(name)}: malformed value: {exc}"
+            ) from None
 
     @functools.cached_property
     def _full_decoder(self) -> msgspec.msgpack.Decoder[Any] | None:
@@ -186,20 +337,50 @@ class ProcedureCodec:
     def _decode_kwargs(
         self, values: tuple[Any, ...], kwargs: msgspec.Raw | bytes
     ) -> dict[str, Any]:
+        # The map's header says how many names follow: past what the signature
+        # takes, it is refused before a single name is decoded.
+        try:
+            count = _map_length(kwargs)
+        except (IndexError, msgspec.ValidationError):
+            count = -1
+        if count < 0:
+            raise InvalidArguments(
+                f"{self.label}: keyword arguments must be a map of names to values"
+            )
+        if self.var_keyword is None and count > len(self.keyword):
+            raise InvalidArguments(
+                f"{self.label} takes {len(self.keyword)} keyword argument"
+                f"{'' if len(self.keyword) == 1 else 's'} but {count} were given"
+            )
+        if count > MAX_ELEMENTS or count > len(kwargs):
+            raise InvalidArguments(
+                f"{self.label}: a map of {count} keyword arguments is over the limit "
+                f"of {MAX_ELEMENTS}" if count <= len(kwargs)
+                else f"{self.label}: malformed keyword arguments (truncated map)"
+            )
         try:
             raw_map = _raw_map_decoder.decode(kwargs)
         except DECODE_ERRORS:
             raise InvalidArguments(
                 f"{self.label}: keyword arguments must be a map of names to values"
             ) from None
+        keyword = self.keyword
+        untyped = self._untyped
+        budget = MAX_ELEMENTS
+        for key, raw in raw_map.items():  # every name checked before any value is decoded
+            if key in keyword:
+                if key in untyped.keyword:
+                    budget = self._check_untyped_value(raw, key, budget)
+            elif self.var_keyword is None:
+                raise InvalidArguments(
+                    f"{self.label} got an unexpected keyword argument {short_name(key)}"
+                )
+            elif untyped.var_keyword:
+                budget = self._check_untyped_value(raw, key, budget)
         decoded: dict[str, Any] = {}
         for key, raw in raw_map.items():
-            tp = self.keyword.get(key, _MISSING)
+            tp = keyword.get(key, _MISSING)
             if tp is _MISSING:
-                if self.var_keyword is None:
-                    raise InvalidArguments(
-                        f"{self.label} got an unexpected keyword argument {key!r}"
-                    )
                 tp = self.var_keyword
             decoder = self._param_decoders.get(key if tp is not self.var_keyword else "**")
             if decoder is None:
@@ -211,7 +392,7 @@ class ProcedureCodec:
                 raise InvalidArguments(self._describe(exc, name=key)) from None
             except DECODE_ERRORS as exc:
                 raise InvalidArguments(
-                    f"{self.label}: argument {key!r}: malformed value: {exc}"
+                    f"{self.label}: argument {short_name(key)}: malformed value: {exc}"
                 ) from None
         self._bind(values, decoded)
         return decoded
