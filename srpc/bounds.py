@@ -41,8 +41,10 @@ __all__ = [
 MAX_DEPTH: Final = 64
 """Containers nested deeper than this in an untyped value are refused."""
 
-MAX_ELEMENTS: Final = 1 << 20
-"""Elements (scalars, containers, map keys) of all untyped values of one request."""
+MAX_ELEMENTS: Final = 1 << 18
+"""Elements (scalars, containers, map keys) of the untyped values of one request's
+argument array, and again of its keyword map: at most ~100 bytes of Python objects
+each (a map ``{1: []}`` per three elements is the worst), so ~25 MiB decoded."""
 
 MAX_NAME_ECHO: Final = 64
 """Characters of a client-chosen name (a keyword argument) repeated in an error message."""
