@@ -22,7 +22,13 @@ from typing import Any
 
 import msgspec
 
-from srpc.bounds import MAX_ELEMENTS, UntypedTooCostly, check_untyped, short_name
+from srpc.bounds import (
+    MAX_ELEMENTS,
+    MAX_NAME_ECHO,
+    UntypedTooCostly,
+    check_untyped,
+    short_name,
+)
 from srpc.descriptor import ServiceDescriptor
 from srpc.errors import InvalidArguments, InvalidResult
 from srpc.framing import LARGE_FRAME
@@ -94,6 +100,10 @@ def _map_length(raw: bytes | msgspec.Raw) -> int:
     finally:
         view.release()
     raise msgspec.ValidationError("Expected `object`")
+
+
+def _cut(text: str, limit: int = 4 * MAX_NAME_ECHO) -> str:
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
 
 
 @dataclass(frozen=True)
@@ -406,12 +416,15 @@ class ProcedureCodec:
     def _describe(
         self, exc: msgspec.ValidationError, *, positional: bool = False, name: str = ""
     ) -> str:
+        # msgspec's text can repeat the client's bytes (an unknown enum value, an unknown
+        # field's name), and a **kwargs name is the client's: both are cut short.
         text = str(exc)
         match = _PATH.search(text)
         if match is None:
             if name:
-                return f"{self.label}: argument {name!r}: {text} - at `{name}`"
-            return f"{self.label}: {text}"
+                return (f"{self.label}: argument {short_name(name)}: {_cut(text)} "
+                        f"- at `{name[:MAX_NAME_ECHO]}`")
+            return f"{self.label}: {_cut(text)}"
         index, rest = match.groups()
         if positional and index:
             i = int(index[1:-1])
@@ -424,7 +437,8 @@ class ProcedureCodec:
             name = "arguments"
         else:
             rest = index + rest
-        return f"{self.label}: argument {name!r}: {text[: match.start()]} - at `{name}{rest}`"
+        return (f"{self.label}: argument {short_name(name)}: {_cut(text[: match.start()])} "
+                f"- at `{name[:MAX_NAME_ECHO]}{_cut(rest)}`")
 
     def check_result(self, value: Any) -> bytes:
         """Encode ``value`` and validate it against the declared return type."""

@@ -223,3 +223,15 @@ def test_refusals_reach_the_caller_and_the_connection_stays_up(
         with pytest.raises(srpc.InvalidArguments, match="map key"):
             kitchen.echo_any({(1, 2): 3})
         assert kitchen.echo_any({"a": {1: b"x"}}) == {"a": {1: b"x"}}
+
+
+def test_names_and_values_echoed_in_refusals_are_cut_short() -> None:
+    codec = KITCHEN["params"]  # **kwargs: str, so any name is accepted and then typed
+    name = "n" * 100_000
+    with pytest.raises(srpc.InvalidArguments) as info:
+        codec.decode_args(enc([1, "b"]), enc({"c": True, name: 5}))
+    text = str(info.value)
+    assert len(text) < 600 and "100000 characters" in text and "Expected `str`" in text
+    with pytest.raises(srpc.InvalidArguments) as info:
+        KITCHEN["echo_enum"].decode_args(enc(["x" * 100_000]), b"\x80")
+    assert len(str(info.value)) < 600
