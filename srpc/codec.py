@@ -108,12 +108,23 @@ def _cut(text: str, limit: int = 4 * MAX_NAME_ECHO) -> str:
 
 @dataclass(frozen=True)
 class _UntypedParams:
-    """Which parameters of a procedure hold untyped values (checked by :mod:`srpc.bounds`)."""
+    """Which parameters of a procedure hold untyped values (checked by :mod:`srpc.bounds`).
+
+    ``fast`` has, per parameter name (``*args``, ``**`` for the variadic ones),
+    a decoder of its type with every untyped part restricted to what
+    :func:`srpc.bounds.check_untyped` allows, nested at most ``_FAST_DEPTH``
+    deep: it checks and decodes in one pass in C, and when it refuses a value
+    the slow path (the walk, then the declared type's decoder) decides.
+    ``guard`` has a decoder for each parameter holding an untyped set, whose
+    elements the walk does not see as keys: it runs after the walk.
+    """
 
     positional: tuple[int, ...]
     var_positional: bool
     keyword: frozenset[str]
     var_keyword: bool
+    fast: dict[str, msgspec.msgpack.Decoder[Any]]
+    guard: dict[str, list[msgspec.msgpack.Decoder[Any]]]
 
 
 _UNTYPED_ORIGINS = (list, dict, set, frozenset, tuple, collections.abc.Mapping,
@@ -158,16 +169,161 @@ def _contains_untyped(tp: Any, seen: set[int] | None = None) -> bool:
     return False
 
 
+_KEY = typing.Union[None, bool, int, float, str]  # noqa: UP007
+_KEY_BYTES = typing.Union[None, bool, int, float, bytes]  # noqa: UP007
+_FAST_DEPTH = 8  # unrolled: building the type and its decoders costs ~2**depth (~10 ms at 8)
+
+
+@functools.cache
+def _safe_any() -> Any:
+    """An "any" msgspec checks in C: scalars (no bytes: msgspec refuses a union of
+    str and bytes), lists, and maps with scalar keys, nested at most ``_FAST_DEPTH`` deep."""
+    tp: Any = _KEY
+    for _ in range(_FAST_DEPTH):
+        tp = typing.Union[None, bool, int, float, str, list[tp], dict[_KEY, tp]]  # noqa: UP007
+    return tp
+
+
+class _NotRestrictable(Exception):
+    pass
+
+
+_CONTAINERS: dict[Any, type] = {
+    list: list, typing.List: list, collections.abc.Sequence: list,  # noqa: UP006
+    collections.abc.Iterable: list, tuple: tuple, typing.Tuple: tuple,  # noqa: UP006
+    dict: dict, typing.Dict: dict, collections.abc.Mapping: dict,  # noqa: UP006
+    set: set, typing.Set: set, collections.abc.Set: set, frozenset: frozenset,  # noqa: UP006
+    typing.FrozenSet: frozenset,  # noqa: UP006
+}
+
+
+def _restrict(tp: Any, fast: bool, set_key: Any = _KEY) -> Any:
+    """``tp`` with its untyped parts restricted (see :class:`_UntypedParams`).
+
+    ``fast``: every untyped part becomes ``_safe_any()``. Otherwise only the
+    elements of untyped sets change (to scalars); the rest is left to the walk.
+    """
+    if not _contains_untyped(tp):
+        return tp
+    if tp is Any or tp is object or isinstance(tp, typing.TypeVar):
+        return _safe_any() if fast else Any
+    try:
+        bare = _CONTAINERS.get(tp)
+    except TypeError:
+        bare = None
+    if bare is not None:
+        return _restrict_container(bare, (), fast, set_key)
+    origin = typing.get_origin(tp)
+    args = typing.get_args(tp)
+    if origin is typing.Annotated:
+        return typing.Annotated.__class_getitem__((_restrict(args[0], fast, set_key), *args[1:]))
+    if origin is typing.Union or isinstance(tp, types.UnionType):
+        return typing.Union[tuple(_restrict(a, fast, set_key) for a in args)]  # noqa: UP007
+    container = _CONTAINERS.get(origin)
+    if container is None:
+        raise _NotRestrictable(tp)  # a dataclass, Struct... with untyped fields: walk only
+    return _restrict_container(container, args, fast, set_key)
+
+
+def _untyped_leaf(tp: Any) -> bool:
+    return tp is Any or tp is object or isinstance(tp, typing.TypeVar)
+
+
+def _restrict_container(kind: type, args: tuple[Any, ...], fast: bool, set_key: Any) -> Any:
+    if kind is dict:
+        key, value = args or (Any, Any)
+        key = (_KEY if fast else Any) if _untyped_leaf(key) else _restrict(key, fast, set_key)
+        return dict.__class_getitem__((key, _restrict(value, fast, set_key)))
+    if kind is set or kind is frozenset:
+        (element,) = args or (Any,)
+        element = set_key if _untyped_leaf(element) else _restrict(element, fast, set_key)
+        return kind.__class_getitem__(element)
+    if kind is tuple:
+        if not args:
+            return tuple.__class_getitem__((_restrict(Any, fast, set_key), ...))
+        return tuple.__class_getitem__(
+            tuple(a if a is Ellipsis else _restrict(a, fast, set_key) for a in args)
+        )
+    (element,) = args or (Any,)
+    return list.__class_getitem__(_restrict(element, fast, set_key))
+
+
+def _fast_decoder(tp: Any) -> msgspec.msgpack.Decoder[Any] | None:
+    try:
+        return msgspec.msgpack.Decoder(_restrict(tp, True))
+    except (_NotRestrictable, TypeError):
+        return None
+
+
+def _guard_decoder(tp: Any) -> list[msgspec.msgpack.Decoder[Any]] | None:
+    """Decoders that refuse non-scalar elements in ``tp``'s untyped sets (None: it has none).
+
+    One takes str elements, the other bytes (msgspec refuses a union of the
+    two): a value passes when either accepts it.
+    """
+    if not _mentions_set(tp):
+        return None
+    try:
+        return [msgspec.msgpack.Decoder(_restrict(tp, False, key)) for key in (_KEY, _KEY_BYTES)]
+    except (_NotRestrictable, TypeError):
+        return None
+
+
+def _accepts(decoder: msgspec.msgpack.Decoder[Any], raw: msgspec.Raw) -> bool:
+    try:
+        decoder.decode(raw)
+    except DECODE_ERRORS:
+        return False
+    return True
+
+
+def _mentions_set(tp: Any, seen: set[int] | None = None) -> bool:
+    seen = set() if seen is None else seen
+    if id(tp) in seen:
+        return False
+    seen.add(id(tp))
+    try:
+        if _CONTAINERS.get(tp) in (set, frozenset):
+            return True
+    except TypeError:
+        pass
+    origin = typing.get_origin(tp)
+    if _CONTAINERS.get(origin) in (set, frozenset) and any(
+        _contains_untyped(a) for a in typing.get_args(tp)
+    ):
+        return True
+    return any(_mentions_set(a, seen) for a in typing.get_args(tp) if a is not Ellipsis)
+
+
 class _BoundedDecoder:
-    """A procedure's whole-arguments decoder, after the bounds check of its untyped values."""
+    """A procedure's whole-arguments decoder for when some parameters are untyped.
 
-    __slots__ = ("_codec", "_decoder")
+    Arguments no longer than the element budget (so no more elements than
+    that) go through ``fast``: the declared types with restricted untyped
+    parts, checked and decoded in one pass in C. Anything ``fast`` refuses,
+    and longer arguments, are walked (:func:`srpc.bounds.check_untyped`) and
+    then decoded with the declared types.
+    """
 
-    def __init__(self, decoder: msgspec.msgpack.Decoder[Any], codec: ProcedureCodec) -> None:
+    __slots__ = ("_codec", "_decoder", "_fast")
+
+    def __init__(
+        self,
+        decoder: msgspec.msgpack.Decoder[Any],
+        fast: msgspec.msgpack.Decoder[Any] | None,
+        codec: ProcedureCodec,
+    ) -> None:
         self._decoder = decoder
+        self._fast = fast
         self._codec = codec
 
     def decode(self, data: Any) -> Any:
+        fast = self._fast
+        if fast is not None and len(data) <= MAX_ELEMENTS:
+            try:
+                return fast.decode(data)
+            except msgspec.ValidationError:
+                pass  # maybe only outside the fast type (bytes, deeper nesting): walk it
         self._codec._check_untyped_args(memoryview(data))
         return self._decoder.decode(data)
 
@@ -259,6 +415,23 @@ class ProcedureCodec:
 
     @functools.cached_property
     def _untyped(self) -> _UntypedParams:
+        params = [(name, tp) for name, tp in self.positional]
+        params += [(name, tp) for name, tp in self.keyword.items()]
+        if self.var_positional is not None:
+            params.append(("*args", self.var_positional))
+        if self.var_keyword is not None:
+            params.append(("**", self.var_keyword))
+        fast: dict[str, msgspec.msgpack.Decoder[Any]] = {}
+        guard: dict[str, list[msgspec.msgpack.Decoder[Any]]] = {}
+        for name, tp in params:
+            if not _contains_untyped(tp):
+                continue
+            decoder = _fast_decoder(tp)
+            if decoder is not None:
+                fast[name] = decoder
+            guards = _guard_decoder(tp)
+            if guards is not None:
+                guard[name] = guards
         return _UntypedParams(
             positional=tuple(
                 i for i, (_, tp) in enumerate(self.positional) if _contains_untyped(tp)
@@ -267,15 +440,26 @@ class ProcedureCodec:
             and _contains_untyped(self.var_positional),
             keyword=frozenset(name for name, tp in self.keyword.items() if _contains_untyped(tp)),
             var_keyword=self.var_keyword is not None and _contains_untyped(self.var_keyword),
+            fast=fast,
+            guard=guard,
         )
 
     @functools.cached_property
     def _args_decoder(self) -> msgspec.msgpack.Decoder[Any] | None:
         """``_full_decoder``, preceded by the bounds check when a parameter is untyped."""
         full = self._full_decoder
-        if full is None or not self._untyped.positional:
+        untyped = self._untyped
+        if full is None or not untyped.positional:
             return full
-        return _BoundedDecoder(full, self)  # type: ignore[return-value]
+        fast = None
+        if all(name in untyped.fast for name, tp in self.positional if _contains_untyped(tp)):
+            try:
+                fast = msgspec.msgpack.Decoder(tuple.__class_getitem__(
+                    tuple(_restrict(tp, True) for _, tp in self.positional) or ()
+                ))
+            except (_NotRestrictable, TypeError):
+                fast = None
+        return _BoundedDecoder(full, fast, self)  # type: ignore[return-value]
 
     def _check_untyped_args(self, args: memoryview) -> None:
         """Refuse untyped positional values over the bounds of :mod:`srpc.bounds`."""
@@ -300,16 +484,25 @@ class ProcedureCodec:
         for i in indexes:
             if i >= len(items):
                 break
-            name = (
-                self.positional[i][0]
-                if i < len(self.positional)
-                else f"*args[{i - len(self.positional)}]"
-            )
-            budget = self._check_untyped_value(items[i], name, budget)
+            if i < len(self.positional):
+                name = param = self.positional[i][0]
+            else:
+                name, param = f"*args[{i - len(self.positional)}]", "*args"
+            budget = self._check_untyped_value(items[i], name, budget, param)
 
-    def _check_untyped_value(self, raw: msgspec.Raw, name: str, budget: int) -> int:
+    def _check_untyped_value(
+        self, raw: msgspec.Raw, name: str, budget: int, param: str | None = None
+    ) -> int:
+        """Walk one untyped value (``name`` in messages) and return the budget left."""
         try:
-            return check_untyped(memoryview(raw), budget=budget)[1]
+            left = check_untyped(memoryview(raw), budget=budget)[1]
+            guards = self._untyped.guard.get(name if param is None else param)
+            if guards is not None and not any(_accepts(guard, raw) for guard in guards):
+                raise InvalidArguments(
+                    f"{self.label}: argument {short_name(name)}: the elements of an untyped "
+                    "set must be str, int, float, bool, bytes or None (not str and bytes both)"
+                )
+            return left
         except UntypedTooCostly as exc:
             raise InvalidArguments(
                 f"{self.label}: argument {short_name(name)}: {exc.reason} - at `{name}{exc.path}`"
@@ -375,23 +568,31 @@ class ProcedureCodec:
                 f"{self.label}: keyword arguments must be a map of names to values"
             ) from None
         keyword = self.keyword
+        if self.var_keyword is None:
+            for key in raw_map:  # every name checked before any value is decoded
+                if key not in keyword:
+                    raise InvalidArguments(
+                        f"{self.label} got an unexpected keyword argument {short_name(key)}"
+                    )
         untyped = self._untyped
         budget = MAX_ELEMENTS
-        for key, raw in raw_map.items():  # every name checked before any value is decoded
-            if key in keyword:
-                if key in untyped.keyword:
-                    budget = self._check_untyped_value(raw, key, budget)
-            elif self.var_keyword is None:
-                raise InvalidArguments(
-                    f"{self.label} got an unexpected keyword argument {short_name(key)}"
-                )
-            elif untyped.var_keyword:
-                budget = self._check_untyped_value(raw, key, budget)
         decoded: dict[str, Any] = {}
         for key, raw in raw_map.items():
             tp = keyword.get(key, _MISSING)
+            param = key
             if tp is _MISSING:
-                tp = self.var_keyword
+                tp, param = self.var_keyword, "**"
+            if key in untyped.keyword if param == key else untyped.var_keyword:
+                fast = untyped.fast.get(param)
+                if fast is not None and len(raw) <= budget:
+                    try:
+                        decoded[key] = fast.decode(raw)
+                    except msgspec.ValidationError:
+                        pass
+                    else:
+                        budget -= len(raw)  # no more elements than bytes
+                        continue
+                budget = self._check_untyped_value(raw, key, budget, param)
             decoder = self._param_decoders.get(key if tp is not self.var_keyword else "**")
             if decoder is None:
                 decoder = _decoder_for(tp)

@@ -235,3 +235,65 @@ def test_names_and_values_echoed_in_refusals_are_cut_short() -> None:
     with pytest.raises(srpc.InvalidArguments) as info:
         KITCHEN["echo_enum"].decode_args(enc(["x" * 100_000]), b"\x80")
     assert len(str(info.value)) < 600
+
+
+class _Shapes:
+    """Parameter shapes the kitchen service does not have."""
+
+    def tagged(self, tags: set[Any], label: Any = None) -> int: ...
+    def nested(self, table: dict[str, list[Any]], *rest: Any, **extra: Any) -> int: ...
+    def plain(self, items: list) -> int: ...  # type: ignore[type-arg]
+
+
+def _codec(name: str) -> Any:
+    from srpc.codec import build_procedure
+
+    return build_procedure("shapes", _Shapes, name)
+
+
+@pytest.mark.parametrize(
+    ("name", "args", "kwargs", "expected"),
+    [
+        ("tagged", [{1, "a", None}], {}, (({1, "a", None},), {})),
+        ("tagged", [{b"bytes"}], {"label": {"k": b"v"}}, (({b"bytes"},), {"label": {"k": b"v"}})),
+        ("nested", [{"a": [1, {2: [b"x"]}]}, [[[]]]], {"z": {1.5: None}},
+         (({"a": [1, {2: [b"x"]}]}, [[[]]]), {"z": {1.5: None}})),
+        ("plain", [[1, "two", {3: [4]}]], {}, (([1, "two", {3: [4]}],), {})),
+    ],
+)
+def test_fast_and_walked_paths_decode_what_any_decodes(
+    name: str, args: list[Any], kwargs: dict[str, Any], expected: Any
+) -> None:
+    assert _codec(name).decode_args(enc(args), enc(kwargs)) == expected
+
+
+def test_nesting_past_the_fast_type_is_walked_and_still_decoded() -> None:
+    value: Any = None
+    for _ in range(40):
+        value = [value]
+    assert KITCHEN["echo_any"].decode_args(enc([value]), b"\x80") == ((value,), {})
+    with pytest.raises(srpc.InvalidArguments, match="nested deeper than 64"):
+        KITCHEN["echo_any"].decode_args(b"\x91" + b"\x91" * 70 + b"\xc0", b"\x80")
+
+
+@pytest.mark.parametrize(
+    ("args", "kwargs"),
+    [
+        (enc([[(1, 2), (3,)]]), b"\x80"),  # the set's elements as arrays (tuples, when decoded)
+        (enc([[[-1, -2], [-2, -1]]]), b"\x80"),
+        (enc([[1]]), enc({"label": {(1, 2): 3}})),
+    ],
+)
+def test_untyped_sets_and_maps_take_only_scalars(args: bytes, kwargs: bytes) -> None:
+    with pytest.raises(srpc.InvalidArguments, match="tagged"):
+        _codec("tagged").decode_args(args, kwargs)
+
+
+def test_untyped_var_positional_and_var_keyword_are_checked() -> None:
+    codec = _codec("nested")
+    with pytest.raises(srpc.InvalidArguments) as info:
+        codec.decode_args(enc([{}, 1, {(1,): 2}]), b"\x80")
+    assert "at `*args[1]{0}.key`" in str(info.value)
+    with pytest.raises(srpc.InvalidArguments) as info:
+        codec.decode_args(enc([{}]), enc({"q": [{(1,): 2}]}))
+    assert "at `q[0]{0}.key`" in str(info.value)
