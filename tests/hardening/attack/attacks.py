@@ -346,34 +346,45 @@ def pool_blocked(target: Target) -> list[str]:
 
 
 def pipelined_adds(target: Target) -> list[str]:
-    """One client pipelining 200k ``add`` calls (the issue: the others wait 1-3 s)."""
-    calls = 200_000
+    """One client pipelining 200k ``add`` calls (the issue: the others wait 1-3 s).
+
+    The full form is the table's: 200k calls on one connection. Its outcome
+    depends on the machine's load (the worst probe took 0.64 s in one run and
+    over 1 s in the next), so the quick form pipelines 100k calls on each of
+    four connections of the same client: several reads' worth of dispatch
+    before the probe's turn, which failed today in every run.
+    """
+    connections, calls = (1, 200_000) if target.full else (4, 100_000)
     frame = bytes(encode_request(encoder, 0, "add", (1, 2), {}))
-    with closing_all([handshake(target)]) as (sock,):
-        done: list[int] = [0]
 
-        def drain() -> None:
-            reader = FrameDecoder()
-            deadline = time.monotonic() + 60
-            while done[0] < calls and time.monotonic() < deadline:
-                sock.settimeout(1.0)
-                try:
-                    data = sock.recv(1 << 20)
-                except TimeoutError:
-                    continue
-                except OSError:
-                    return
-                if not data:
-                    return
-                done[0] += len(reader.feed(data))
+    def one(i: int) -> list[str]:
+        with closing_all([handshake(target, i)]) as (sock,):
+            done: list[int] = [0]
 
-        reader_thread = threading.Thread(target=drain, daemon=True)
-        reader_thread.start()
-        sock.sendall(frame * calls)
-        reader_thread.join(70)
-        if done[0] < calls:
-            return [f"{calls - done[0]} of {calls} adds not answered"]
-    return []
+            def drain() -> None:
+                reader = FrameDecoder()
+                deadline = time.monotonic() + 60
+                while done[0] < calls and time.monotonic() < deadline:
+                    sock.settimeout(1.0)
+                    try:
+                        data = sock.recv(1 << 20)
+                    except TimeoutError:
+                        continue
+                    except OSError:
+                        return
+                    if not data:
+                        return
+                    done[0] += len(reader.feed(data))
+
+            reader_thread = threading.Thread(target=drain, daemon=True)
+            reader_thread.start()
+            sock.sendall(frame * calls)
+            reader_thread.join(70)
+            if done[0] < calls:
+                return [f"{calls - done[0]} of {calls} adds not answered"]
+        return []
+
+    return in_threads(connections, one)
 
 
 def unprintable_exceptions(target: Target) -> list[str]:
