@@ -19,22 +19,41 @@ its cost is bounded by the budget, not by the frame. msgspec cannot do this
 check itself: it refuses a union of ``str`` and ``bytes`` and recursive
 aliases, which a restricted "any" type needs.
 
-A value of ``n`` bytes has at most ``n`` elements, so a value no longer
-than the remaining budget needs only the key and depth checks; the codec
-(:class:`srpc.codec.ProcedureCodec`) calls this only for parameters whose
-declared type contains ``Any``.
+The second half of the module reads declared types: which contain
+untyped parts (:func:`contains_untyped`), and the same type with those
+parts restricted (:func:`restrict`) to what the walk allows, in a form
+msgspec can check in C: ``restricted_any()`` is scalars without bytes,
+lists and scalar-keyed maps, unrolled ``FAST_DEPTH`` levels deep. The codec
+(:class:`srpc.codec.ProcedureCodec`) decodes an untyped parameter with its
+restricted type first, and walks only what that refuses or what is longer
+than the element budget (a value of ``n`` bytes has at most ``n`` elements).
 """
 
 from __future__ import annotations
 
-from typing import Final
+import collections.abc
+import dataclasses
+import functools
+import types
+import typing
+from typing import Any, Final
+
+import msgspec
 
 __all__ = [
+    "FAST_DEPTH",
     "MAX_DEPTH",
     "MAX_ELEMENTS",
     "MAX_NAME_ECHO",
+    "SCALAR_KEY",
+    "SCALAR_KEY_BYTES",
+    "NotRestrictable",
     "UntypedTooCostly",
     "check_untyped",
+    "contains_untyped",
+    "has_untyped_set",
+    "restrict",
+    "restricted_any",
     "short_name",
 ]
 
@@ -217,3 +236,145 @@ def short_name(name: str, limit: int = MAX_NAME_ECHO) -> str:
     if len(name) <= limit:
         return repr(name)
     return f"{name[:limit]!r}... ({len(name)} characters)"
+
+
+# -- untyped parts of declared types ---------------------------------------------
+
+_UNTYPED_ORIGINS = (list, dict, set, frozenset, tuple, collections.abc.Mapping,
+                    collections.abc.Sequence, collections.abc.Set, collections.abc.Iterable)
+
+
+def contains_untyped(tp: Any, seen: set[int] | None = None) -> bool:
+    """Whether values of ``tp`` can hold untyped (``Any``) parts, decoded as the bytes say."""
+    if tp is Any or tp is object or isinstance(tp, typing.TypeVar):
+        return True
+    if tp in _UNTYPED_ORIGINS or tp in (typing.List, typing.Dict, typing.Set, typing.Tuple):  # noqa: UP006
+        return True  # a bare container: its items are untyped
+    seen = set() if seen is None else seen
+    if id(tp) in seen:
+        return False
+    seen.add(id(tp))
+    origin = typing.get_origin(tp)
+    if origin is not None:
+        args = typing.get_args(tp)
+        if origin is typing.Annotated:
+            return contains_untyped(args[0], seen)
+        if origin is typing.Literal:
+            return False
+        if origin in _UNTYPED_ORIGINS and not args:
+            return True
+        return any(a is not Ellipsis and contains_untyped(a, seen) for a in args)
+    if isinstance(tp, types.UnionType):
+        return any(contains_untyped(a, seen) for a in typing.get_args(tp))
+    if isinstance(tp, type) and (
+        dataclasses.is_dataclass(tp)
+        or issubclass(tp, msgspec.Struct)
+        or typing.is_typeddict(tp)
+        or (issubclass(tp, tuple) and hasattr(tp, "_fields"))
+    ):
+        try:
+            hints = typing.get_type_hints(tp)
+        except Exception:
+            return True
+        return any(contains_untyped(h, seen) for h in hints.values())
+    return False
+
+
+SCALAR_KEY = typing.Union[None, bool, int, float, str]  # noqa: UP007
+SCALAR_KEY_BYTES = typing.Union[None, bool, int, float, bytes]  # noqa: UP007
+FAST_DEPTH = 8  # unrolled: building the type and its decoders costs ~2**depth (~10 ms at 8)
+
+
+@functools.cache
+def restricted_any() -> Any:
+    """An "any" msgspec checks in C: scalars (no bytes: msgspec refuses a union of
+    str and bytes), lists, and maps with scalar keys, nested at most ``FAST_DEPTH`` deep."""
+    tp: Any = SCALAR_KEY
+    for _ in range(FAST_DEPTH):
+        tp = typing.Union[None, bool, int, float, str, list[tp], dict[SCALAR_KEY, tp]]  # noqa: UP007
+    return tp
+
+
+class NotRestrictable(Exception):
+    """A type with untyped parts inside a dataclass, Struct, TypedDict...: walked only."""
+
+
+_CONTAINERS: dict[Any, type] = {
+    list: list, typing.List: list, collections.abc.Sequence: list,  # noqa: UP006
+    collections.abc.Iterable: list, tuple: tuple, typing.Tuple: tuple,  # noqa: UP006
+    dict: dict, typing.Dict: dict, collections.abc.Mapping: dict,  # noqa: UP006
+    set: set, typing.Set: set, collections.abc.Set: set, frozenset: frozenset,  # noqa: UP006
+    typing.FrozenSet: frozenset,  # noqa: UP006
+}
+
+
+def restrict(tp: Any, fast: bool, set_key: Any = SCALAR_KEY) -> Any:
+    """``tp`` with its untyped parts restricted; :class:`NotRestrictable` if it cannot be.
+
+    ``fast``: every untyped part becomes ``restricted_any()``, and untyped map
+    keys ``SCALAR_KEY``. Otherwise only the elements of untyped sets change
+    (to ``set_key``: arrays in a set decode as tuples, the flood's keys); the
+    rest is left to the walk.
+    """
+    if not contains_untyped(tp):
+        return tp
+    if tp is Any or tp is object or isinstance(tp, typing.TypeVar):
+        return restricted_any() if fast else Any
+    try:
+        bare = _CONTAINERS.get(tp)
+    except TypeError:
+        bare = None
+    if bare is not None:
+        return _restrict_container(bare, (), fast, set_key)
+    origin = typing.get_origin(tp)
+    args = typing.get_args(tp)
+    if origin is typing.Annotated:
+        return typing.Annotated.__class_getitem__((restrict(args[0], fast, set_key), *args[1:]))
+    if origin is typing.Union or isinstance(tp, types.UnionType):
+        return typing.Union[tuple(restrict(a, fast, set_key) for a in args)]  # noqa: UP007
+    container = _CONTAINERS.get(origin)
+    if container is None:
+        raise NotRestrictable(tp)  # a dataclass, Struct... with untyped fields: walk only
+    return _restrict_container(container, args, fast, set_key)
+
+
+def _untyped_leaf(tp: Any) -> bool:
+    return tp is Any or tp is object or isinstance(tp, typing.TypeVar)
+
+
+def _restrict_container(kind: type, args: tuple[Any, ...], fast: bool, set_key: Any) -> Any:
+    if kind is dict:
+        key, value = args or (Any, Any)
+        key = (SCALAR_KEY if fast else Any) if _untyped_leaf(key) else restrict(key, fast, set_key)
+        return dict.__class_getitem__((key, restrict(value, fast, set_key)))
+    if kind is set or kind is frozenset:
+        (element,) = args or (Any,)
+        element = set_key if _untyped_leaf(element) else restrict(element, fast, set_key)
+        return kind.__class_getitem__(element)
+    if kind is tuple:
+        if not args:
+            return tuple.__class_getitem__((restrict(Any, fast, set_key), ...))
+        return tuple.__class_getitem__(
+            tuple(a if a is Ellipsis else restrict(a, fast, set_key) for a in args)
+        )
+    (element,) = args or (Any,)
+    return list.__class_getitem__(restrict(element, fast, set_key))
+
+
+def has_untyped_set(tp: Any, seen: set[int] | None = None) -> bool:
+    """Whether ``tp`` has a set or frozenset whose elements are untyped, at any depth."""
+    seen = set() if seen is None else seen
+    if id(tp) in seen:
+        return False
+    seen.add(id(tp))
+    try:
+        if _CONTAINERS.get(tp) in (set, frozenset):
+            return True
+    except TypeError:
+        pass
+    origin = typing.get_origin(tp)
+    if _CONTAINERS.get(origin) in (set, frozenset) and any(
+        contains_untyped(a) for a in typing.get_args(tp)
+    ):
+        return True
+    return any(has_untyped_set(a, seen) for a in typing.get_args(tp) if a is not Ellipsis)

@@ -9,7 +9,6 @@ the declared type (``list[Record]`` comes back as ``Record`` instances).
 
 from __future__ import annotations
 
-import collections.abc
 import dataclasses
 import functools
 import inspect
@@ -25,8 +24,14 @@ import msgspec
 from srpc.bounds import (
     MAX_ELEMENTS,
     MAX_NAME_ECHO,
+    SCALAR_KEY,
+    SCALAR_KEY_BYTES,
+    NotRestrictable,
     UntypedTooCostly,
     check_untyped,
+    contains_untyped,
+    has_untyped_set,
+    restrict,
     short_name,
 )
 from srpc.descriptor import ServiceDescriptor
@@ -112,7 +117,7 @@ class _UntypedParams:
 
     ``fast`` has, per parameter name (``*args``, ``**`` for the variadic ones),
     a decoder of its type with every untyped part restricted to what
-    :func:`srpc.bounds.check_untyped` allows, nested at most ``_FAST_DEPTH``
+    :func:`srpc.bounds.check_untyped` allows, nested at most ``FAST_DEPTH``
     deep: it checks and decodes in one pass in C, and when it refuses a value
     the slow path (the walk, then the declared type's decoder) decides.
     ``guard`` has a decoder for each parameter holding an untyped set, whose
@@ -127,131 +132,15 @@ class _UntypedParams:
     guard: dict[str, list[msgspec.msgpack.Decoder[Any]]]
 
 
-_UNTYPED_ORIGINS = (list, dict, set, frozenset, tuple, collections.abc.Mapping,
-                    collections.abc.Sequence, collections.abc.Set, collections.abc.Iterable)
-
-
-def _contains_untyped(tp: Any, seen: set[int] | None = None) -> bool:
-    """Whether values of ``tp`` can hold untyped (``Any``) parts, decoded as the bytes say."""
-    if tp is Any or tp is object or isinstance(tp, typing.TypeVar):
-        return True
-    if tp in _UNTYPED_ORIGINS or tp in (typing.List, typing.Dict, typing.Set, typing.Tuple):  # noqa: UP006
-        return True  # a bare container: its items are untyped
-    if _decoder_for(tp) is _any_decoder:
-        return True  # msgspec cannot validate it: its wire form is taken as is
-    seen = set() if seen is None else seen
-    if id(tp) in seen:
-        return False
-    seen.add(id(tp))
-    origin = typing.get_origin(tp)
-    if origin is not None:
-        args = typing.get_args(tp)
-        if origin is typing.Annotated:
-            return _contains_untyped(args[0], seen)
-        if origin is typing.Literal:
-            return False
-        if origin in _UNTYPED_ORIGINS and not args:
-            return True
-        return any(a is not Ellipsis and _contains_untyped(a, seen) for a in args)
-    if isinstance(tp, types.UnionType):
-        return any(_contains_untyped(a, seen) for a in typing.get_args(tp))
-    if isinstance(tp, type) and (
-        dataclasses.is_dataclass(tp)
-        or issubclass(tp, msgspec.Struct)
-        or typing.is_typeddict(tp)
-        or (issubclass(tp, tuple) and hasattr(tp, "_fields"))
-    ):
-        try:
-            hints = typing.get_type_hints(tp)
-        except Exception:
-            return True
-        return any(_contains_untyped(h, seen) for h in hints.values())
-    return False
-
-
-_KEY = typing.Union[None, bool, int, float, str]  # noqa: UP007
-_KEY_BYTES = typing.Union[None, bool, int, float, bytes]  # noqa: UP007
-_FAST_DEPTH = 8  # unrolled: building the type and its decoders costs ~2**depth (~10 ms at 8)
-
-
-@functools.cache
-def _safe_any() -> Any:
-    """An "any" msgspec checks in C: scalars (no bytes: msgspec refuses a union of
-    str and bytes), lists, and maps with scalar keys, nested at most ``_FAST_DEPTH`` deep."""
-    tp: Any = _KEY
-    for _ in range(_FAST_DEPTH):
-        tp = typing.Union[None, bool, int, float, str, list[tp], dict[_KEY, tp]]  # noqa: UP007
-    return tp
-
-
-class _NotRestrictable(Exception):
-    pass
-
-
-_CONTAINERS: dict[Any, type] = {
-    list: list, typing.List: list, collections.abc.Sequence: list,  # noqa: UP006
-    collections.abc.Iterable: list, tuple: tuple, typing.Tuple: tuple,  # noqa: UP006
-    dict: dict, typing.Dict: dict, collections.abc.Mapping: dict,  # noqa: UP006
-    set: set, typing.Set: set, collections.abc.Set: set, frozenset: frozenset,  # noqa: UP006
-    typing.FrozenSet: frozenset,  # noqa: UP006
-}
-
-
-def _restrict(tp: Any, fast: bool, set_key: Any = _KEY) -> Any:
-    """``tp`` with its untyped parts restricted (see :class:`_UntypedParams`).
-
-    ``fast``: every untyped part becomes ``_safe_any()``. Otherwise only the
-    elements of untyped sets change (to scalars); the rest is left to the walk.
-    """
-    if not _contains_untyped(tp):
-        return tp
-    if tp is Any or tp is object or isinstance(tp, typing.TypeVar):
-        return _safe_any() if fast else Any
-    try:
-        bare = _CONTAINERS.get(tp)
-    except TypeError:
-        bare = None
-    if bare is not None:
-        return _restrict_container(bare, (), fast, set_key)
-    origin = typing.get_origin(tp)
-    args = typing.get_args(tp)
-    if origin is typing.Annotated:
-        return typing.Annotated.__class_getitem__((_restrict(args[0], fast, set_key), *args[1:]))
-    if origin is typing.Union or isinstance(tp, types.UnionType):
-        return typing.Union[tuple(_restrict(a, fast, set_key) for a in args)]  # noqa: UP007
-    container = _CONTAINERS.get(origin)
-    if container is None:
-        raise _NotRestrictable(tp)  # a dataclass, Struct... with untyped fields: walk only
-    return _restrict_container(container, args, fast, set_key)
-
-
-def _untyped_leaf(tp: Any) -> bool:
-    return tp is Any or tp is object or isinstance(tp, typing.TypeVar)
-
-
-def _restrict_container(kind: type, args: tuple[Any, ...], fast: bool, set_key: Any) -> Any:
-    if kind is dict:
-        key, value = args or (Any, Any)
-        key = (_KEY if fast else Any) if _untyped_leaf(key) else _restrict(key, fast, set_key)
-        return dict.__class_getitem__((key, _restrict(value, fast, set_key)))
-    if kind is set or kind is frozenset:
-        (element,) = args or (Any,)
-        element = set_key if _untyped_leaf(element) else _restrict(element, fast, set_key)
-        return kind.__class_getitem__(element)
-    if kind is tuple:
-        if not args:
-            return tuple.__class_getitem__((_restrict(Any, fast, set_key), ...))
-        return tuple.__class_getitem__(
-            tuple(a if a is Ellipsis else _restrict(a, fast, set_key) for a in args)
-        )
-    (element,) = args or (Any,)
-    return list.__class_getitem__(_restrict(element, fast, set_key))
+def _contains_untyped(tp: Any) -> bool:
+    """Whether values of ``tp`` can hold parts decoded as the bytes say, unvalidated."""
+    return _decoder_for(tp) is _any_decoder or contains_untyped(tp)
 
 
 def _fast_decoder(tp: Any) -> msgspec.msgpack.Decoder[Any] | None:
     try:
-        return msgspec.msgpack.Decoder(_restrict(tp, True))
-    except (_NotRestrictable, TypeError):
+        return msgspec.msgpack.Decoder(restrict(tp, True))
+    except (NotRestrictable, TypeError):
         return None
 
 
@@ -261,11 +150,14 @@ def _guard_decoder(tp: Any) -> list[msgspec.msgpack.Decoder[Any]] | None:
     One takes str elements, the other bytes (msgspec refuses a union of the
     two): a value passes when either accepts it.
     """
-    if not _mentions_set(tp):
+    if not has_untyped_set(tp):
         return None
     try:
-        return [msgspec.msgpack.Decoder(_restrict(tp, False, key)) for key in (_KEY, _KEY_BYTES)]
-    except (_NotRestrictable, TypeError):
+        return [
+            msgspec.msgpack.Decoder(restrict(tp, False, key))
+            for key in (SCALAR_KEY, SCALAR_KEY_BYTES)
+        ]
+    except (NotRestrictable, TypeError):
         return None
 
 
@@ -275,24 +167,6 @@ def _accepts(decoder: msgspec.msgpack.Decoder[Any], raw: msgspec.Raw) -> bool:
     except DECODE_ERRORS:
         return False
     return True
-
-
-def _mentions_set(tp: Any, seen: set[int] | None = None) -> bool:
-    seen = set() if seen is None else seen
-    if id(tp) in seen:
-        return False
-    seen.add(id(tp))
-    try:
-        if _CONTAINERS.get(tp) in (set, frozenset):
-            return True
-    except TypeError:
-        pass
-    origin = typing.get_origin(tp)
-    if _CONTAINERS.get(origin) in (set, frozenset) and any(
-        _contains_untyped(a) for a in typing.get_args(tp)
-    ):
-        return True
-    return any(_mentions_set(a, seen) for a in typing.get_args(tp) if a is not Ellipsis)
 
 
 class _BoundedDecoder:
@@ -455,9 +329,9 @@ class ProcedureCodec:
         if all(name in untyped.fast for name, tp in self.positional if _contains_untyped(tp)):
             try:
                 fast = msgspec.msgpack.Decoder(tuple.__class_getitem__(
-                    tuple(_restrict(tp, True) for _, tp in self.positional) or ()
+                    tuple(restrict(tp, True) for _, tp in self.positional) or ()
                 ))
-            except (_NotRestrictable, TypeError):
+            except (NotRestrictable, TypeError):
                 fast = None
         return _BoundedDecoder(full, fast, self)  # type: ignore[return-value]
 
