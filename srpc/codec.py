@@ -196,7 +196,7 @@ class _BoundedDecoder:
         if fast is not None and len(data) <= MAX_ELEMENTS:
             try:
                 return fast.decode(data)
-            except msgspec.ValidationError:
+            except DECODE_ERRORS:
                 pass  # maybe only outside the fast type (bytes, deeper nesting): walk it
         self._codec._check_untyped_args(memoryview(data))
         return self._decoder.decode(data)
@@ -461,8 +461,8 @@ class ProcedureCodec:
                 if fast is not None and len(raw) <= budget:
                     try:
                         decoded[key] = fast.decode(raw)
-                    except msgspec.ValidationError:
-                        pass
+                    except DECODE_ERRORS:
+                        pass  # the walk and the declared type's decoder say why
                     else:
                         budget -= len(raw)  # no more elements than bytes
                         continue
