@@ -55,7 +55,7 @@ ROWS: list[Row] = [
               "buffer_updated dispatches every request of a read in one turn of the loop: "
               "a dispatch budget per turn, the rest via call_soon)",
         note="the full form (the table's 200k on one connection) is at the edge here: worst "
-             "probe 0.64 s in one run, over 1 s in the next; the quick form uses 4 x 100k"),
+             "probe 0.64 s in one run, over 1 s in the next; the quick form uses 6 x 100k"),
     Row("huge-name", "an unknown procedure name of many MiB", attacks.huge_name,
         needs="names echoed in ErrorReply and in metrics lines capped in length (server.py "
               "_dispatch's unknown-procedure error, _reply's metrics record; "
