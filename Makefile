@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install test demo lint gen bench fuzz soak clean
+.PHONY: install test demo lint gen bench fuzz soak attack clean
 
 install: $(STAMP)
 
@@ -43,3 +43,7 @@ soak: install
 
 clean:
 	rm -rf $(VENV) dist build .mypy_cache .ruff_cache .pytest_cache
+
+# Issue 11's attacks, each against a fresh server process with a health probe; prints the table.
+attack: install
+	$(BIN)/python -m tests.hardening.attack

@@ -30,6 +30,19 @@ from typing import Any
 
 import msgspec
 
+from srpc.bounds import (
+    MAX_ELEMENTS,
+    MAX_NAME_ECHO,
+    SCALAR_KEY,
+    SCALAR_KEY_BYTES,
+    NotRestrictable,
+    UntypedTooCostly,
+    check_untyped,
+    contains_untyped,
+    has_untyped_set,
+    restrict,
+    short_name,
+)
 from srpc.descriptor import ServiceDescriptor
 from srpc.errors import InvalidArguments, InvalidResult, SrpcError
 from srpc.framing import LARGE_FRAME, FrameBuffers, prefix_parts
@@ -302,6 +315,116 @@ def _array_length(raw: bytes | memoryview) -> int:
     raise msgspec.ValidationError("Expected `array`")
 
 
+def _map_length(raw: bytes | msgspec.Raw) -> int:
+    view = memoryview(raw)
+    try:
+        head = view[0]
+        if 0x80 <= head <= 0x8F:
+            return head & 0x0F
+        if head == 0xDE:
+            return int.from_bytes(view[1:3], "big")
+        if head == 0xDF:
+            return int.from_bytes(view[1:5], "big")
+    finally:
+        view.release()
+    raise msgspec.ValidationError("Expected `object`")
+
+
+def _cut(text: str, limit: int = 4 * MAX_NAME_ECHO) -> str:
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
+
+
+@dataclass(frozen=True)
+class _UntypedParams:
+    """Which parameters of a procedure hold untyped values (checked by :mod:`srpc.bounds`).
+
+    ``fast`` has, per parameter name (``*args``, ``**`` for the variadic ones),
+    a decoder of its type with every untyped part restricted to what
+    :func:`srpc.bounds.check_untyped` allows, nested at most ``FAST_DEPTH``
+    deep: it checks and decodes in one pass in C, and when it refuses a value
+    the slow path (the walk, then the declared type's decoder) decides.
+    ``guard`` has a decoder for each parameter holding an untyped set, whose
+    elements the walk does not see as keys: it runs after the walk.
+    """
+
+    positional: tuple[int, ...]
+    var_positional: bool
+    keyword: frozenset[str]
+    var_keyword: bool
+    fast: dict[str, msgspec.msgpack.Decoder[Any]]
+    guard: dict[str, list[msgspec.msgpack.Decoder[Any]]]
+
+
+def _contains_untyped(tp: Any) -> bool:
+    """Whether values of ``tp`` can hold parts decoded as the bytes say, unvalidated."""
+    return _decoder_for(tp) is _any_decoder or contains_untyped(tp)
+
+
+def _fast_decoder(tp: Any) -> msgspec.msgpack.Decoder[Any] | None:
+    try:
+        return msgspec.msgpack.Decoder(restrict(tp, True))
+    except (NotRestrictable, TypeError):
+        return None
+
+
+def _guard_decoder(tp: Any) -> list[msgspec.msgpack.Decoder[Any]] | None:
+    """Decoders that refuse non-scalar elements in ``tp``'s untyped sets (None: it has none).
+
+    One takes str elements, the other bytes (msgspec refuses a union of the
+    two): a value passes when either accepts it.
+    """
+    if not has_untyped_set(tp):
+        return None
+    try:
+        return [
+            msgspec.msgpack.Decoder(restrict(tp, False, key))
+            for key in (SCALAR_KEY, SCALAR_KEY_BYTES)
+        ]
+    except (NotRestrictable, TypeError):
+        return None
+
+
+def _accepts(decoder: msgspec.msgpack.Decoder[Any], raw: msgspec.Raw) -> bool:
+    try:
+        decoder.decode(raw)
+    except DECODE_ERRORS:
+        return False
+    return True
+
+
+class _BoundedDecoder:
+    """A procedure's whole-arguments decoder for when some parameters are untyped.
+
+    Arguments no longer than the element budget (so no more elements than
+    that) go through ``fast``: the declared types with restricted untyped
+    parts, checked and decoded in one pass in C. Anything ``fast`` refuses,
+    and longer arguments, are walked (:func:`srpc.bounds.check_untyped`) and
+    then decoded with the declared types.
+    """
+
+    __slots__ = ("_codec", "_decoder", "_fast")
+
+    def __init__(
+        self,
+        decoder: msgspec.msgpack.Decoder[Any],
+        fast: msgspec.msgpack.Decoder[Any] | None,
+        codec: ProcedureCodec,
+    ) -> None:
+        self._decoder = decoder
+        self._fast = fast
+        self._codec = codec
+
+    def decode(self, data: Any) -> Any:
+        fast = self._fast
+        if fast is not None and len(data) <= MAX_ELEMENTS:
+            try:
+                return fast.decode(data)
+            except DECODE_ERRORS:
+                pass  # maybe only outside the fast type (bytes, deeper nesting): walk it
+        self._codec._check_untyped_args(memoryview(data))
+        return self._decoder.decode(data)
+
+
 _PLAIN_RESULTS: dict[Any, tuple[type, ...]] = {
     int: (int,),
     float: (float, int),
@@ -351,7 +474,7 @@ class ProcedureCodec:
         self, args: msgspec.Raw | bytes, kwargs: msgspec.Raw | bytes
     ) -> tuple[tuple[Any, ...], dict[str, Any]]:
         """Validate and decode a request's arguments, or raise :class:`InvalidArguments`."""
-        full = self._full_decoder
+        full = self._args_decoder
         values: tuple[Any, ...]
         if full is not None:
             try:
@@ -380,6 +503,12 @@ class ProcedureCodec:
                 f"{self.label} takes {len(names)} positional argument"
                 f"{'' if len(names) == 1 else 's'} but {count} were given"
             )
+        if count > MAX_ELEMENTS:  # a long *args would be split into that many parts first
+            raise InvalidArguments(
+                f"{self.label}: {count} positional arguments are over the limit of {MAX_ELEMENTS}"
+            )
+        if self._untyped.positional or self._untyped.var_positional:
+            self._check_untyped_args(view)
         decoder = self._tuple_decoders.get(count)
         if decoder is None:
             decoder = self._tuple_decoder(count)
@@ -389,6 +518,105 @@ class ProcedureCodec:
             raise InvalidArguments(self._describe(exc, positional=True)) from None
         except DECODE_ERRORS as exc:
             raise InvalidArguments(f"{self.label}: malformed arguments: {exc}") from None
+
+    @functools.cached_property
+    def _untyped(self) -> _UntypedParams:
+        params = [(name, tp) for name, tp in self.positional]
+        params += [(name, tp) for name, tp in self.keyword.items()]
+        if self.var_positional is not None:
+            params.append(("*args", self.var_positional))
+        if self.var_keyword is not None:
+            params.append(("**", self.var_keyword))
+        fast: dict[str, msgspec.msgpack.Decoder[Any]] = {}
+        guard: dict[str, list[msgspec.msgpack.Decoder[Any]]] = {}
+        for name, tp in params:
+            if not _contains_untyped(tp):
+                continue
+            decoder = _fast_decoder(tp)
+            if decoder is not None:
+                fast[name] = decoder
+            guards = _guard_decoder(tp)
+            if guards is not None:
+                guard[name] = guards
+        return _UntypedParams(
+            positional=tuple(
+                i for i, (_, tp) in enumerate(self.positional) if _contains_untyped(tp)
+            ),
+            var_positional=self.var_positional is not None
+            and _contains_untyped(self.var_positional),
+            keyword=frozenset(name for name, tp in self.keyword.items() if _contains_untyped(tp)),
+            var_keyword=self.var_keyword is not None and _contains_untyped(self.var_keyword),
+            fast=fast,
+            guard=guard,
+        )
+
+    @functools.cached_property
+    def _args_decoder(self) -> msgspec.msgpack.Decoder[Any] | None:
+        """``_full_decoder``, preceded by the bounds check when a parameter is untyped."""
+        full = self._full_decoder
+        untyped = self._untyped
+        if full is None or not untyped.positional:
+            return full
+        fast = None
+        if all(name in untyped.fast for name, tp in self.positional if _contains_untyped(tp)):
+            try:
+                fast = msgspec.msgpack.Decoder(tuple.__class_getitem__(
+                    tuple(restrict(tp, True) for _, tp in self.positional) or ()
+                ))
+            except (NotRestrictable, TypeError):
+                fast = None
+        return _BoundedDecoder(full, fast, self)  # type: ignore[return-value]
+
+    def _check_untyped_args(self, args: memoryview) -> None:
+        """Refuse untyped positional values over the bounds of :mod:`srpc.bounds`."""
+        try:
+            count = _array_length(args)
+        except (IndexError, msgspec.ValidationError):
+            raise InvalidArguments(f"{self.label}: positional arguments must be an array") from None
+        if count > MAX_ELEMENTS or (count > len(self.positional) and self.var_positional is None):
+            raise InvalidArguments(
+                f"{self.label} takes {len(self.positional)} positional argument"
+                f"{'' if len(self.positional) == 1 else 's'} but {count} were given"
+            )
+        try:
+            items = _raw_list_decoder.decode(args)
+        except DECODE_ERRORS as exc:
+            raise InvalidArguments(f"{self.label}: malformed arguments: {exc}") from None
+        untyped = self._untyped
+        indexes: Any = untyped.positional
+        if untyped.var_positional and len(items) > len(self.positional):
+            indexes = (*indexes, *range(len(self.positional), len(items)))
+        budget = MAX_ELEMENTS
+        for i in indexes:
+            if i >= len(items):
+                break
+            if i < len(self.positional):
+                name = param = self.positional[i][0]
+            else:
+                name, param = f"*args[{i - len(self.positional)}]", "*args"
+            budget = self._check_untyped_value(items[i], name, budget, param)
+
+    def _check_untyped_value(
+        self, raw: msgspec.Raw, name: str, budget: int, param: str | None = None
+    ) -> int:
+        """Walk one untyped value (``name`` in messages) and return the budget left."""
+        try:
+            left = check_untyped(memoryview(raw), budget=budget)[1]
+            guards = self._untyped.guard.get(name if param is None else param)
+            if guards is not None and not any(_accepts(guard, raw) for guard in guards):
+                raise InvalidArguments(
+                    f"{self.label}: argument {short_name(name)}: the elements of an untyped "
+                    "set must be str, int, float, bool, bytes or None (not str and bytes both)"
+                )
+            return left
+        except UntypedTooCostly as exc:
+            raise InvalidArguments(
+                f"{self.label}: argument {short_name(name)}: {exc.reason} - at `{name}{exc.path}`"
+            ) from None
+        except ValueError as exc:
+            raise InvalidArguments(
+                f"{self.label}: argument {short_name(name)}: malformed value: {exc}"
+            ) from None
 
     @functools.cached_property
     def _full_decoder(self) -> msgspec.msgpack.Decoder[Any] | None:
@@ -420,21 +648,59 @@ class ProcedureCodec:
     def _decode_kwargs(
         self, values: tuple[Any, ...], kwargs: msgspec.Raw | bytes
     ) -> dict[str, Any]:
+        # The map's header says how many names follow: past what the signature
+        # takes, it is refused before a single name is decoded.
+        try:
+            count = _map_length(kwargs)
+        except (IndexError, msgspec.ValidationError):
+            count = -1
+        if count < 0:
+            raise InvalidArguments(
+                f"{self.label}: keyword arguments must be a map of names to values"
+            )
+        if self.var_keyword is None and count > len(self.keyword):
+            raise InvalidArguments(
+                f"{self.label} takes {len(self.keyword)} keyword argument"
+                f"{'' if len(self.keyword) == 1 else 's'} but {count} were given"
+            )
+        if count > MAX_ELEMENTS or count > len(kwargs):
+            raise InvalidArguments(
+                f"{self.label}: a map of {count} keyword arguments is over the limit "
+                f"of {MAX_ELEMENTS}" if count <= len(kwargs)
+                else f"{self.label}: malformed keyword arguments (truncated map)"
+            )
         try:
             raw_map = _raw_map_decoder.decode(kwargs)
         except DECODE_ERRORS:
             raise InvalidArguments(
                 f"{self.label}: keyword arguments must be a map of names to values"
             ) from None
+        keyword = self.keyword
+        if self.var_keyword is None:
+            for key in raw_map:  # every name checked before any value is decoded
+                if key not in keyword:
+                    raise InvalidArguments(
+                        f"{self.label} got an unexpected keyword argument {short_name(key)}"
+                    )
+        untyped = self._untyped
+        budget = MAX_ELEMENTS
         decoded: dict[str, Any] = {}
         for key, raw in raw_map.items():
-            tp = self.keyword.get(key, _MISSING)
+            tp = keyword.get(key, _MISSING)
+            param = key
             if tp is _MISSING:
-                if self.var_keyword is None:
-                    raise InvalidArguments(
-                        f"{self.label} got an unexpected keyword argument {key!r}"
-                    )
-                tp = self.var_keyword
+                tp, param = self.var_keyword, "**"
+            if key in untyped.keyword if param == key else untyped.var_keyword:
+                fast = untyped.fast.get(param)
+                if fast is not None and len(raw) <= budget:
+                    try:
+                        decoded[key] = fast.decode(raw)
+                    except DECODE_ERRORS:
+                        pass  # the walk and the declared type's decoder say why
+                    else:
+                        budget -= len(raw)  # no more elements than bytes
+                        continue
+                budget = self._check_untyped_value(raw, key, budget, param)
             decoder = self._param_decoders.get(key if tp is not self.var_keyword else "**")
             if decoder is None:
                 decoder = _decoder_for(tp)
@@ -445,7 +711,7 @@ class ProcedureCodec:
                 raise InvalidArguments(self._describe(exc, name=key)) from None
             except DECODE_ERRORS as exc:
                 raise InvalidArguments(
-                    f"{self.label}: argument {key!r}: malformed value: {exc}"
+                    f"{self.label}: argument {short_name(key)}: malformed value: {exc}"
                 ) from None
         self._bind(values, decoded)
         return decoded
@@ -459,12 +725,15 @@ class ProcedureCodec:
     def _describe(
         self, exc: msgspec.ValidationError, *, positional: bool = False, name: str = ""
     ) -> str:
+        # msgspec's text can repeat the client's bytes (an unknown enum value, an unknown
+        # field's name), and a **kwargs name is the client's: both are cut short.
         text = str(exc)
         match = _PATH.search(text)
         if match is None:
             if name:
-                return f"{self.label}: argument {name!r}: {text} - at `{name}`"
-            return f"{self.label}: {text}"
+                return (f"{self.label}: argument {short_name(name)}: {_cut(text)} "
+                        f"- at `{name[:MAX_NAME_ECHO]}`")
+            return f"{self.label}: {_cut(text)}"
         index, rest = match.groups()
         if positional and index:
             i = int(index[1:-1])
@@ -477,7 +746,8 @@ class ProcedureCodec:
             name = "arguments"
         else:
             rest = index + rest
-        return f"{self.label}: argument {name!r}: {text[: match.start()]} - at `{name}{rest}`"
+        return (f"{self.label}: argument {short_name(name)}: {_cut(text[: match.start()])} "
+                f"- at `{name[:MAX_NAME_ECHO]}{_cut(rest)}`")
 
     def check_result(self, value: Any) -> bytes:
         """Encode ``value`` and validate it against the declared return type."""
