@@ -22,14 +22,12 @@ ROWS: list[Row] = [
               "are counted and the backlog deque is unbounded)"),
     Row("pool-then-echoes", "the pool's threads blocked, then 32 MiB echoes queued",
         attacks.blocked_pool_then_echoes,
-        needs="a byte bound on requests read but not yet running (server.py _dispatch: "
-              "pool.submit queues without limit) and a shutdown that does not wait for stuck "
-              "threads past grace_period"),
+        needs="a byte bound on requests read but not yet running (dispatch.py: the worker "
+              "pool's queue has no limit)"),
     Row("pool-blocked", "as many blocked sync calls as the pool has threads",
         attacks.pool_blocked,
-        needs="a per-connection share of the worker threads (server.py _dispatch -> "
-              "core.pool) and a shutdown that ends within grace_period + 1 s although "
-              "threads are stuck (ThreadPoolExecutor joins them at exit)"),
+        needs="a per-connection share of the worker threads (dispatch.py Dispatcher -> "
+              "its worker pool)"),
     Row("trickle", "1,024 handshaken connections trickling one byte of a begun frame",
         attacks.trickle,
         needs="a per-peer connection cap (server.py _Connection.connection_made) and a "
@@ -44,20 +42,13 @@ ROWS: list[Row] = [
         needs="TLS-handshake slots bounded apart from established connections, and a "
               "per-peer cap (server.py _TlsListener._accept)"),
     Row("unprintable", "an exception whose __str__ raises KeyboardInterrupt",
-        attacks.unprintable_exceptions,
-        needs="every call answered whatever str(exc) raises (server.py _run_sync/"
-              "_run_async around remote_errors.error_reply)"),
-    Row("wrong-token", "wrong-token Hellos from 8 threads", attacks.wrong_tokens, token=True,
-        needs="failed handshakes rate-limited per peer and logged as counts (server.py "
-              "_Connection._refuse; srpc/guards.py has the token bucket)"),
+        attacks.unprintable_exceptions),
+    Row("wrong-token", "wrong-token Hellos from 8 threads", attacks.wrong_tokens, token=True),
     Row("pipelined-adds", "one client pipelining 200k add calls", attacks.pipelined_adds,
         needs="a read holding many requests yields to other connections (server.py "
               "buffer_updated dispatches every request of a read in one turn of the loop: "
               "a dispatch budget per turn, the rest via call_soon)",
         note="the full form (the table's 200k on one connection) is at the edge here: worst "
              "probe 0.64 s in one run, over 1 s in the next; the quick form uses 6 x 100k"),
-    Row("huge-name", "an unknown procedure name of many MiB", attacks.huge_name,
-        needs="names echoed in ErrorReply and in metrics lines capped in length (server.py "
-              "_dispatch's unknown-procedure error, _reply's metrics record; "
-              "srpc.bounds.short_name)"),
+    Row("huge-name", "an unknown procedure name of many MiB", attacks.huge_name),
 ]
