@@ -20,6 +20,7 @@ import asyncio
 import logging
 import sys
 from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -34,8 +35,13 @@ from srpc import ServiceDescriptor  # noqa: E402
 from srpc.codec import encoder  # noqa: E402
 from srpc.protocol import (  # noqa: E402
     PROTOCOL_VERSION,
+    Cancel,
+    Credit,
     Hello,
     MessageReader,
+    Ping,
+    StreamEnd,
+    StreamItem,
     encode_message,
     encode_request,
 )
@@ -59,6 +65,15 @@ class ShapesInterface(ABC):
     @abstractmethod
     async def later(self, value: bytes) -> bytes: ...
 
+    @abstractmethod
+    def count(self, n: int) -> Iterator[int]: ...
+
+    @abstractmethod
+    def summed(self, values: Iterator[int]) -> int: ...
+
+    @abstractmethod
+    def upper(self, values: Iterator[str]) -> AsyncIterator[str]: ...
+
 
 class Shapes(ShapesInterface):
     def total(self, *values: int) -> int:
@@ -73,9 +88,19 @@ class Shapes(ShapesInterface):
     async def later(self, value: bytes) -> bytes:
         return value
 
+    def count(self, n: int) -> Iterator[int]:
+        yield from range(min(n, 1000))
+
+    def summed(self, values: Iterator[int]) -> int:
+        return sum(values)
+
+    async def upper(self, values: Iterator[str]) -> AsyncIterator[str]:  # type: ignore[override]
+        async for value in values:  # type: ignore[attr-defined]
+            yield value.upper()
+
 
 SHAPES = ServiceDescriptor("shapes", ShapesInterface, "shapes-fuzz",
-                           ("total", "mixed", "nested", "later"))
+                           ("total", "mixed", "nested", "later", "count", "summed", "upper"))
 
 
 class ShapesServer(Server):
@@ -226,5 +251,26 @@ def seeds() -> list[bytes]:
         + _call(9, "total", (1, 2), {}),
         b"\x02" + _hello(SHAPES, "wrong") + _call(1, "total", (1, 2), {}),
         b"\x02" + _hello(SHAPES) + _call(1, "total", (1, 2), {}),
+        # Protocol version 2: streams each way, credit, cancel, ping, deadlines.
+        b"\x01" + _hello(SHAPES) + _call(1, "count", (5,), {}) + _msg(Credit(1, 10, 100))
+        + _msg(Cancel(1)) + _msg(Ping(3)),
+        b"\x01" + _hello(SHAPES) + _call(2, "summed", (None,), {}) + _item(2, 1) + _item(2, 2)
+        + _msg(StreamEnd(2)),
+        b"\x01" + _hello(SHAPES) + _call(3, "upper", (None,), {}) + _item(3, "a")
+        + _msg(Credit(3, 1, 1)) + _msg(StreamEnd(3)) + _msg(Cancel(3)),
+        b"\x01" + _hello(SHAPES) + bytes(encode_request(encoder, 4, "count", (3,), {}, 0.001)),
+        b"\x02" + _hello(SHAPES, TOKEN)
+        + b"".join(_call(i, "summed", (None,), {}) for i in range(4))
+        + b"".join(_item(i, i) for i in range(4)) + _msg(Cancel(2)),
+        b"\x00" + _hello(calc) + _call(1, "add", (1, 2), {}) + _msg(Credit(1, 1, 1))
+        + _item(1, 5),
     ]
     return out
+
+
+def _msg(message: Any) -> bytes:
+    return bytes(encode_message(message))
+
+
+def _item(id: int, value: Any) -> bytes:
+    return _msg(StreamItem(id, msgspec.Raw(encoder.encode(value))))
