@@ -37,9 +37,11 @@ fuzz: install
 	$(BIN)/python -m pip install -q atheris || echo "make fuzz: atheris did not install; using the harness's random-mutation fallback"
 	$(BIN)/python fuzz/fuzz_receive.py -max_total_time=$(or $(FUZZ_SECONDS),60) -print_final_stats=1 -artifact_prefix=fuzz/
 
-# Many clients, injected faults, replies matched to calls; SOAK_SECONDS (default 120).
+# Many clients, injected faults, replies matched to calls; then streams both ways, every item
+# matched to its stream; SOAK_SECONDS (default 120) each.
 soak: install
 	$(BIN)/python -m tests.hardening.soak --seconds $(or $(SOAK_SECONDS),120)
+	$(BIN)/python -m tests.hardening.soak_streams --seconds $(or $(SOAK_SECONDS),120)
 
 clean:
 	rm -rf $(VENV) dist build .mypy_cache .ruff_cache .pytest_cache
