@@ -275,6 +275,9 @@ class Dispatcher:
         self.pool = _WorkerPool(max_workers, f"srpc-{descriptor.name}")
         self.loop: asyncio.AbstractEventLoop | None = None
         self.inline_slot = InlineSlot()
+        self.open_streams = 0
+        """Streaming calls dispatched and not finished (the metrics log follows it)."""
+        metrics.streams_open = lambda: self.open_streams
         self.calls: set[_Call] = set()
         """Calls dispatched and not finished (inline calls never are: they finish at once)."""
         self.closing = False
@@ -355,6 +358,7 @@ class Dispatcher:
                 self.finish(call, self.error_frame(call.id, unavailable), False, "ConnectError")
 
     def _start_streams(self, call: _Call, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        self.open_streams += 1
         codec = call.procedure.codec
         if codec.stream_param is not None:
             assert self.loop is not None
@@ -447,6 +451,8 @@ class Dispatcher:
             return
         call.finished = True
         self.calls.discard(call)
+        if call.procedure.streams:
+            self.open_streams -= 1
         if call.timer is not None:
             call.timer.cancel()
         if call.context._cancelled:  # the caller gave up (or its deadline passed): no answer

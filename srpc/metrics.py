@@ -172,6 +172,9 @@ class MetricsWriter:
         """The call path's :meth:`record`: queue ``(time.perf_counter() when the call
         finished, proc, ok, latency_ms, error, peer, req_bytes, resp_bytes)`` without a method
         call or a wall-clock read (the writer converts the time). Only while ``path`` is set."""
+        self.streams_open: Callable[[], int] | None = None
+        """Set by the server: how many streaming calls are open now (logged as it changes)."""
+        self._streams_logged = 0
         self._streams: deque[_PendingStream] = deque(maxlen=_MAX_PENDING)
         self.append_stream: Callable[[_PendingStream], None] = self._streams.append
         """:attr:`append` for a streaming call, with ``items_in, items_out`` after the
@@ -261,9 +264,23 @@ class MetricsWriter:
             self._wake.wait(self._flush_interval)
             self._wake.clear()
             if _perf() - self._last_write >= self._heartbeat:
-                self._flush(after=self._event_line("alive", {}))
+                self._flush(after=self._streams_event() + self._event_line("alive", {}))
             else:
-                self._flush()
+                self._flush(after=self._streams_event())
+
+    def _streams_event(self) -> bytes:
+        """A ``streams`` event with the streams open now, when that changed since the last."""
+        gauge = self.streams_open
+        if gauge is None:
+            return b""
+        try:
+            open_now = int(gauge())
+        except Exception:  # the server is going away
+            return b""
+        if open_now == self._streams_logged:
+            return b""
+        self._streams_logged = open_now
+        return self._event_line("streams", {"open": open_now})
 
     def _take_batch(self) -> bytes:
         streams = self._take_streams()

@@ -68,6 +68,7 @@ class _Line(msgspec.Struct):
     address: str | None = None
     items_in: int | None = None
     items_out: int | None = None
+    open: int | None = None  # a ``streams`` event: streaming calls open now
     # summary lines
     calls: int | None = None
     failed: int | None = None
@@ -192,9 +193,15 @@ class _SecondCounts:
 
 
 class _ProcStats:
-    __slots__ = ("calls", "failed", "last_error", "last_error_ts", "latency", "recent")
+    __slots__ = (
+        "calls", "failed", "items_in", "items_out", "last_error", "last_error_ts", "latency",
+        "recent", "streams",
+    )  # fmt: skip
 
     def __init__(self) -> None:
+        self.streams = 0
+        self.items_in = 0
+        self.items_out = 0
         self.calls = 0
         self.failed = 0
         self.last_error: str | None = None
@@ -207,7 +214,7 @@ class _ServerState:
     """One server as its lines tell it: its last ``start``, a ``stop`` after it, its calls."""
 
     __slots__ = ("address", "calls", "failed", "first_ts", "instance", "last_ts", "pid",
-                 "started_at", "stopped_at")  # fmt: skip
+                 "started_at", "stopped_at", "streams_open")  # fmt: skip
 
     def __init__(self, instance: str | None) -> None:
         self.instance = instance
@@ -219,6 +226,7 @@ class _ServerState:
         self.last_ts: float | None = None
         self.calls = 0
         self.failed = 0
+        self.streams_open = 0
 
     def saw(self, ts: float) -> None:
         if self.first_ts is None or ts < self.first_ts:
@@ -250,6 +258,7 @@ class _ServerState:
             calls=self.calls,
             failed=self.failed,
             last_seen=self.last_ts,
+            streams_open=self.streams_open if state == "running" else 0,
         )
 
 
@@ -271,6 +280,8 @@ class ServerSnapshot:
     failed: int
     last_seen: float | None
     """The ``ts`` of its latest line."""
+    streams_open: int = 0
+    """Streaming calls open now (its latest ``streams`` event; 0 once it stopped)."""
 
 
 @dataclass(frozen=True)
@@ -288,6 +299,10 @@ class ProcSnapshot:
     p99_ms: float | None
     max_ms: float | None
     last_error: str | None
+    streams: int = 0
+    """Of ``calls``, the streaming ones; ``items_in``/``items_out``: their items each way."""
+    items_in: int = 0
+    items_out: int = 0
 
 
 @dataclass(frozen=True)
@@ -319,6 +334,10 @@ class Snapshot:
     """Every server seen (at most ``MAX_SERVERS``): running ones first, then the most
     recently stopped."""
     relative_error: float = RELATIVE_ERROR
+    streams_open: int = 0
+    """Streaming calls open now, over the servers running."""
+    stream_calls: int = 0
+    """Of ``calls``, the streaming ones."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -407,6 +426,9 @@ class MetricsAggregate:
                     server.address = line.address
             elif line.event == "stop":
                 server.stopped_at = ts
+                server.streams_open = 0
+            elif line.event == "streams" and line.open is not None:
+                server.streams_open = line.open
             return
         if line.calls is not None:
             self._add_summary(line)
@@ -439,6 +461,10 @@ class MetricsAggregate:
         stats.latency.add(latency)
         stats.recent.add(ts)
         self._per_second.add(ts)
+        if line.items_in is not None or line.items_out is not None:
+            stats.streams += 1
+            stats.items_in += line.items_in or 0
+            stats.items_out += line.items_out or 0
 
     def _add_summary(self, line: _Line) -> None:
         """A summary line: ``calls`` calls of ``proc`` that finished in the second ``int(ts)``."""
@@ -516,6 +542,9 @@ class MetricsAggregate:
                     p99_ms=lat.quantile(0.99),
                     max_ms=lat.max if lat.count else None,
                     last_error=s.last_error,
+                    streams=s.streams,
+                    items_in=s.items_in,
+                    items_out=s.items_out,
                 )
             )
         servers = [s.snapshot(now) for s in self._servers.values()]
@@ -551,4 +580,6 @@ class MetricsAggregate:
             malformed=self.malformed,
             procs=procs,
             servers=servers,
+            streams_open=sum(s.streams_open for s in servers),
+            stream_calls=sum(p.streams for p in procs),
         )

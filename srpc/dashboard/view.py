@@ -131,6 +131,8 @@ def build_header(snapshot: Snapshot, log: str, *, waiting: bool = False) -> Text
     text.append(f"calls {s.calls:,}  ok {s.ok:,}  ")
     text.append(f"failed {s.failed:,} ({s.error_pct:.1f}%)", style="red" if s.failed else "")
     text.append(f"  malformed lines {s.malformed:,}", style="yellow" if s.malformed else "")
+    if s.stream_calls or s.streams_open:
+        text.append(f"\nstreams: {s.stream_calls:,} calls, {s.streams_open:,} open now")
     text.append("\n")
     text.append(
         f"rate {format_rate(s.rate)} calls/s (last {s.rate_window_s}s)"
@@ -157,8 +159,11 @@ def build_procs_table(snapshot: Snapshot, *, plain: bool = False, errors: bool =
     )
     # numbers are never cut: when space is short, the name and the error wrap instead
     table.add_column("procedure", overflow="fold", min_width=9)
+    streaming = any(p.streams for p in snapshot.procs)
     for name in ("calls", "ok", "failed", "err%", "calls/s", "p50", "p95", "p99", "max"):
         table.add_column(name, justify="right", no_wrap=True, min_width=len(name))
+    if streaming:  # only for services that stream: items taken in / sent out, over their calls
+        table.add_column("items in/out", justify="right", no_wrap=True, min_width=12)
     if errors:
         table.add_column("last error", overflow="fold", min_width=6)
     for p in snapshot.procs:
@@ -173,6 +178,7 @@ def build_procs_table(snapshot: Snapshot, *, plain: bool = False, errors: bool =
             format_ms(p.p95_ms),
             format_ms(p.p99_ms),
             format_ms(p.max_ms),
+            *([f"{p.items_in:,}/{p.items_out:,}" if p.streams else ""] if streaming else []),
             *([p.last_error or ""] if errors else []),
         )
     if not snapshot.procs:
