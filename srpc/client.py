@@ -767,6 +767,9 @@ class _SyncShared:
 
 
 def _reason(exc: OSError) -> str:
+    """Why a connection failed, in the words of the OS (the same for both stubs)."""
+    if exc.errno:
+        return os.strerror(exc.errno)
     return exc.strerror or str(exc) or type(exc).__name__
 
 

@@ -180,3 +180,24 @@ def test_sigterm_ends_the_server_within_the_grace_period_even_with_blocked_calls
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_both_stubs_raise_the_same_error_when_the_server_is_down() -> None:
+    import asyncio
+
+    from .stubs import SrpcCalcAsyncClientStub
+
+    probe = socket.socket()
+    probe.bind(("127.0.0.1", 0))
+    port = probe.getsockname()[1]
+    probe.close()  # nothing listens there now
+    with pytest.raises(srpc.ConnectError) as sync_error:
+        SrpcCalcClientStub("127.0.0.1", port).add(1, 2)
+
+    async def call() -> int:
+        return await SrpcCalcAsyncClientStub("127.0.0.1", port).add(1, 2)
+
+    with pytest.raises(srpc.ConnectError) as async_error:
+        asyncio.run(call())
+    assert str(sync_error.value) == str(async_error.value)
+    assert f"127.0.0.1:{port}" in str(sync_error.value)
