@@ -39,7 +39,8 @@ from srpc.client_streams import (
     finish_client_stream,
 )
 from srpc.codec import ServiceCodec, encoder, service_codec
-from srpc.context import _current, inherited_timeout
+from srpc.context import inherited_timeout
+from srpc.context import serving as _serving
 from srpc.descriptor import ServiceDescriptor
 from srpc.errors import (
     CallTimeout,
@@ -773,16 +774,11 @@ def _reason(exc: OSError) -> str:
     return exc.strerror or str(exc) or type(exc).__name__
 
 
-class SyncClient:
-    """Base of generated sync client stubs: calls block and return the result.
-
-    Safe to share between threads. ``timeout`` is the per-call deadline in
-    seconds (``None``: wait for ever); ``with_timeout()`` gives a view with
-    another deadline on the same connection. After ``close()`` the next
-    call connects again.
-    """
+class _StubBase:
+    """What both client bases share: the settings, the connection holder, the timeout."""
 
     _srpc_service: ClassVar[ServiceDescriptor]
+    _srpc_channel: ClassVar[type[_SyncShared] | type[_AsyncShared]]
 
     def __init__(
         self,
@@ -797,8 +793,24 @@ class SyncClient:
     ) -> None:
         settings = _Settings(self._srpc_service, host, port, connect_timeout, token, ssl, max_frame)
         self._srpc_settings = settings
-        self._srpc_shared = _SyncShared(settings)
+        self._srpc_shared: Any = self._srpc_channel(settings)
         self._srpc_timeout = _check_timeout(timeout)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self._srpc_settings.label}>"
+
+
+class SyncClient(_StubBase):
+    """Base of generated sync client stubs: calls block and return the result.
+
+    Safe to share between threads. ``timeout`` is the per-call deadline in
+    seconds (``None``: wait for ever); ``with_timeout()`` gives a view with
+    another deadline on the same connection. After ``close()`` the next
+    call connects again.
+    """
+
+    _srpc_shared: _SyncShared
+    _srpc_channel = _SyncShared
 
     def _srpc_call(self, proc: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         settings = self._srpc_settings
@@ -817,9 +829,8 @@ class SyncClient:
             connection = shared.get()
         connection.last_call = now
         timeout = self._srpc_timeout
-        serving = _current.get()
-        if serving is not None and serving.deadline is not None:
-            timeout = inherited_timeout(timeout)  # called from an implementation: its deadline
+        if _serving[0]:  # this process serves calls: a call from an implementation inherits
+            timeout = inherited_timeout(timeout)  # what remains of its deadline
         if proc in settings.streaming:
             return self._srpc_client_stream(connection, proc, args, kwargs, timeout)
         deadline = None if timeout is None else now + timeout
@@ -915,9 +926,6 @@ class SyncClient:
 
     def __exit__(self, *exc_info: object) -> None:
         SyncClient.close(self)
-
-    def __repr__(self) -> str:
-        return f"<{type(self).__name__} {self._srpc_settings.label}>"
 
 
 # -- async --------------------------------------------------------------------------
@@ -1167,30 +1175,15 @@ class _AsyncShared:
                 connection.fail(ConnectionLost("the client was closed"))
 
 
-class AsyncClient:
+class AsyncClient(_StubBase):
     """Base of generated asyncio client stubs: calls are awaited.
 
     Safe to share between tasks of one event loop; used from another loop
     (or after a fork) it opens a new connection.
     """
 
-    _srpc_service: ClassVar[ServiceDescriptor]
-
-    def __init__(
-        self,
-        host: str | None = None,
-        port: int | None = None,
-        *,
-        timeout: float | None = None,
-        connect_timeout: float = 5.0,
-        token: str | None = None,
-        ssl: SslArg = None,
-        max_frame: int = DEFAULT_MAX_FRAME,
-    ) -> None:
-        settings = _Settings(self._srpc_service, host, port, connect_timeout, token, ssl, max_frame)
-        self._srpc_settings = settings
-        self._srpc_shared = _AsyncShared(settings)
-        self._srpc_timeout = _check_timeout(timeout)
+    _srpc_shared: _AsyncShared
+    _srpc_channel = _AsyncShared
 
     async def _srpc_call(self, proc: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         settings = self._srpc_settings
@@ -1282,9 +1275,6 @@ class AsyncClient:
 
     async def __aexit__(self, *exc_info: object) -> None:
         await AsyncClient.close(self)
-
-    def __repr__(self) -> str:
-        return f"<{type(self).__name__} {self._srpc_settings.label}>"
 
 
 _Sync = TypeVar("_Sync", bound=SyncClient)

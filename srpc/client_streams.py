@@ -98,24 +98,37 @@ class _Credits:
 # -- sync ---------------------------------------------------------------------------------
 
 
-class StreamSlot:
-    """What a streaming sync call waits on: the messages routed to it, in order."""
+class _Routed:
+    """The messages the session routed to one streaming call: a credit goes to the call's
+    sender of a streamed argument, anything else is queued, in order, for the caller."""
 
-    __slots__ = ("error", "message", "messages", "sender")
+    __slots__ = ("error", "messages", "sender")
 
     def __init__(self) -> None:
         self.messages: collections.deque[Message] = collections.deque()
         self.error: BaseException | None = None
-        self.message: Message | None = None  # a unary answer (client streaming)
-        self.sender: SyncSender | None = None
+        self.sender: SyncSender | AsyncSender | None = None
 
     def push(self, message: Message) -> None:
-        """Under the connection's lock: a credit goes to the sender, the rest is queued."""
         if type(message) is Credit:
             if self.sender is not None:
                 self.sender.credit(message.items, message.bytes)
             return
         self.messages.append(message)
+        self._queued()
+
+    def _queued(self) -> None:
+        """A message was queued (the async state wakes its caller here)."""
+
+
+class StreamSlot(_Routed):
+    """What a streaming sync call waits on (pushed to under the connection's lock)."""
+
+    __slots__ = ("message",)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.message: Message | None = None  # never set: the answers are queued
 
     def ready(self) -> bool:
         return bool(self.messages)
@@ -329,30 +342,20 @@ def finish_client_stream(
 # -- async --------------------------------------------------------------------------------
 
 
-class AsyncStreamState:
+class AsyncStreamState(_Routed):
     """What a streaming async call waits on (on the connection's loop)."""
 
-    __slots__ = ("error", "messages", "sender", "waiter")
+    __slots__ = ("waiter",)
 
     def __init__(self) -> None:
-        self.messages: collections.deque[Message] = collections.deque()
+        super().__init__()
         self.waiter: asyncio.Future[None] | None = None
-        self.error: BaseException | None = None
-        self.sender: AsyncSender | None = None
-
-    def push(self, message: Message) -> None:
-        if type(message) is Credit:
-            if self.sender is not None:
-                self.sender.credit(message.items, message.bytes)
-            return
-        self.messages.append(message)
-        self._wake()
 
     def fail(self, error: BaseException) -> None:
         self.error = error
-        self._wake()
+        self._queued()
 
-    def _wake(self) -> None:
+    def _queued(self) -> None:
         waiter = self.waiter
         if waiter is not None and not waiter.done():
             waiter.set_result(None)

@@ -62,6 +62,10 @@ _current: contextvars.ContextVar[CallContext | None] = contextvars.ContextVar(
     "srpc_current_call", default=None
 )
 
+serving = [False]
+"""Whether this process serves calls (set once, when a dispatcher binds its loop): a process
+that only calls never looks up the context variable (which costs a fast call ~3 %)."""
+
 
 class InlineSlot:
     """The call running inline on one event loop, if any, as its dispatcher left it:
@@ -116,6 +120,8 @@ def current_call() -> CallContext:
 
 def inherited_timeout(timeout: float | None) -> float | None:
     """``timeout`` shortened to what remains of the call being served, if there is one."""
+    if not serving[0]:
+        return timeout
     call = _call()
     if call is None or call.deadline is None:
         return timeout

@@ -37,7 +37,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any, Protocol, TypeVar
 
 from srpc.codec import ProcedureCodec, service_codec
-from srpc.context import CallContext, InlineSlot, _current, bind_inline_slot
+from srpc.context import CallContext, InlineSlot, _current, bind_inline_slot, serving
 from srpc.descriptor import ServiceDescriptor
 from srpc.errors import ConnectError, InvalidArguments, ProtocolError
 from srpc.metrics import MetricsWriter
@@ -286,6 +286,7 @@ class Dispatcher:
         """Serve on ``loop``; called on the loop's thread."""
         self.loop = loop
         bind_inline_slot(self.inline_slot)
+        serving[0] = True
 
     def loop_task(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
         assert self.loop is not None
