@@ -363,6 +363,7 @@ class _SyncConnection:
         self.last_call = _monotonic()  # when the latest call started (see ``_QUIET``)
         self.frame = bytearray(4)  # request buffer of the alone caller (it holds the reader role)
         self.buffer = bytearray(RECV_SIZE)
+        self.reads = 0  # reads that brought messages through _deliver (a stream's keepalive)
 
     @property
     def failure(self) -> SrpcError | None:
@@ -558,10 +559,13 @@ class _SyncConnection:
         assert slot.message is not None
         return slot.message
 
-    def wait_ready(self, slot: Any, id: int, deadline: float | None) -> None:
+    def wait_ready(
+        self, slot: Any, id: int, deadline: float | None, *, forget: bool = True
+    ) -> None:
         """Wait until ``slot`` (a unary or a stream slot) has something for its caller, reading
         the socket whenever nobody else does; raises the error that ended the call, or
-        :class:`CallTimeout` (the call is then out of the table)."""
+        :class:`CallTimeout` (the call is then out of the table, unless ``forget`` is
+        false: a stream's keepalive tick)."""
         lock = self.lock
         leading = False
         try:
@@ -579,7 +583,8 @@ class _SyncConnection:
                                 continue
                             remaining = deadline - _monotonic()
                             if remaining <= 0:
-                                self.calls.pop(id, None)
+                                if forget:
+                                    self.calls.pop(id, None)
                                 raise CallTimeout(f"{self.label}: no reply within the timeout")
                             self.wakeup.wait(remaining)
                             continue
@@ -597,7 +602,8 @@ class _SyncConnection:
                         and slot.error is None
                         and _monotonic() >= deadline
                     ):
-                        self.calls.pop(id, None)
+                        if forget:
+                            self.calls.pop(id, None)
                         raise CallTimeout(f"{self.label}: no reply within the timeout")
         except SrpcError:
             raise
@@ -674,6 +680,8 @@ class _SyncConnection:
         """Step down from the reader role, handing each answer to its waiting call."""
         with self.lock:
             self.reading = False
+            if messages:
+                self.reads += 1
             route = self.session.route
             for message, _ in messages:
                 try:
@@ -948,6 +956,7 @@ class _AsyncConnection(asyncio.BufferedProtocol):
         self.transport: asyncio.Transport | None = None
         self.handshake: asyncio.Future[Message] = loop.create_future()
         self.answered = False
+        self.reads = 0  # reads from the server (a stream's keepalive)
         self.write_ready: asyncio.Future[None] | None = None
 
     @property
@@ -968,6 +977,7 @@ class _AsyncConnection(asyncio.BufferedProtocol):
 
     def buffer_updated(self, nbytes: int) -> None:
         reader = self.reader
+        self.reads += 1
         try:
             if self.into_body:
                 self.into_body = False
@@ -1235,7 +1245,7 @@ class AsyncClient(_StubBase):
             raise TypeError(f"{codec.label} streams its result: call it through _srpc_stream")
         connection, id, state = await self._srpc_open_stream(proc, args, kwargs, timeout)
         try:
-            waiting = state.next_message(connection.loop)
+            waiting = state.next_message(connection)
             message = await (waiting if timeout is None else asyncio.wait_for(waiting, timeout))
         except asyncio.TimeoutError:
             connection.cancel(id)

@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import itertools
 import threading
 import time
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
@@ -42,6 +43,7 @@ from srpc.protocol import (
     Credit,
     ErrorReply,
     Message,
+    Ping,
     Reply,
     StreamEnd,
     StreamItem,
@@ -57,6 +59,43 @@ __all__ = ["AsyncResultStream", "ResultStream"]
 T = TypeVar("T")
 _monotonic = time.monotonic
 _CANCEL_WAIT = 1.0  # seconds a best-effort Cancel may take to send
+KEEPALIVE = 20.0
+"""Seconds a stream may wait with nothing from the server before it sends a Ping; with
+nothing again (not even the Pong) for as long, the connection is taken for dead
+(``ConnectionLost``): a quiet stream on a silently dead server does not hang for ever."""
+_nonces = itertools.count(1)
+
+
+class _Keepalive:
+    """One waiting caller's Ping schedule: when to ping, and whether the last one was answered."""
+
+    __slots__ = ("ping_at", "pinged_reads")
+
+    def __init__(self) -> None:
+        self.ping_at = _monotonic() + KEEPALIVE
+        self.pinged_reads: int | None = None
+
+    def wait_until(self, deadline: float | None) -> tuple[float, bool]:
+        """How long to wait now: until the call's deadline, or the next tick (True)."""
+        if deadline is not None and deadline <= self.ping_at:
+            return deadline, False
+        return self.ping_at, True
+
+    def tick(self, reads: int) -> bool:
+        """A tick passed with nothing for this caller: False when the connection is dead
+        (nothing at all arrived since the last Ping); else it is time to Ping."""
+        if self.pinged_reads is not None and reads == self.pinged_reads:
+            return False
+        self.pinged_reads = reads
+        self.ping_at = _monotonic() + KEEPALIVE
+        return True
+
+
+def _no_pong() -> ConnectionLost:
+    return ConnectionLost(
+        f"the server sent nothing, not even a Pong, for {2 * KEEPALIVE:g} s: "
+        "it is taken for dead"
+    )
 
 
 def _encode_item(codec: ProcedureCodec, id: int, item: Any) -> bytearray:
@@ -206,6 +245,26 @@ class SyncSender:
             _cancel_sync(connection, self.id)
 
 
+def _wait_alive(
+    connection: _SyncConnection, slot: StreamSlot, id: int, deadline: float | None
+) -> None:
+    """``connection.wait_ready`` for a stream, with Pings while it is quiet (see KEEPALIVE)."""
+    keepalive = _Keepalive()
+    while True:
+        until, is_tick = keepalive.wait_until(deadline)
+        try:
+            connection.wait_ready(slot, id, until, forget=not is_tick)
+            return
+        except CallTimeout:
+            if not is_tick:
+                raise
+        if not keepalive.tick(connection.reads):
+            connection.fail(_no_pong())
+            continue  # the wait raises the failure
+        with contextlib.suppress(SrpcError):  # a failed send fails the connection: noticed next
+            connection.send_frame(encode_message(Ping(next(_nonces))), until + KEEPALIVE)
+
+
 def _cancel_sync(connection: _SyncConnection, id: int) -> None:
     """Tell the server the caller abandoned call ``id`` (best effort: the connection may be
     gone already, and then so is the call)."""
@@ -256,7 +315,7 @@ class ResultStream(Iterator[T], Generic[T]):
             if message is not None:
                 break
             try:
-                connection.wait_ready(slot, self._id, self._deadline)
+                _wait_alive(connection, slot, self._id, self._deadline)
             except CallTimeout as exc:
                 self._end(cancel=True)
                 raise CallTimeout(
@@ -325,7 +384,7 @@ def finish_client_stream(
     """Wait for the unary answer of a call whose argument streams (its sender running)."""
     try:
         while True:
-            connection.wait_ready(slot, id, deadline)
+            _wait_alive(connection, slot, id, deadline)
             with connection.lock:
                 message = slot.messages.popleft()
             if type(message) is Reply or type(message) is ErrorReply:
@@ -360,12 +419,20 @@ class AsyncStreamState(_Routed):
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
 
-    async def next_message(self, loop: asyncio.AbstractEventLoop) -> Message:
+    async def next_message(self, connection: _AsyncConnection) -> Message:
+        """The next message for this call, pinging the server while it is quiet."""
+        keepalive = _Keepalive()
         while not self.messages:
             if self.error is not None:
                 raise self.error
-            self.waiter = loop.create_future()
-            await self.waiter
+            self.waiter = connection.loop.create_future()
+            try:
+                await asyncio.wait_for(asyncio.shield(self.waiter), KEEPALIVE)
+            except asyncio.TimeoutError:
+                if not keepalive.tick(connection.reads):
+                    connection.fail(_no_pong())
+                else:
+                    connection.send(encode_message(Ping(next(_nonces))))
         return self.messages.popleft()
 
 
@@ -480,10 +547,10 @@ class AsyncResultStream(AsyncIterator[T], Generic[T]):
         assert connection is not None and state is not None
         try:
             if self._deadline is None:
-                message = await state.next_message(connection.loop)
+                message = await state.next_message(connection)
             else:
                 remaining = max(self._deadline - _monotonic(), 0.0)
-                message = await asyncio.wait_for(state.next_message(connection.loop), remaining)
+                message = await asyncio.wait_for(state.next_message(connection), remaining)
         except asyncio.TimeoutError:
             self._end(cancel=True)
             raise CallTimeout(f"{self._codec.label} timed out after {self._timeout} s") from None

@@ -737,7 +737,13 @@ class Server:
             await asyncio.sleep(0)
             for connection in list(core.connections):
                 connection.close()
-            await asyncio.sleep(0)
+            # A transport's socket is closed in a later turn of the loop (uvloop closes its
+            # handle asynchronously): wait for every connection_lost, so that no socket
+            # outlives stop() and a client's next call finds the connection closed.
+            for _ in range(200):
+                if not core.connections:
+                    break
+                await asyncio.sleep(0.005)
             self._dispatcher.close()
             self._call_failures.flush()
             self._handshake_failures.flush()

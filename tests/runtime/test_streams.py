@@ -290,3 +290,69 @@ def test_a_stream_is_one_metrics_record_with_its_items(tmp_path: Path, impl: Str
     calls = {r["proc"]: r for r in records if "proc" in r}
     assert calls["count"]["items_out"] == 7 and calls["count"]["items_in"] == 0
     assert calls["total"]["items_in"] == 5 and calls["count"]["ok"] is True
+
+
+class _SilentServer:
+    """Welcomes a client, answers its first request with one stream item, then says nothing
+    more (it keeps the connection open and reads, like a hung process)."""
+
+    def __init__(self) -> None:
+        import socket
+
+        from srpc.protocol import MessageReader, Request, Welcome, encode_message
+
+        from .streams_stubs import SERVICE
+
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        welcome = Welcome(2, SERVICE.name, SERVICE.fingerprint, 1 << 20, 8)
+
+        def talk() -> None:
+            conn, _ = self.listener.accept()
+            reader = MessageReader()
+            answered = False
+            with conn:
+                while data := conn.recv(65536):
+                    for message, _ in reader.feed(data):
+                        if not answered:
+                            conn.sendall(encode_message(welcome))
+                            answered = True
+                        elif isinstance(message, Request):
+                            item = srpc.codec.encoder.encode(0)
+                            from srpc.protocol import encode_stream_item
+
+                            conn.sendall(encode_stream_item(message.id, item))
+
+        self.thread = threading.Thread(target=talk, daemon=True)
+        self.thread.start()
+
+
+@pytest.mark.parametrize("stub", ["sync", "async"])
+def test_a_quiet_stream_pings_and_a_silent_server_is_taken_for_dead(
+    monkeypatch: pytest.MonkeyPatch, stub: str
+) -> None:
+    monkeypatch.setattr(srpc.client_streams, "KEEPALIVE", 0.2)
+    silent = _SilentServer()
+    if stub == "sync":
+        stream = SrpcStreamsvcClientStub("127.0.0.1", silent.port).forever("silent")
+        assert next(stream) == 0
+        with pytest.raises(srpc.ConnectionLost, match="not even a Pong"):
+            next(stream)
+    else:
+
+        async def main() -> None:
+            stub = SrpcStreamsvcAsyncClientStub("127.0.0.1", silent.port)
+            stream = stub.forever("silent")
+            assert await stream.__anext__() == 0
+            with pytest.raises(srpc.ConnectionLost, match="not even a Pong"):
+                await stream.__anext__()
+
+        asyncio.run(main())
+    silent.listener.close()
+
+
+def test_a_live_server_answers_the_pings_of_a_slow_stream(
+    monkeypatch: pytest.MonkeyPatch, client: SrpcStreamsvcClientStub
+) -> None:
+    monkeypatch.setattr(srpc.client_streams, "KEEPALIVE", 0.1)
+    assert list(client.count(3, 0.5)) == [0, 1, 2]  # quiet for 5 ticks between items
