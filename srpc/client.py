@@ -776,7 +776,10 @@ class _SyncShared:
 
 
 def _reason(exc: OSError) -> str:
-    """Why a connection failed, in the words of the OS (the same for both stubs)."""
+    """Why a connection failed: the OS's words for its errno (the same for both stubs), or
+    a TLS error's own."""
+    if isinstance(exc, _ssl.SSLError):
+        return str(exc) or type(exc).__name__
     if exc.errno:
         return os.strerror(exc.errno)
     return exc.strerror or str(exc) or type(exc).__name__
