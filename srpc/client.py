@@ -1112,7 +1112,7 @@ class _AsyncShared:
         connection = self.connection
         if (
             connection is not None
-            and connection.failure is None
+            and connection.session.failure is None
             and not connection.session.closing
             and self.loop is loop
         ):
@@ -1127,7 +1127,7 @@ class _AsyncShared:
             connection = self.connection
             if (
                 connection is not None
-                and connection.failure is None
+                and connection.session.failure is None
                 and not connection.session.closing
             ):
                 return connection
@@ -1200,7 +1200,9 @@ class AsyncClient(_StubBase):
 
     async def _srpc_call(self, proc: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         settings = self._srpc_settings
-        timeout = inherited_timeout(self._srpc_timeout)
+        timeout = self._srpc_timeout
+        if _serving[0]:  # this process serves calls: a call from an implementation inherits
+            timeout = inherited_timeout(timeout)  # what remains of its deadline
         if proc in settings.streaming:
             return await self._srpc_client_stream(proc, args, kwargs, timeout)
         id = next(settings.ids)
@@ -1209,7 +1211,7 @@ class AsyncClient(_StubBase):
         connection = shared.connection  # the usual case inline: open, on this loop
         if (
             connection is None
-            or connection.failure is not None
+            or connection.session.failure is not None
             or connection.session.closing
             or shared.loop is not asyncio.get_running_loop()
         ):
