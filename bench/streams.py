@@ -156,3 +156,60 @@ class AsyncPuller:
         aclose = getattr(it, "aclose", None)
         if aclose is not None:
             await aclose()
+
+
+# -- the stream scripts (bench.streams_memory, bench.cancel_latency) -----------------------
+
+
+class ServerProcess:
+    """``python -m bench.serve srpc --streams`` as a child process: its port, pid and RSS."""
+
+    def __init__(self, cpu: int | None = None) -> None:
+        import os
+        import subprocess
+        import sys
+
+        from bench.gen import REPO_ROOT, SRPC_SERVICE_DIR
+
+        env = {k: v for k, v in os.environ.items() if not k.startswith("SRPC_")}
+        env["PYTHONPATH"] = os.pathsep.join(
+            [str(REPO_ROOT), str(SRPC_SERVICE_DIR), *filter(None, [env.get("PYTHONPATH")])]
+        )
+        argv = [sys.executable, "-m", "bench.serve", "srpc", "--streams"]
+        if cpu is not None:
+            argv += ["--cpu", str(cpu)]
+        self.proc = subprocess.Popen(
+            argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env, cwd=REPO_ROOT
+        )
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline().split()
+        if len(line) != 2 or line[0] != "BENCH_PORT":
+            self.stop()
+            raise RuntimeError(f"the stream server did not start (said {line!r})")
+        self.port = int(line[1])
+        self.pid = self.proc.pid
+
+    def rss_mib(self) -> float:
+        return rss_mib(self.pid)
+
+    def stop(self) -> None:
+        import contextlib
+        import subprocess
+
+        with contextlib.suppress(OSError):
+            if self.proc.stdin is not None:
+                self.proc.stdin.close()  # bench.serve exits when its stdin closes
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def rss_mib(pid: int | str = "self") -> float:
+    """A process's resident set size (VmRSS in /proc/PID/status), in MiB."""
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    raise RuntimeError(f"no VmRSS for process {pid}")
