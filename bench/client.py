@@ -31,6 +31,21 @@ from bench.common import (
 )
 from bench.contestants import CONTESTANTS
 from bench.profiling import ThreadProfiler
+from bench.streams import (
+    CHUNK,
+    S1_BATCH,
+    S1_ITEMS,
+    S2_BATCH,
+    S2_ITEMS,
+    S3_UPLOAD,
+    STREAM_WORKLOADS,
+    AsyncPuller,
+    AsyncStreamOps,
+    Puller,
+    StreamOps,
+    chunks,
+    units,
+)
 
 _PAYLOAD = os.urandom(ECHO_SIZE)
 
@@ -110,10 +125,92 @@ async def _run_async(module: Any, workload: str, port: int, cfg: LoopConfig) -> 
         await ops.close()
 
 
+def _check_streams_sync(ops: StreamOps) -> None:
+    assert list(ops.count(10)) == list(range(10)), "count(10) != 0..9"
+    blobs = list(ops.blobs(3, CHUNK))
+    assert len(blobs) == 3 and all(len(b) == CHUNK for b in blobs), "blobs(3, 64 KiB) wrong"
+    assert ops.upload(chunks(3 * CHUNK)) == 3 * CHUNK, "upload(3 chunks) wrong total"
+
+
+async def _check_streams_async(ops: AsyncStreamOps) -> None:
+    assert [i async for i in ops.count(10)] == list(range(10)), "count(10) != 0..9"
+    blobs = [b async for b in ops.blobs(3, CHUNK)]
+    assert len(blobs) == 3 and all(len(b) == CHUNK for b in blobs), "blobs(3, 64 KiB) wrong"
+    assert await ops.upload(chunks(3 * CHUNK)) == 3 * CHUNK, "upload(3 chunks) wrong total"
+
+
+def _stream_result(result: dict[str, Any], workload: str, s3_bytes: int) -> dict[str, Any]:
+    """Add the stream units: items/s and MB/s (10**6 bytes) from the loop's calls/s."""
+    items, nbytes = units(workload, s3_bytes)
+    rate = result["calls_per_s"]
+    result["items_per_call"] = items
+    result["bytes_per_call"] = nbytes
+    result["items_per_s"] = rate * items
+    result["mb_per_s"] = rate * nbytes / 1e6
+    result["bytes_total"] = result["calls"] * nbytes
+    return result
+
+
+def _run_streams_sync(
+    module: Any, workload: str, port: int, cfg: LoopConfig, s3_bytes: int
+) -> dict[str, Any]:
+    ops: StreamOps = module.connect_streams(port)
+    try:
+        _check_streams_sync(ops)
+        if workload == "S3":
+
+            def upload() -> None:
+                if ops.upload(chunks(s3_bytes)) != s3_bytes:
+                    raise AssertionError("upload: the server read a different number of bytes")
+
+            return _stream_result(run_sync_loop(upload, cfg), workload, s3_bytes)
+        if workload == "S1":
+            puller = Puller(lambda: ops.count(S1_ITEMS), S1_ITEMS, S1_BATCH)
+        else:
+            puller = Puller(lambda: ops.blobs(S2_ITEMS, CHUNK), S2_ITEMS, S2_BATCH)
+        try:
+            result = run_sync_loop(puller, cfg)
+        finally:
+            puller.close()
+        result["streams"] = puller.streams
+        return _stream_result(result, workload, s3_bytes)
+    finally:
+        ops.close()
+
+
+async def _run_streams_async(
+    module: Any, workload: str, port: int, cfg: LoopConfig, s3_bytes: int
+) -> dict[str, Any]:
+    ops: AsyncStreamOps = await module.connect_streams_async(port)
+    try:
+        await _check_streams_async(ops)
+        if workload == "S3":
+
+            async def upload() -> None:
+                if await ops.upload(chunks(s3_bytes)) != s3_bytes:
+                    raise AssertionError("upload: the server read a different number of bytes")
+
+            return _stream_result(await run_async_loop(upload, cfg), workload, s3_bytes)
+        if workload == "S1":
+            puller = AsyncPuller(lambda: ops.count(S1_ITEMS), S1_ITEMS, S1_BATCH)
+        else:
+            puller = AsyncPuller(lambda: ops.blobs(S2_ITEMS, CHUNK), S2_ITEMS, S2_BATCH)
+        try:
+            result = await run_async_loop(puller, cfg)
+        finally:
+            await puller.close()
+        result["streams"] = puller.streams
+        return _stream_result(result, workload, s3_bytes)
+    finally:
+        await ops.close()
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.client")
     parser.add_argument("contestant", choices=sorted(CONTESTANTS))
-    parser.add_argument("workload", choices=["W1", "W2", "W3", "W4", "W4s", "W5"])
+    parser.add_argument(
+        "workload", choices=["W1", "W2", "W3", "W4", "W4s", "W5", *STREAM_WORKLOADS]
+    )
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--warmup-s", type=float, default=0.3)
     parser.add_argument("--warmup-calls", type=int, default=1_000_000)
@@ -125,6 +222,9 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--cpu", type=int, default=None, help="pin this process to one CPU")
     parser.add_argument("--profile", metavar="OUT", help="write cProfile stats of all threads")
+    parser.add_argument(
+        "--s3-mib", type=int, default=S3_UPLOAD // 2**20, help="S3: MiB per upload (default 64)"
+    )
     args = parser.parse_args(argv)
     if args.cpu is not None:
         os.sched_setaffinity(0, {args.cpu})
@@ -143,12 +243,22 @@ def main(argv: list[str] | None = None) -> None:
         next_slice=_next_slice if args.slices else None,
         report=_report_slice if args.slices else None,
     )
-    if contestant.is_async and contestant.uvloop:
-        import uvloop
+    s3 = args.s3_mib * 2**20
+    streams = args.workload in STREAM_WORKLOADS
+    if contestant.is_async:
+        main_async = (
+            _run_streams_async(module, args.workload, args.port, cfg, s3)
+            if streams
+            else _run_async(module, args.workload, args.port, cfg)
+        )
+        if contestant.uvloop:
+            import uvloop
 
-        result = uvloop.run(_run_async(module, args.workload, args.port, cfg))
-    elif contestant.is_async:
-        result = asyncio.run(_run_async(module, args.workload, args.port, cfg))
+            result = uvloop.run(main_async)
+        else:
+            result = asyncio.run(main_async)
+    elif streams:
+        result = _run_streams_sync(module, args.workload, args.port, cfg, s3)
     else:
         result = _run_sync(module, args.workload, args.port, cfg)
     if profiler is not None:

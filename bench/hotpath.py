@@ -7,6 +7,7 @@ the top functions of each side by own time and keeps the ``.pstats`` files
 
     python -m bench.hotpath                       # srpc, W1
     python -m bench.hotpath --contestant srpc --workload W3 --top 15
+    python -m bench.hotpath --workload S1   # a "call" is 1000 items of the stream (bench.streams)
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from pathlib import Path
 from bench.contestants import CONTESTANTS
 from bench.gen import REPO_ROOT, SRPC_SERVICE_DIR, generate_grpc, generate_srpc
 from bench.run import RESULTS_DIR, Child
+from bench.streams import STREAM_WORKLOADS
 
 
 def _top(path: Path, top: int, calls: int) -> str:
@@ -46,7 +48,9 @@ def main(argv: list[str] | None = None) -> int:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--contestant", default="srpc", choices=sorted(CONTESTANTS))
-    parser.add_argument("--workload", default="W1", choices=["W1", "W3", "W4", "W4s"])
+    parser.add_argument(
+        "--workload", default="W1", choices=["W1", "W3", "W4", "W4s", *STREAM_WORKLOADS]
+    )
     parser.add_argument("--duration", type=float, default=4.0)
     parser.add_argument("--top", type=int, default=25)
     parser.add_argument("--out-dir", default=str(RESULTS_DIR))
@@ -77,7 +81,8 @@ def main(argv: list[str] | None = None) -> int:
         )
         server = Child(
             [sys.executable, "-m", "bench.serve", args.contestant, *pin,
-             "--profile", str(server_stats)],
+             "--profile", str(server_stats),
+             *(["--streams"] if args.workload in STREAM_WORKLOADS else [])],
             env,
             work,
         )  # fmt: skip
@@ -104,6 +109,12 @@ def main(argv: list[str] | None = None) -> int:
         f"{args.contestant} {args.workload} under the profiler: {result['calls_per_s']:,.0f} "
         f"calls/s, p50 {result['p50_us']:.1f} us ({calls} calls measured)"
     )
+    if "items_per_call" in result:
+        print(
+            f"streams: one call is {result['items_per_call']} items, "
+            f"{result['bytes_per_call']:,} bytes; {result['items_per_s']:,.0f} items/s, "
+            f"{result['mb_per_s']:,.0f} MB/s under the profiler"
+        )
     print()
     print("CLIENT " + _top(client_stats, args.top, calls))
     print()

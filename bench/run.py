@@ -37,12 +37,15 @@ from bench.gen import (
     generate_grpc,
     generate_srpc,
 )
+from bench.streams import S3_UPLOAD, STREAM_WORKLOADS
 
-ALL_WORKLOADS = ("W1", "W2", "W3", "W4", "W4s", "W5")
-INTERLEAVED = ("W1", "W3", "W4", "W4s")  # one-client workloads, measured in alternating slices
+ALL_WORKLOADS = ("W1", "W2", "W3", "W4", "W4s", "W5", *STREAM_WORKLOADS)
+# one-client workloads, measured in alternating slices
+INTERLEAVED = ("W1", "W3", "W4", "W4s", *STREAM_WORKLOADS)
 RESULTS_DIR = REPO_ROOT / "bench" / "results"
 FLOOR = "floor"
 SRPC = "srpc"
+GRPC = "grpc"
 
 # Target ratios from the issue: (key, description, threshold, higher is better).
 TARGETS: tuple[tuple[str, str, float], ...] = (
@@ -53,6 +56,10 @@ TARGETS: tuple[tuple[str, str, float], ...] = (
     ("W4", "W4 calls/s >= 1.3x floor", 1.3),
     ("W4s", "W4s calls/s >= 3x floor", 3.0),
     ("W5", "W5 metrics on/off >= 0.95", 0.95),
+    ("S1", "S1 items/s >= 0.5x floor", 0.5),
+    ("S1grpc", "S1 items/s >= 10x grpc", 10.0),
+    ("S2", "S2 MB/s >= 0.8x floor", 0.8),
+    ("S3", "S3 MB/s >= 0.8x floor", 0.8),
 )
 
 # The number each workload is judged by.
@@ -62,6 +69,9 @@ PRIMARY = {
     "W3": "mib_per_s",
     "W4": "calls_per_s",
     "W4s": "calls_per_s",
+    "S1": "items_per_s",
+    "S2": "mb_per_s",
+    "S3": "mb_per_s",
 }
 
 
@@ -83,6 +93,7 @@ class Options:
     quick: bool = False
     pin: str = "same"  # CPU pinning for one-client workloads: same, split or none
     slices: int = 10  # one-client workloads: contestants measured in alternating slices; 0: not
+    s3_mib: int = S3_UPLOAD // 2**20  # S3: MiB per upload
 
 
 # --------------------------------------------------------------------------- processes
@@ -177,8 +188,10 @@ class Runner:
             return cpus[-2], cpus[-1]
         return cpus[-1], cpus[-1]
 
-    def _server_argv(self, name: str, cpu: int | None) -> list[str]:
+    def _server_argv(self, name: str, cpu: int | None, workload: str = "") -> list[str]:
         argv = [sys.executable, "-m", "bench.serve", name]
+        if workload in STREAM_WORKLOADS:
+            argv.append("--streams")
         return argv if cpu is None else [*argv, "--cpu", str(cpu)]
 
     def _client_argv(
@@ -193,6 +206,8 @@ class Runner:
             "--duration-s", str(o.duration_s),
             "--max-calls", str(o.max_calls),
         ]  # fmt: skip
+        if workload == "S3":
+            argv += ["--s3-mib", str(o.s3_mib)]
         if wait_go:
             argv.append("--wait-go")
         if cpu is not None:
@@ -202,7 +217,7 @@ class Runner:
     def measure(self, name: str, workload: str, metrics_log: bool = False) -> dict[str, Any]:
         """One measurement: a fresh server process, the workload's client process(es)."""
         server_cpu, client_cpu = self._cpus(workload)
-        argv = self._server_argv(name, server_cpu)
+        argv = self._server_argv(name, server_cpu, workload)
         if metrics_log:
             argv += ["--metrics-log", str(self.workdir / f"metrics-{time.monotonic_ns()}.log")]
         server = Child(argv, self.env, self.workdir)
@@ -280,7 +295,7 @@ class Runner:
 
         try:
             for key, name, metrics_log in entries:
-                argv = self._server_argv(name, server_cpu)
+                argv = self._server_argv(name, server_cpu, workload)
                 if metrics_log:
                     argv += ["--metrics-log", str(self.workdir / f"metrics-{key}.log")]
                 server = Child(argv, self.env, self.workdir)
@@ -339,6 +354,10 @@ class Runner:
 
 
 def _fmt_primary(workload: str, r: dict[str, Any]) -> str:
+    if workload == "S1":
+        return f"{r['items_per_s']:,.0f} items/s"
+    if workload in ("S2", "S3"):
+        return f"{r['mb_per_s']:,.0f} MB/s ({r['bytes_total'] / 2**20:,.0f} MiB in all)"
     if workload == "W3":
         return f"{r['mib_per_s']:.0f} MiB/s"
     extra = (
@@ -476,6 +495,12 @@ def summarise(
                     return float(res[c][w][key]) / float(res[FLOOR][w][key])
 
                 r[w] = _median(_per_pass_ratios(passes, to_floor))
+        if "S1" in workloads and GRPC in contestants:
+
+            def to_grpc(res: dict[str, Any], c: str = c) -> float:
+                return float(res[c]["S1"]["items_per_s"]) / float(res[GRPC]["S1"]["items_per_s"])
+
+            r["S1grpc"] = _median(_per_pass_ratios(passes, to_grpc))
         if "W1" in workloads:
 
             def tail(res: dict[str, Any], c: str = c) -> float:
@@ -589,6 +614,12 @@ def render(
         cols.append(("W4 calls/s", "W4", "{:,.0f}"))
     if "W4s" in workloads:
         cols.append(("W4s calls/s", "W4s", "{:,.0f}"))
+    if "S1" in workloads:
+        cols.append(("S1 items/s", "S1", "{:,.0f}"))
+    if "S2" in workloads:
+        cols.append(("S2 MB/s", "S2", "{:,.0f}"))
+    if "S3" in workloads:
+        cols.append(("S3 MB/s", "S3", "{:,.0f}"))
     if cols:
         parts.append(f"Medians over {n} pass{'es' if n != 1 else ''}")
         parts.append(
@@ -597,7 +628,7 @@ def render(
                 ([c, *(_num(med[c].get(k), f) for _, k, f in cols)] for c in contestants),
             )
         )
-    rcols = [w for w in ("W1", "W2", "W3", "W4", "W4s") if w in workloads]
+    rcols = [w for w in ("W1", "W2", "W3", "W4", "W4s", *STREAM_WORKLOADS) if w in workloads]
     if rcols and FLOOR in contestants:
         parts.append("")
         parts.append(
@@ -607,6 +638,15 @@ def render(
             _table(
                 ["contestant", *rcols],
                 ([c, *(_num(rat[c].get(w), "{:.2f}x") for w in rcols)] for c in contestants),
+            )
+        )
+    if "S1" in workloads and GRPC in contestants:
+        parts.append("")
+        parts.append("S1 ratio to grpc measured in the same pass (median over passes)")
+        parts.append(
+            _table(
+                ["contestant", "S1 / grpc"],
+                ([c, _num(rat[c].get("S1grpc"), "{:.2f}x")] for c in contestants),
             )
         )
     if summary["targets"]:
@@ -670,7 +710,15 @@ def parse_args(argv: list[str] | None) -> Options:
         help="one short pass, srpc and floor only, W1 only, a few hundred calls",
     )
     parser.add_argument("--contestants", help=f"comma list from {','.join(CONTESTANTS)}")
-    parser.add_argument("--workloads", help="comma list from W1,W2,W3,W4,W4s,W5")
+    parser.add_argument(
+        "--workloads", help=f"comma list from {','.join(ALL_WORKLOADS)} (default: all)"
+    )
+    parser.add_argument(
+        "--s3-mib",
+        type=int,
+        help=f"S3: MiB per upload (default {S3_UPLOAD // 2**20}; 1024 uploads the issue's 1 GiB "
+        "in one go)",
+    )
     parser.add_argument("--passes", type=int)
     parser.add_argument("--duration", type=float, help="seconds measured per client run")
     parser.add_argument("--warmup", type=float, help="seconds of warm-up per client run")
@@ -684,7 +732,7 @@ def parse_args(argv: list[str] | None) -> Options:
     parser.add_argument(
         "--slices",
         type=int,
-        help="W1, W3, W4, W4s: measure the contestants in this many alternating slices each "
+        help="W1, W3, W4, W4s, S1-S3: measure the contestants in this many alternating slices each "
         "(default 10; 0: one contestant after another)",
     )
     parser.add_argument("--results-dir", help=f"where the JSON goes (default {RESULTS_DIR})")
@@ -721,6 +769,10 @@ def parse_args(argv: list[str] | None) -> Options:
         opts.workloads = ws
     if args.passes is not None:
         opts.passes = args.passes
+    if args.s3_mib is not None:
+        if args.s3_mib < 1:
+            parser.error("--s3-mib must be >= 1")
+        opts.s3_mib = args.s3_mib
     if args.slices is not None:
         if args.slices < 0:
             parser.error("--slices must be >= 0")
@@ -798,8 +850,8 @@ def main(argv: list[str] | None = None) -> int:
     notes.append(f"CPU pinning of one-client workloads: {opts.pin} (W2 unpinned)")
     if opts.slices:
         notes.append(
-            f"W1, W3, W4, W4s: every contestant measured in {opts.slices} alternating slices of "
-            f"{opts.duration_s / opts.slices:.2f}s"
+            f"W1, W3, W4, W4s, S1-S3: every contestant measured in {opts.slices} alternating "
+            f"slices of {opts.duration_s / opts.slices:.2f}s"
         )
     report = {
         "schema": 1,
@@ -829,7 +881,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"note: error {k}: {v}")
     print(
         f"note: floor codec {floor_codec}; W2 runs {opts.clients} client processes, unpinned; "
-        f"W1/W3/W4/W4s/W5 server+client CPU pinning: {opts.pin}"
+        f"W1/W3/W4/W4s/W5/S1-S3 server+client CPU pinning: {opts.pin}"
     )
     print(f"results: {out}  ({finished - started:.0f}s)")
     had_errors = bool(errors) or any(

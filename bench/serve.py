@@ -30,6 +30,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--metrics-log", default=None, help="srpc: metrics log path (default off)")
     parser.add_argument("--cpu", type=int, default=None, help="pin this process to one CPU")
     parser.add_argument("--profile", metavar="OUT", help="write cProfile stats of all threads")
+    parser.add_argument(
+        "--streams", action="store_true", help="serve the stream service (S1-S3) instead"
+    )
     args = parser.parse_args(argv)
     if args.cpu is not None:
         os.sched_setaffinity(0, {args.cpu})
@@ -38,7 +41,7 @@ def main(argv: list[str] | None = None) -> None:
         profiler.start()
 
     module = importlib.import_module(CONTESTANTS[args.contestant].module)
-    server = module.start_server(args.metrics_log)
+    server = module.start_stream_server() if args.streams else module.start_server(args.metrics_log)
     signal.signal(signal.SIGTERM, _raise_exit)
     signal.signal(signal.SIGINT, _raise_exit)
     print(f"BENCH_PORT {server.port}", flush=True)

@@ -150,3 +150,76 @@ def test_interleaved_slices_measure_every_contestant(tmp_path: Path) -> None:
         assert w1["slices"] == 2 and w1["calls"] > 0, w1
         assert len(w1["window_rates"]) == 2  # one rate per slice
     assert report["ratios"]["floor"]["W1"] == pytest.approx(1.0)
+
+
+# -- streams: S1-S3 in the driver, and the two stream scripts (tiny sizes, no timing asserts)
+
+
+def test_only_contestants_that_stream_run_s1_to_s3() -> None:
+    from bench.contestants import CONTESTANTS
+    from bench.run import ALL_WORKLOADS, TARGETS, sat_out
+
+    assert {"S1", "S2", "S3"} <= set(ALL_WORKLOADS)
+    out = sat_out(list(CONTESTANTS), ["S1", "S2", "S3"])
+    skipped = {key.split(" for ")[0] for key in out}
+    assert skipped == {"pyro5", "rpyc", "srpc-threads"}, out
+    assert all(why for why in out.values())
+    labels = {key: threshold for key, _, threshold in TARGETS}
+    assert labels["S1"] == 0.5 and labels["S1grpc"] == 10.0
+    assert labels["S2"] == 0.8 and labels["S3"] == 0.8
+
+
+@pytest.mark.slow
+def test_stream_workloads_run_in_slices_and_have_their_targets(tmp_path: Path) -> None:
+    result = _bench_run(
+        [
+            "bench.run", "--contestants", "srpc,srpc-async,floor", "--workloads", "s1,S2,S3",
+            "--passes", "1", "--duration", "0.2", "--warmup", "0.05", "--slices", "2",
+            "--s3-mib", "1", "--results-dir", str(tmp_path),
+        ],
+        [],
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    (report_file,) = tmp_path.glob("bench-*.json")
+    report = json.loads(report_file.read_text())
+    for name in ("srpc", "srpc-async", "floor"):
+        res = report["passes"][0]["results"][name]
+        assert res["S1"]["slices"] == 2 and res["S1"]["items_per_s"] > 0, res["S1"]
+        assert res["S1"]["items_per_call"] == 1000
+        assert res["S2"]["mb_per_s"] > 0 and res["S2"]["bytes_per_call"] == 16 * 65536
+        assert res["S3"]["bytes_per_call"] == 2**20 and res["S3"]["bytes_total"] >= 2**20
+    assert report["ratios"]["floor"]["S1"] == pytest.approx(1.0)
+    targets = {t["label"] for t in report["targets"] if t["contestant"] == "srpc"}
+    assert {"S1 items/s >= 0.5x floor", "S2 MB/s >= 0.8x floor", "S3 MB/s >= 0.8x floor"} <= (
+        targets
+    )
+    assert "S1 items/s" in result.stdout and "S3 MB/s" in result.stdout
+
+
+def test_streams_memory_reports_both_processes() -> None:
+    result = _bench_run(
+        [
+            "bench.streams_memory", "--seconds", "0.6", "--rate", "10", "--every", "0.3",
+            "--settle", "0.1", "--size", "1024",
+        ],
+        [],
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    lines = result.stdout.splitlines()
+    for side in ("client", "server"):
+        row = next(line for line in lines if line.startswith(f"{side}: RSS"))
+        start = float(row.split("RSS ")[1].split()[0])
+        assert start > 5, row  # a real process's RSS in MiB
+    end = next(line for line in lines if line.startswith("end "))
+    assert int(end.split()[2]) >= 6, end  # items taken at 10/s for 0.6 s
+    assert any(line.startswith("items taken:") and "RESULT" in line for line in lines)
+
+
+def test_cancel_latency_closes_every_generator() -> None:
+    result = _bench_run(["bench.cancel_latency", "--cancels", "5", "--pause", "0"], [])
+    assert result.returncode == 0, result.stdout + result.stderr
+    rows = {line.split()[0]: line.split() for line in result.stdout.splitlines() if line.strip()}
+    for kind in ("sync", "async"):
+        assert rows[kind][1] == "5", result.stdout
+        p50, p99, worst = (float(x) for x in rows[kind][2:5])
+        assert 0 < p50 <= p99 <= worst < 5000, result.stdout  # closed_at waits 5 s at most

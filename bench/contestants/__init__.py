@@ -7,7 +7,10 @@ A contestant module provides
 - ``connect(port: int) -> SyncOps`` (or ``async connect_async(port) -> AsyncOps``
   for an asyncio client): a connected client with ``add``, ``echo``,
   ``records`` and ``close``; and ``records_struct`` if the contestant is
-  listed with ``struct_records=True`` (W4s).
+  listed with ``struct_records=True`` (W4s);
+- for the stream workloads S1-S3 (listed with ``streams=True``),
+  ``start_stream_server()`` and ``connect_streams(port)`` (or
+  ``connect_streams_async``), see :mod:`bench.streams`.
 
 Add a contestant by writing such a module and listing it in ``CONTESTANTS``.
 """
@@ -38,6 +41,10 @@ class Contestant:
     needs: str | None = None  # generated code it needs: "srpc" or "grpc"
     # It serves records_struct (W4s): the rows as msgspec.Struct (the floor: the same dicts).
     struct_records: bool = False
+    # It serves the stream workloads S1-S3 (``start_stream_server``, ``connect_streams``);
+    # otherwise ``no_streams`` says why not.
+    streams: bool = False
+    no_streams: str = "it has no streams in this bench"
 
     def missing(self) -> list[str]:
         """The required modules that are not installed."""
@@ -47,6 +54,8 @@ class Contestant:
         """Why this contestant sits ``workload`` out, or None if it runs it."""
         if workload == "W4s" and not self.struct_records:
             return "W4s needs records as msgspec.Struct, which its wire format does not carry"
+        if workload.startswith("S") and not self.streams:
+            return self.no_streams
         return None
 
 
@@ -60,6 +69,7 @@ CONTESTANTS: dict[str, Contestant] = {
             "srpc, generated stubs, sync client",
             needs="srpc",
             struct_records=True,
+            streams=True,
         ),
         Contestant(
             "srpc-threads",
@@ -68,6 +78,8 @@ CONTESTANTS: dict[str, Contestant] = {
             "srpc, sync client; server runs every procedure on worker threads (no @srpc.inline)",
             needs="srpc",
             struct_records=True,
+            no_streams="its stream service would be srpc's (stream generators always run on "
+            "worker threads)",
         ),
         Contestant(
             "srpc-async",
@@ -77,6 +89,7 @@ CONTESTANTS: dict[str, Contestant] = {
             is_async=True,
             needs="srpc",
             struct_records=True,
+            streams=True,
         ),
         Contestant(
             "srpc-uvloop",
@@ -87,6 +100,7 @@ CONTESTANTS: dict[str, Contestant] = {
             uvloop=True,
             needs="srpc",
             struct_records=True,
+            streams=True,
         ),
         Contestant(
             "floor",
@@ -94,6 +108,7 @@ CONTESTANTS: dict[str, Contestant] = {
             (),
             "blocking socket, 4-byte length prefix, msgpack, thread per connection",
             struct_records=True,
+            streams=True,
         ),
         Contestant(
             "grpc",
@@ -101,18 +116,22 @@ CONTESTANTS: dict[str, Contestant] = {
             ("grpc", "grpc_tools", "google.protobuf"),
             "grpcio, sync unary, stubs from grpc_tools.protoc at bench time",
             needs="grpc",
+            streams=True,
         ),
         Contestant(
             "pyro5",
             "bench.contestants.pyro5_bench",
             ("Pyro5", "msgpack"),
             "Pyro5, msgpack serializer, thread pool server",
+            no_streams="not measured: Pyro5 streams a generator's items one round trip each",
         ),
         Contestant(
             "rpyc",
             "bench.contestants.rpyc_bench",
             ("rpyc",),
             "RPyC, ThreadedServer, brine (tuples by value)",
+            no_streams="not measured: RPyC has no streams (a remote iterator is a round trip "
+            "per item)",
         ),
     )
 }

@@ -159,3 +159,122 @@ def start_server(metrics_log: str | None) -> FloorServer:
 
 def connect(port: int) -> FloorClient:
     return FloorClient(port)
+
+
+# -- streams (S1-S3) ---------------------------------------------------------------------
+#
+# The same framing, one msgpack frame per item and a zero-length frame at the end of a
+# stream. A request is ``[proc, args]``; ``count`` and ``blobs`` answer with their items'
+# frames and the end frame; ``upload`` is followed by the chunks' frames and the end frame,
+# and answered ``[True, total bytes]``. No credit, no ids, no cancel: one stream at a time
+# per connection, and closing a stream before its end closes the connection. The reading
+# side reads through a buffered file (``socket.makefile``), not a recv per frame.
+
+_END = _HEADER.pack(0)
+_READ_BUFFER = 256 * 1024
+
+
+def _read_frame(f: Any) -> bytes:
+    header = f.read(4)
+    if len(header) < 4:
+        raise ConnectionError("peer closed")
+    (n,) = _HEADER.unpack(header)
+    body: bytes = f.read(n)
+    if len(body) < n:
+        raise ConnectionError("peer closed")
+    return body
+
+
+class FloorStreamServer:
+    def __init__(self) -> None:
+        self._sock = socket.create_server(("127.0.0.1", 0))
+        self.port: int = self._sock.getsockname()[1]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self._sock.accept()
+            except OSError:
+                return
+            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _serve(self, conn: socket.socket) -> None:
+        pack, header, sendall = _packb, _HEADER.pack, conn.sendall
+        with conn, conn.makefile("rb", buffering=_READ_BUFFER) as f:
+            while True:
+                try:
+                    proc, args = _unpackb(_read_frame(f))
+                    if proc == "count":
+                        for i in range(args[0]):
+                            body = pack(i)
+                            sendall(header(len(body)) + body)
+                        sendall(_END)
+                    elif proc == "blobs":
+                        n, size = args
+                        body = pack(b"x" * size)
+                        frame = header(len(body)) + body
+                        for _ in range(n):
+                            sendall(frame)
+                        sendall(_END)
+                    elif proc == "upload":
+                        total = 0
+                        while body := _read_frame(f):
+                            total += len(_unpackb(body))
+                        sendall(_framed(pack([True, total])))
+                    else:
+                        sendall(_framed(pack([False, f"no procedure {proc!r}"])))
+                except (ConnectionError, OSError, ValueError):
+                    return
+
+
+def _framed(body: bytes) -> bytes:
+    return _HEADER.pack(len(body)) + body
+
+
+class FloorStreamClient:
+    def __init__(self, port: int) -> None:
+        self._sock = socket.create_connection(("127.0.0.1", port))
+        self._sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self._file = self._sock.makefile("rb", buffering=_READ_BUFFER)
+
+    def _stream(self, proc: str, args: list[Any]) -> Any:
+        self._sock.sendall(_framed(_packb([proc, args])))
+        f, unpack = self._file, _unpackb
+        try:
+            while body := _read_frame(f):
+                yield unpack(body)
+        except GeneratorExit:  # closed before its end: the connection cannot be reused
+            self.close()
+            raise
+
+    def count(self, n: int) -> Any:
+        return self._stream("count", [n])
+
+    def blobs(self, n: int, size: int) -> Any:
+        return self._stream("blobs", [n, size])
+
+    def upload(self, chunks: Any) -> int:
+        pack, header, sendall = _packb, _HEADER.pack, self._sock.sendall
+        sendall(_framed(pack(["upload", []])))
+        for chunk in chunks:
+            body = pack(chunk)
+            sendall(header(len(body)) + body)
+        sendall(_END)
+        ok, value = _unpackb(_read_frame(self._file))
+        if not ok:
+            raise RuntimeError(value)
+        return value  # type: ignore[no-any-return]
+
+    def close(self) -> None:
+        self._file.close()
+        self._sock.close()
+
+
+def start_stream_server() -> FloorStreamServer:
+    return FloorStreamServer()
+
+
+def connect_streams(port: int) -> FloorStreamClient:
+    return FloorStreamClient(port)

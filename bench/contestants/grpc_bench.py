@@ -1,4 +1,5 @@
-"""grpcio, sync unary calls; ``benchsvc_pb2*`` are generated at bench time by the driver."""
+"""grpcio, sync unary calls (and, for S1-S3, sync server- and client-streaming calls);
+``benchsvc_pb2*`` are generated at bench time by the driver."""
 
 from __future__ import annotations
 
@@ -36,6 +37,22 @@ class _Servicer(pb_grpc.BenchsvcServicer):  # type: ignore[misc]
             ]
         )
 
+    def Count(self, request: Any, context: Any) -> Any:
+        item = pb.CountItem
+        for i in range(request.n):
+            yield item(value=i)
+
+    def Blobs(self, request: Any, context: Any) -> Any:
+        message = pb.EchoMessage(data=b"x" * request.size)
+        for _ in range(request.n):
+            yield message
+
+    def Upload(self, request_iterator: Any, context: Any) -> Any:
+        total = 0
+        for message in request_iterator:
+            total += len(message.data)
+        return pb.UploadReply(total=total)
+
 
 class GrpcServer:
     def __init__(self) -> None:
@@ -72,6 +89,50 @@ class GrpcClient:
 
 def start_server(metrics_log: str | None) -> GrpcServer:
     return GrpcServer()
+
+
+class _Items:
+    """A response stream's items as plain values; ``close()`` cancels the call."""
+
+    def __init__(self, call: Any, field: str) -> None:
+        self._call = call
+        self._field = field
+
+    def __iter__(self) -> _Items:
+        return self
+
+    def __next__(self) -> Any:
+        return getattr(next(self._call), self._field)
+
+    def close(self) -> None:
+        self._call.cancel()
+
+
+class GrpcStreamClient(GrpcClient):
+    def __init__(self, port: int) -> None:
+        super().__init__(port)
+        stub = pb_grpc.BenchsvcStub(self._channel)
+        self._count = stub.Count
+        self._blobs = stub.Blobs
+        self._upload = stub.Upload
+
+    def count(self, n: int) -> _Items:
+        return _Items(self._count(pb.CountRequest(n=n)), "value")
+
+    def blobs(self, n: int, size: int) -> _Items:
+        return _Items(self._blobs(pb.BlobsRequest(n=n, size=size)), "data")
+
+    def upload(self, chunks: Any) -> int:
+        message = pb.EchoMessage
+        return int(self._upload(message(data=c) for c in chunks).total)
+
+
+def start_stream_server() -> GrpcServer:
+    return GrpcServer()  # the same service: its streaming rpcs
+
+
+def connect_streams(port: int) -> GrpcStreamClient:
+    return GrpcStreamClient(port)
 
 
 def connect(port: int) -> GrpcClient:
