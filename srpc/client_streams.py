@@ -300,6 +300,7 @@ class ResultStream(Iterator[T], Generic[T]):
         self._timeout = timeout
         self._credits = _Credits()
         self._done = False
+        self._taken: collections.deque[Message] = collections.deque()  # taken from the slot
 
     def __iter__(self) -> ResultStream[T]:
         return self
@@ -309,10 +310,13 @@ class ResultStream(Iterator[T], Generic[T]):
             raise StopIteration
         connection = self._connection
         slot = self._slot
-        while True:
-            with connection.lock:
-                message = slot.messages.popleft() if slot.messages else None
-            if message is not None:
+        taken = self._taken
+        while not taken:
+            with connection.lock:  # everything queued at once: one lock per read, not per item
+                if slot.messages:
+                    taken, slot.messages = slot.messages, taken
+                    self._taken = taken
+            if taken:
                 break
             try:
                 _wait_alive(connection, slot, self._id, self._deadline)
@@ -324,6 +328,7 @@ class ResultStream(Iterator[T], Generic[T]):
             except BaseException:
                 self._end(cancel=not isinstance(slot.error, ConnectionLost))
                 raise
+        message = taken.popleft()
         kind = type(message)
         if kind is StreamItem:
             try:

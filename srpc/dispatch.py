@@ -91,7 +91,7 @@ class Responder(Protocol):
     def send(self, frame: bytes | bytearray) -> None:
         """Write one frame of a call still running (a stream item, a credit)."""
 
-    def send_many(self, frames: list[bytearray]) -> None:
+    def send_many(self, frames: list[bytes | bytearray]) -> None:
         """Write frames of calls still running, in order."""
 
     def send_answer(

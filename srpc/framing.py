@@ -24,6 +24,7 @@ __all__ = [
     "FrameDecoder",
     "encode_frame",
     "frame_into",
+    "join_frame",
     "new_frame",
     "prefix_parts",
 ]
@@ -70,6 +71,11 @@ def frame_into(encoder: msgspec.msgpack.Encoder, value: Any, buffer: bytearray) 
 def new_frame(encoder: msgspec.msgpack.Encoder, value: Any) -> bytearray:
     """``value`` as one complete frame in a fresh buffer."""
     return frame_into(encoder, value, bytearray(HEADER_SIZE))
+
+
+def join_frame(head: bytes, body: bytes | bytearray) -> bytes:
+    """The frame of ``head + body`` (one copy of each, the prefix in front)."""
+    return b"".join((_header(len(head) + len(body)), head, body))
 
 
 def prefix_parts(parts: list[bytes | bytearray]) -> list[bytes | bytearray]:
@@ -212,11 +218,26 @@ class FrameDecoder:
         return None
 
     def feed_from(self, buffer: bytearray, nbytes: int) -> list[bytes | bytearray]:
-        """:meth:`feed` with ``buffer[:nbytes]`` (a reused receive buffer); faster for one frame."""
+        """:meth:`feed` with ``buffer[:nbytes]`` (a reused receive buffer); faster for one frame,
+        and for many small ones (each sliced out of the buffer: one object per frame)."""
         frame = self.exact_frame(buffer, nbytes)
         if frame is not None:
             return [frame]  # the usual case: exactly one frame
-        return self.feed(memoryview(buffer)[:nbytes])
+        if self.body is not None or self._needed >= 0 or self._buffer:
+            return self.feed(memoryview(buffer)[:nbytes])
+        frames: list[bytes | bytearray] = []
+        start = 0
+        limit = self.max_frame
+        while nbytes - start >= HEADER_SIZE:
+            (needed,) = _unpack_header(buffer, start)
+            if needed > limit or nbytes - start - HEADER_SIZE < needed:
+                break  # over the limit, or not whole: feed() says so, or keeps the tail
+            start += HEADER_SIZE
+            frames.append(buffer[start : start + needed])
+            start += needed
+        if start < nbytes:
+            frames += self.feed(memoryview(buffer)[start:nbytes])
+        return frames
 
     def feed(self, data: bytes | bytearray | memoryview) -> list[bytes | bytearray]:
         """Add ``data``; return every frame it completes, in order (possibly none)."""

@@ -53,6 +53,7 @@ __all__ = [
     "encode_payload",
     "encode_request",
     "encode_stream_item",
+    "stream_item_head",
 ]
 
 PROTOCOL_VERSION: Final = 2
@@ -242,6 +243,14 @@ def encode_message(message: Message) -> bytearray:
 def encode_payload(message: Message) -> bytes:
     """``message`` without a length prefix (for transports that delimit messages themselves)."""
     return _encoder.encode(message)
+
+
+def stream_item_head(id: int) -> bytes:
+    """The bytes a StreamItem of call ``id`` starts with (fixarray 3, the tag, the id):
+    followed by an encoded item, and framed, they are the whole message."""
+    head = bytearray(_encoder.encode((TAG_STREAM_ITEM, id)))
+    head[0] = 0x93  # [7, id] -> [7, id, item]
+    return bytes(head)
 
 
 def encode_stream_item(id: int, item: bytes) -> bytearray:

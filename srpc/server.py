@@ -301,7 +301,7 @@ class _Connection(asyncio.BufferedProtocol):
         if not self.closed and self.transport is not None:
             self.transport.write(frame)
 
-    def send_many(self, frames: list[bytearray]) -> None:
+    def send_many(self, frames: list[bytes | bytearray]) -> None:
         if not self.closed and self.transport is not None:
             self.transport.write(b"".join(frames) if len(frames) > 1 else frames[0])
 

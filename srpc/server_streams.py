@@ -36,13 +36,14 @@ import msgspec
 
 from srpc.context import _current
 from srpc.errors import ProtocolError, SrpcError
+from srpc.framing import join_frame
 from srpc.protocol import (
     STREAM_WINDOW_BYTES,
     STREAM_WINDOW_ITEMS,
     Credit,
     StreamEnd,
     encode_message,
-    encode_stream_item,
+    stream_item_head,
 )
 from srpc.remote_errors import exception_name
 
@@ -51,7 +52,7 @@ if TYPE_CHECKING:
 
 __all__ = ["AsyncArgumentStream", "ResultStream", "SyncArgumentStream"]
 
-_BATCH = 64  # items a worker pulls before it lets the loop see them, at the most
+_BATCH = 256  # items a worker pulls before it lets the loop see them, at the most
 
 
 class CallCancelled(SrpcError):
@@ -74,7 +75,7 @@ class ResultStream:
         self.busy = False
         self.done = False
         self.iterator: Iterator[Any] | None = None
-        self.ready: list[bytearray] = []  # item frames the loop has not written yet
+        self.ready: list[bytes | bytearray] = []  # item frames the loop has not written yet
         self.credit_event: asyncio.Event | None = None
         method = call.procedure.method
         self.is_async = inspect.isasyncgenfunction(method)
@@ -148,18 +149,37 @@ class ResultStream:
                     outcome = (self._failed(exc), False, exception_name(exc))
                     return
             iterator = self.iterator
+            head = stream_item_head(call.id)  # the same for every item of the call
             pulled = 0
+            frame: bytes | None = None
+            size = 0
             while True:
+                # One lock section per item: account for the last one and look at the credit.
                 with self.lock:
-                    if call.context._cancelled:
-                        break
-                    if self.items <= 0 or self.bytes <= 0 or pulled >= _BATCH:
-                        self.busy = False
-                        if pulled >= _BATCH and self.items > 0 and self.bytes > 0:
-                            self.busy = True  # more to pull: go on, after the loop's turn
-                            with contextlib.suppress(RuntimeError):  # the loop is closed
-                                loop.call_soon_threadsafe(self._resume)
+                    first = False
+                    if frame is not None:
+                        self.items -= 1
+                        self.bytes -= size
+                        self.ready.append(frame)
+                        first = len(self.ready) == 1
+                        frame = None
+                    cancelled = call.context._cancelled
+                    stop = self.items <= 0 or self.bytes <= 0 or pulled >= _BATCH
+                    if stop and not cancelled:
+                        self.busy = pulled >= _BATCH and self.items > 0 and self.bytes > 0
+                if first:  # the loop drains what is ready; it is told once per batch it finds
+                    try:
+                        loop.call_soon_threadsafe(self._drain)
+                    except RuntimeError:  # the loop is closed: the server is gone
+                        self._close(iterator)
                         return
+                if cancelled:
+                    break
+                if stop:
+                    if self.busy:  # more to pull: go on, after the loop's turn
+                        with contextlib.suppress(RuntimeError):  # the loop is closed
+                            loop.call_soon_threadsafe(self._resume)
+                    return
                 try:
                     item = next(iterator)
                 except StopIteration:
@@ -174,19 +194,9 @@ class ResultStream:
                     outcome = (self._failed(exc), False, exception_name(exc))
                     self._close(iterator)
                     return
-                frame = encode_stream_item(call.id, data)
+                frame = join_frame(head, data)
+                size = len(data)
                 pulled += 1
-                with self.lock:
-                    self.items -= 1
-                    self.bytes -= len(data)
-                    self.ready.append(frame)
-                    first = len(self.ready) == 1
-                if first:
-                    try:
-                        loop.call_soon_threadsafe(self._drain)
-                    except RuntimeError:  # the loop is closed: the server is gone
-                        self._close(iterator)
-                        return
             self._close(iterator)  # cancelled: closed at its yield
             outcome = (None, False, "Cancelled")
         finally:
@@ -232,6 +242,7 @@ class ResultStream:
         ok: bool = False
         error: str | None = "Cancelled"
         agen: AsyncIterator[Any] | None = None
+        head = stream_item_head(call.id)
         try:
             agen = call.procedure.method(*self.args, **self.kwargs)
             while True:
@@ -247,7 +258,7 @@ class ResultStream:
                 self.items -= 1
                 self.bytes -= len(data)
                 call.items_out += 1
-                call.responder.send(encode_stream_item(call.id, data))
+                call.responder.send(join_frame(head, data))
         except asyncio.CancelledError:
             frame, ok, error = None, False, "Cancelled"
         except BaseException as exc:
