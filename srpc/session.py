@@ -47,6 +47,7 @@ from srpc.protocol import (
     PROTOCOL_VERSION,
     Cancel,
     Credit,
+    Describe,
     ErrorReply,
     GoAway,
     Hello,
@@ -61,6 +62,7 @@ from srpc.protocol import (
     StreamEnd,
     StreamItem,
     Welcome,
+    answer_describe,
     answer_hello,
     encode_message,
 )
@@ -213,6 +215,7 @@ class ServerSession(_Session[Any]):
         "max_frame",
         "max_in_flight",
         "outgoing",
+        "reflection",
         "token",
         "welcomed",
     )
@@ -236,6 +239,8 @@ class ServerSession(_Session[Any]):
         self.outgoing: list[bytearray] = []
         self.close_after_send = False
         self.backlog: collections.deque[tuple[Request, int, float]] = collections.deque()
+        self.reflection: bytes | None = None
+        """The encoded description a Describe is answered with (``None``: reflection off)."""
 
     @property
     def running(self) -> int:
@@ -285,6 +290,9 @@ class ServerSession(_Session[Any]):
             return None
         if kind is Ping:
             self.outgoing.append(encode_message(Pong(message.nonce)))  # type: ignore[union-attr]
+            return None
+        if kind is Describe:
+            self.outgoing.append(answer_describe(message, self.reflection))  # type: ignore[arg-type]
             return None
         raise self.unexpected(message)
 
