@@ -195,6 +195,8 @@ class DynamicClient:
         self._ids = itertools.count(1)
         self._buffer = bytearray(RECV_SIZE)
         self._pending: list[Message] = []
+        self.streamed = False
+        """Whether the latest call's result was a stream (it ended with StreamEnd)."""
 
     # -- connection --------------------------------------------------------------------
 
@@ -373,6 +375,7 @@ class DynamicClient:
         except (TypeError, ValueError, OverflowError) as exc:
             raise ArgumentError(f"{proc}(): cannot encode the arguments: {exc}") from None
         session.check_request_size(len(frame) - 4)
+        self.streamed = False
         session.calls[id] = id
         self._send(frame)
         try:
@@ -427,6 +430,7 @@ class DynamicClient:
                     self._send(encode_message(Credit(id, took_items, took_bytes)))
                     took_items = took_bytes = 0
             elif kind is StreamEnd:
+                self.streamed = True
                 return None
             elif kind is Reply:
                 return _decode(message.result)  # type: ignore[union-attr]
