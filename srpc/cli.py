@@ -295,7 +295,7 @@ def ping(
 
       srpc ping 127.0.0.1:5000
 
-      srpc ping tcp://calc.internal:5000 --token "$SRPC_TOKEN" --timeout 2
+      srpc ping tcp://127.0.0.1:5000 --timeout 2
     """
     start = time.perf_counter()
     with _dynamic_client(target, token, timeout, tls, cafile) as client:

@@ -101,6 +101,9 @@ _monotonic = time.monotonic
 _KEYWORD = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)=(.*)", re.DOTALL)
 
 
+_LITERALS: Final = ("true", "false", "null")
+
+
 class ArgumentError(ValueError):
     """An ``ARG`` of ``srpc call`` that is not usable (a usage error, exit status 2)."""
 
@@ -455,9 +458,10 @@ def parse_arguments(texts: list[str]) -> tuple[list[Any], dict[str, Any]]:
             value = msgspec.json.decode(value_text.encode("utf-8", "surrogatepass"))
         except (msgspec.DecodeError, UnicodeError) as exc:
             shown = f"argument {name!r}" if name else f"argument {number}"
+            bare = value_text[:1] not in tuple('"[{-0123456789') and value_text not in _LITERALS
+            hint = "; a string needs its quotes, e.g. '\"text\"'" if bare else ""
             raise ArgumentError(
-                f"{shown} is not a JSON value ({exc}): {value_text!r}; a string needs its "
-                "quotes, e.g. '\"text\"'"
+                f"{shown} is not a JSON value ({exc}): {value_text!r}{hint}"
             ) from None
         if name is None:
             if kwargs:

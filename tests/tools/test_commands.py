@@ -95,8 +95,7 @@ def test_a_wrong_type_gets_the_servers_invalid_arguments(calc: ServiceProcess) -
     assert result.returncode == 1
     assert result.stdout == ""
     assert result.stderr.strip() == (
-        "srpc.errors.InvalidArguments: calc.add(): argument 'b': Expected `int`, got `str` "
-        "- at `b`"
+        "srpc.errors.InvalidArguments: calc.add(): argument 'b': Expected `int`, got `str` - at `b`"
     )
 
 
