@@ -25,6 +25,7 @@ from srpc.security import token_matches
 
 __all__ = [
     "DECODE_ERRORS",
+    "MAX_DESCRIBES",
     "PROTOCOL_VERSION",
     "REFLECTION_OFF",
     "RESERVED_TAGS",
@@ -409,6 +410,9 @@ def answer_hello(
 
 
 REFLECTION_OFF: Final = "reflection is turned off on this server"
+MAX_DESCRIBES: Final = 8
+"""Describe requests a server answers per connection; one more closes the connection (each
+answer is a large frame for a 3-byte request)."""
 _EMPTY_MAP: Final = msgspec.Raw(b"\x80")
 
 

@@ -44,6 +44,7 @@ from srpc.errors import (
 )
 from srpc.framing import DEFAULT_MAX_FRAME
 from srpc.protocol import (
+    MAX_DESCRIBES,
     PROTOCOL_VERSION,
     Cancel,
     Credit,
@@ -211,6 +212,7 @@ class ServerSession(_Session[Any]):
     __slots__ = (
         "backlog",
         "close_after_send",
+        "described",
         "descriptor",
         "max_frame",
         "max_in_flight",
@@ -241,6 +243,7 @@ class ServerSession(_Session[Any]):
         self.backlog: collections.deque[tuple[Request, int, float]] = collections.deque()
         self.reflection: bytes | None = None
         """The encoded description a Describe is answered with (``None``: reflection off)."""
+        self.described = 0
 
     @property
     def running(self) -> int:
@@ -291,7 +294,10 @@ class ServerSession(_Session[Any]):
         if kind is Ping:
             self.outgoing.append(encode_message(Pong(message.nonce)))  # type: ignore[union-attr]
             return None
-        if kind is Describe:
+        if kind is Describe:  # answered at most MAX_DESCRIBES times: a big answer to 3 bytes
+            self.described += 1
+            if self.described > MAX_DESCRIBES:
+                raise ProtocolError(f"{self.label}: more than {MAX_DESCRIBES} Describe requests")
             self.outgoing.append(answer_describe(message, self.reflection))  # type: ignore[arg-type]
             return None
         raise self.unexpected(message)

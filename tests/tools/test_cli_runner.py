@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -190,3 +191,26 @@ def test_to_json_converts_what_json_has_no_type_for() -> None:
     }
     assert to_json(msgspec.msgpack.Ext(5, b"\x01")) == {"ext": 5, "data": "AQ=="}
     assert dumps({"a": [1]}, indent=2) == '{\n  "a": [\n    1\n  ]\n}'
+
+
+def test_tls(tmp_path: Path) -> None:
+    from srpc.security import server_ssl_context
+    from tests.hardening.certs import OPENSSL, make_test_pki
+
+    if OPENSSL is None:
+        pytest.skip("the openssl CLI is not installed; the TLS test needs it to make a test CA")
+    pki = make_test_pki(tmp_path)
+    context = server_ssl_context(pki.server_cert, pki.server_key)
+    with SrpcCalcServerStub("127.0.0.1", 0, metrics_log=None, ssl=context) as server:
+        target = f"127.0.0.1:{server.address[1]}"
+        result = run("ping", target, "--cafile", str(pki.ca_cert))
+        assert result.exit_code == 0, result.output
+        result = run("call", target, "add", "1", "2", "--cafile", str(pki.ca_cert))
+        assert (result.exit_code, result.stdout) == (0, "3\n"), result.output
+        unverified = run("ping", target, "--tls", "--timeout", "2")
+        assert unverified.exit_code == 1
+        assert "CERTIFICATE_VERIFY_FAILED" in unverified.stderr
+        assert run("ping", target, "--timeout", "2").exit_code == 1  # plain TCP to a TLS port
+    missing = run("ping", "127.0.0.1:1", "--cafile", str(tmp_path / "nope.pem"))
+    assert missing.exit_code == 1
+    assert "cannot use --cafile" in missing.stderr

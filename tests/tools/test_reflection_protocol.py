@@ -16,8 +16,9 @@ import pytest
 
 from srpc.descriptor import ServiceDescriptor
 from srpc.dynamic import DynamicClient, prepare_arguments
-from srpc.errors import AuthenticationFailed, ConnectError
+from srpc.errors import AuthenticationFailed, ConnectError, ProtocolError
 from srpc.protocol import (
+    MAX_DESCRIBES,
     PROTOCOL_VERSION,
     REFLECTION_OFF,
     Describe,
@@ -204,3 +205,29 @@ def test_a_server_that_refuses_dynamic_clients_is_named() -> None:
         with pytest.raises(ConnectError, match="does not take clients without a stub"):
             DynamicClient(f"127.0.0.1:{listener.getsockname()[1]}").connect()
         thread.join()
+
+
+def test_a_connection_gets_a_few_descriptions_then_is_closed() -> None:
+    session, _ = session_after_hello(b"\x80")
+    for id in range(MAX_DESCRIBES):
+        session.receive(Describe(id), 3, 0.0)
+    assert len(session.take_outgoing()) == MAX_DESCRIBES
+    with pytest.raises(ProtocolError, match="more than 8 Describe requests"):
+        session.receive(Describe(99), 3, 0.0)
+
+
+def test_pipelined_describes_close_the_connection() -> None:
+    import contextlib
+    import socket
+
+    from srpc.framing import RECV_SIZE
+
+    with SrpcCalcServerStub("127.0.0.1", 0, metrics_log=None) as server:
+        with socket.create_connection(server.address, timeout=10) as sock:
+            sock.sendall(encode_message(Hello(PROTOCOL_VERSION, "", "", None)))
+            sock.sendall(b"".join(encode_message(Describe(i)) for i in range(10_000)))
+            received = 0
+            with contextlib.suppress(ConnectionResetError):  # closed with requests unread
+                while data := sock.recv(RECV_SIZE):
+                    received += len(data)
+        assert received < (MAX_DESCRIBES + 1) * len(encode_description(CALC_SERVICE)) + 100
