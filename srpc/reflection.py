@@ -175,8 +175,26 @@ def describe_service(descriptor: ServiceDescriptor) -> dict[str, Any]:
         "service": descriptor.name,
         "fingerprint": descriptor.fingerprint,
         "doc": _docstring(interface) if "__doc__" in vars(interface) else "",
-        "procedures": [_procedure(interface, codecs[name]) for name in descriptor.procedures],
+        "procedures": [_safe_procedure(interface, codecs[name]) for name in descriptor.procedures],
     }
+
+
+def _safe_procedure(interface: type, codec: ProcedureCodec) -> dict[str, Any]:
+    """:func:`_procedure`, or what is known when describing it failed: reflection never stops
+    a server from starting."""
+    try:
+        return _procedure(interface, codec)
+    except Exception as exc:
+        streams_in = codec.stream_param is not None
+        return {
+            "name": codec.name,
+            "signature": f"{codec.name}{codec.signature}",
+            "doc": "",
+            "kind": CALL_KINDS[int(codec.stream_result) + 2 * int(streams_in)],
+            "parameters": [],
+            "result": {"streamed": codec.stream_result, "schema": {}},
+            "note": f"this procedure could not be described ({type(exc).__name__}: {exc})",
+        }
 
 
 def encode_description(descriptor: ServiceDescriptor) -> bytes:
