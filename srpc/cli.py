@@ -210,13 +210,24 @@ def call(
         bool,
         typer.Option("--traceback", help="On a remote error, also print the server's traceback."),
     ] = False,
+    stdin: Annotated[
+        bool,
+        typer.Option(
+            "--stdin",
+            help=(
+                "Read the streamed argument's items from standard input, one JSON value per "
+                "line, each sent as soon as it is read."
+            ),
+        ),
+    ] = False,
     version: VersionOption = False,
 ) -> None:
     """Call a procedure of a running srpc server, without a stub.
 
     Each ARG is a JSON value (a positional argument) or NAME=JSON (a keyword
     argument): a string needs its JSON quotes, bytes are base64 strings, a
-    streamed argument is a JSON array of its items. The server validates
+    streamed argument is a JSON array of its items (or, with --stdin, one
+    JSON value per line of standard input). The server validates
     the arguments as for any call. The result is
     printed as JSON (bytes as base64 strings, datetimes as ISO 8601
     strings, sets and tuples as arrays); a streamed result prints one JSON
@@ -229,6 +240,8 @@ def call(
       srpc call 127.0.0.1:5000 add 1 2
 
       srpc call 127.0.0.1:5000 greet '"Ada"' punctuation='"!"'
+
+      printf '"a"\\n"b"\\n' | srpc call 127.0.0.1:5001 echo --stdin
     """
     from srpc.dynamic import (
         ArgumentError,
@@ -261,7 +274,8 @@ def call(
                 names = ", ".join(str(name) for name in known) or "none"
                 fail(f"error: {client.service} has no procedure {proc!r} (it has: {names})")
         try:
-            args, kwargs, items = prepare_arguments(procedure, args, kwargs)
+            live = _stdin_items() if stdin else None
+            args, kwargs, items = prepare_arguments(procedure, args, kwargs, live)
         except ArgumentError as exc:
             raise typer.BadParameter(str(exc), param_hint="ARG") from None
         try:
@@ -274,6 +288,20 @@ def call(
             raise typer.BadParameter(str(exc), param_hint="ARG") from None
         if not client.streamed:
             typer.echo(dumps(result, indent=2))
+
+
+def _stdin_items() -> Iterator[Any]:
+    """The JSON values of stdin's non-blank lines, as they are read."""
+    import msgspec
+
+    from srpc.dynamic import ArgumentError
+
+    for number, line in enumerate(iter(sys.stdin.readline, ""), 1):
+        if line.strip():
+            try:
+                yield msgspec.json.decode(line)
+            except msgspec.DecodeError as exc:
+                raise ArgumentError(f"stdin line {number} is not a JSON value ({exc})") from None
 
 
 def ping(

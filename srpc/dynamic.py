@@ -32,10 +32,12 @@ import contextlib
 import datetime
 import itertools
 import math
+import queue
 import re
 import ssl as _ssl
+import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Final
 
 import msgspec
@@ -82,6 +84,7 @@ from srpc.transport import SocketStream, open_stream
 __all__ = [
     "ArgumentError",
     "DynamicClient",
+    "LiveItems",
     "ReflectionOff",
     "RemoteCallFailed",
     "client_ssl_context",
@@ -358,13 +361,14 @@ class DynamicClient:
         args: list[Any],
         kwargs: dict[str, Any],
         *,
-        items: list[Any] | None = None,
+        items: list[Any] | LiveItems | None = None,
         on_item: Callable[[Any], None] | None = None,
     ) -> Any:
         """Call ``proc(*args, **kwargs)`` and return its result, decoded untyped.
 
         ``items``: the streamed argument's items (its place in ``args`` or
-        ``kwargs`` holds ``None``), sent within the server's credit. A
+        ``kwargs`` holds ``None``), sent within the server's credit; a
+        :class:`LiveItems` sends them as they are made. A
         streamed result's items go to ``on_item`` as they arrive and the call
         returns ``None`` at the stream's end. An error answer raises
         :class:`RemoteCallFailed`.
@@ -395,16 +399,24 @@ class DynamicClient:
         self,
         id: int,
         proc: str,
-        items: list[Any] | None,
+        items: list[Any] | LiveItems | None,
         on_item: Callable[[Any], None] | None,
         deadline: float | None,
     ) -> Any:
-        sending: Iterator[Any] | None = None if items is None else iter(items)
+        sending: Iterator[Any] | None = None
+        if isinstance(items, LiveItems):
+            sending = items.poll()
+        elif items is not None:
+            sending = iter(items)
         send_items, send_bytes = STREAM_WINDOW_ITEMS, STREAM_WINDOW_BYTES
         took_items = took_bytes = 0
         while True:
+            starved = False  # live items: none ready yet, though the credit allows one
             while sending is not None and send_items > 0 and send_bytes > 0:
                 item = next(sending, _END)
+                if item is _WAIT:
+                    starved = True
+                    break
                 if item is _END:
                     sending = None
                     self._send(encode_message(StreamEnd(id)))
@@ -416,6 +428,13 @@ class DynamicClient:
                 self._send(frame)
                 send_items -= 1
                 send_bytes -= len(frame)
+            if starved and not self._pending:
+                stream = self._stream
+                assert stream is not None
+                if not stream.readable(_LIVE_POLL):
+                    if deadline is not None and _monotonic() >= deadline:
+                        raise CallTimeout(f"{self.label}: no answer in time")
+                    continue  # look for new items again
             message = self._next(deadline, f"{self.service}.{proc}()")
             if self._route(message) != id:
                 continue  # an answer to nothing we wait for, a Pong, a GoAway
@@ -442,6 +461,49 @@ class DynamicClient:
 
 
 _END: Final = object()
+_WAIT: Final = object()
+_LIVE_POLL: Final = 0.02
+"""Seconds a call with live items waits for the server before it looks for new items."""
+
+
+class LiveItems:
+    """A streamed argument's items made as the call runs (e.g. read from stdin): a thread
+    takes them from ``source`` and the call sends each as soon as it is there, while it
+    keeps printing what the server sends. ``convert`` is applied to each item on that
+    thread; an exception it (or ``source``) raises ends the call with that exception."""
+
+    def __init__(self, source: Iterable[Any], convert: Callable[[Any], Any] | None = None) -> None:
+        self._queue: queue.SimpleQueue[tuple[bool, Any]] = queue.SimpleQueue()
+        self._source = source
+        self._convert = convert
+        self._thread = threading.Thread(target=self._pump, name="srpc-live-items", daemon=True)
+        self._started = False
+
+    def _pump(self) -> None:
+        try:
+            for item in self._source:
+                self._queue.put((True, item if self._convert is None else self._convert(item)))
+        except BaseException as exc:
+            self._queue.put((False, exc))
+            return
+        self._queue.put((True, _END))
+
+    def poll(self) -> Iterator[Any]:
+        """Started on first use: each item when it is ready, ``_WAIT`` while none is."""
+        if not self._started:
+            self._started = True
+            self._thread.start()
+        while True:
+            try:
+                ok, value = self._queue.get_nowait()
+            except queue.Empty:
+                yield _WAIT
+                continue
+            if not ok:
+                raise value
+            yield value
+            if value is _END:
+                return
 
 
 # -- JSON in and out ---------------------------------------------------------------------
@@ -555,11 +617,20 @@ _BY_NAME: Final = ("positional_or_keyword", "keyword_only")
 
 
 def prepare_arguments(
-    procedure: dict[str, Any] | None, args: list[Any], kwargs: dict[str, Any]
-) -> tuple[list[Any], dict[str, Any], list[Any] | None]:
+    procedure: dict[str, Any] | None,
+    args: list[Any],
+    kwargs: dict[str, Any],
+    live: Iterable[Any] | None = None,
+) -> tuple[list[Any], dict[str, Any], list[Any] | LiveItems | None]:
     """The request's arguments and the streamed argument's items (``None``: none streams),
-    guided by the procedure's description (``None``: reflection is off, sent as given)."""
+    guided by the procedure's description (``None``: reflection is off, sent as given).
+
+    ``live``: the streamed argument's items come from there as the call runs (e.g. the
+    lines of stdin, JSON-decoded) instead of from ``args``/``kwargs``.
+    """
     if procedure is None:
+        if live is not None:
+            raise ArgumentError("streaming an argument from stdin needs the server's reflection")
         return args, kwargs, None
     proc = str(procedure.get("name", "?"))
     params: list[dict[str, Any]] = list(procedure.get("parameters", []))
@@ -577,9 +648,21 @@ def prepare_arguments(
         new_kwargs[name] = value if parameter is None else _convert(value, parameter, proc)
     streamed = next((p for p in params if p.get("streamed")), None)
     if streamed is None:
+        if live is not None:
+            raise ArgumentError(f"{proc}() has no streamed argument to read from stdin")
         return new_args, new_kwargs, None
     name = streamed["name"]
     index = next((i for i, p in enumerate(positional) if p is streamed), None)
+    if live is not None:
+        if name in kwargs or (index is not None and index < len(args)):
+            raise ArgumentError(f"{proc}(): {name!r} comes from stdin; do not give it as an ARG")
+        if index is not None and index == len(args):
+            new_args.append(None)
+        elif streamed.get("kind") == "positional_only":
+            raise ArgumentError(f"{proc}(): give the arguments before {name!r} to stream it")
+        else:
+            new_kwargs[name] = None
+        return new_args, new_kwargs, LiveItems(live, lambda item: _convert(item, streamed, proc))
     if index is not None and index < len(args):
         items, new_args[index] = args[index], None
     elif name in kwargs:

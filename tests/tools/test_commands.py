@@ -253,3 +253,41 @@ def test_targets(target: str, status: int, text: str) -> None:
     result = srpc("ping", target)
     assert result.returncode == status
     assert text in result.stderr
+
+
+def test_a_streamed_argument_from_stdin_goes_as_it_is_read(streams: ServiceProcess) -> None:
+    proc = subprocess.Popen(
+        [str(SRPC), "call", streams.target, "echo", "--stdin"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdin is not None and proc.stdout is not None
+    for word in ("ab", "cd"):  # each answer comes back before the next line is written
+        proc.stdin.write(f'"{word}"\n')
+        proc.stdin.flush()
+        assert proc.stdout.readline() == f'"{word.upper()}"\n'
+    proc.stdin.close()
+    assert proc.wait(30) == 0
+    assert proc.stdout.read() == ""
+    result = subprocess.run(
+        [str(SRPC), "call", streams.target, "total", "--stdin"],
+        input="1\n\n2\n3\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert (result.returncode, result.stdout) == (0, "6\n"), result.stderr
+    result = subprocess.run(
+        [str(SRPC), "call", streams.target, "total", "--stdin"],
+        input="1\nnope\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert "stdin line 2 is not a JSON value" in result.stderr
+    result = srpc("call", streams.target, "count", "2", "--stdin")
+    assert result.returncode == 2
+    assert "count() has no streamed argument to read from stdin" in result.stderr
