@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
 
 import typer
 
-from srpc._cli_common import CONTEXT_SETTINGS, VersionOption
+from srpc._cli_common import CONTEXT_SETTINGS, VersionOption, fail, stderr
 from srpc.compiler.command import stubgen
 from srpc.dashboard.command import metrics
 
@@ -19,7 +23,8 @@ app = typer.Typer(
         "srpc: Python RPC whose interface language is Python.\n\n"
         "Example:\n\n"
         "  srpc stubgen calc/calc_interface.py\n\n"
-        "  srpc metrics srpc_server_metrics.log"
+        "  srpc metrics srpc_server_metrics.log\n\n"
+        "  srpc call 127.0.0.1:5000 add 1 2"
     ),
     context_settings=CONTEXT_SETTINGS,
     no_args_is_help=True,
@@ -37,10 +42,310 @@ def _root(version: VersionOption = False) -> None:
 SHORT_HELP = {
     "stubgen": "Generate typed client and server stubs from an interface file.",
     "metrics": "Show a server's metrics log: a live dashboard, or one snapshot.",
+    "describe": "Ask a running server for its procedures, signatures and docstrings.",
+    "call": "Call a procedure of a running server with JSON arguments, without a stub.",
+    "ping": "Check that a server answers: connect, handshake, report the round trip.",
 }
 
 app.command("stubgen", context_settings=CONTEXT_SETTINGS, short_help=SHORT_HELP["stubgen"])(stubgen)
 app.command("metrics", context_settings=CONTEXT_SETTINGS, short_help=SHORT_HELP["metrics"])(metrics)
+
+
+# -- describe, call, ping: thin shells over srpc.dynamic ----------------------------------
+
+TargetArgument = Annotated[
+    str,
+    typer.Argument(
+        help="The server: tcp://HOST:PORT or HOST:PORT.", metavar="TARGET", show_default=False
+    ),
+]
+TokenOption = Annotated[
+    str | None,
+    typer.Option(
+        "--token",
+        metavar="<token>",
+        help="The server's shared secret (default: $SRPC_TOKEN).",
+        show_default=False,
+    ),
+]
+TimeoutOption = Annotated[
+    float,
+    typer.Option(
+        "--timeout",
+        min=0.001,
+        metavar="<seconds>",
+        help="Seconds to connect, and again for the request, before giving up.",
+    ),
+]
+TlsOption = Annotated[
+    bool, typer.Option("--tls", help="Connect with TLS, verifying the server's certificate.")
+]
+CafileOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--cafile",
+        metavar="<path>",
+        help="Trust the certificate authorities in this PEM file (implies --tls).",
+        show_default=False,
+    ),
+]
+
+
+@contextmanager
+def _dynamic_client(
+    target: str, token: str | None, timeout: float | None, tls: bool, cafile: Path | None
+) -> Iterator[Any]:
+    """A connected :class:`srpc.dynamic.DynamicClient`; srpc errors end the command (exit 1)."""
+    from srpc.dynamic import DynamicClient, client_ssl_context
+    from srpc.errors import InvalidAddress, SrpcError
+
+    try:
+        context = client_ssl_context(tls, None if cafile is None else str(cafile))
+        client = DynamicClient(
+            target,
+            token=token,
+            timeout=timeout,
+            connect_timeout=5.0 if timeout is None else timeout,
+            ssl=context,
+        )
+    except InvalidAddress as exc:
+        if target.strip().lower().startswith("nats://"):
+            fail(f"error: {exc}")  # a valid target, not served yet
+        raise typer.BadParameter(str(exc), param_hint="TARGET") from None
+    except OSError as exc:  # a --cafile that does not load
+        fail(f"error: cannot use --cafile {cafile}: {exc}")
+    try:
+        with client:
+            yield client
+    except SrpcError as exc:
+        fail(f"error: {exc}")
+
+
+def describe(
+    target: TargetArgument,
+    json_: Annotated[
+        bool, typer.Option("--json", help="Print the description as JSON, with JSON Schemas.")
+    ] = False,
+    token: TokenOption = None,
+    timeout: TimeoutOption = 5.0,
+    tls: TlsOption = False,
+    cafile: CafileOption = None,
+    version: VersionOption = False,
+) -> None:
+    """Ask a running srpc server for its interface and print each procedure.
+
+    Prints the service's name and fingerprint, then each procedure's
+    signature, how it is called (unary, server stream, client stream or
+    bidirectional) and its docstring. --json prints the whole description,
+    with a JSON Schema for every parameter and result. A server started
+    with reflection=False does not describe itself.
+
+    Example:
+
+      srpc describe 127.0.0.1:5000
+
+      srpc describe tcp://127.0.0.1:5000 --json
+    """
+    from srpc.dynamic import dumps
+
+    with _dynamic_client(target, token, timeout, tls, cafile) as client:
+        description = client.describe()
+    if json_:
+        typer.echo(dumps(description, indent=2))
+        return
+    typer.echo(_description_text(description, client.label))
+
+
+_KIND_TEXT = {
+    "server_stream": "streams its result",
+    "client_stream": "streams an argument",
+    "bidirectional": "streams an argument and its result",
+}
+
+
+def _description_text(description: dict[str, Any], label: str) -> str:
+    lines = [
+        f"service {description.get('service')} at {label}",
+        f"fingerprint {description.get('fingerprint')}",
+    ]
+    doc = str(description.get("doc") or "")
+    if doc:
+        lines += ["", *doc.splitlines()]
+    for procedure in description.get("procedures", []):
+        lines.append("")
+        kind = _KIND_TEXT.get(str(procedure.get("kind")))
+        lines.append(str(procedure.get("signature")) + (f"    [{kind}]" if kind else ""))
+        for line in str(procedure.get("doc") or "").splitlines():
+            lines.append(f"    {line}".rstrip())
+    return "\n".join(lines)
+
+
+def call(
+    target: TargetArgument,
+    proc: Annotated[
+        str, typer.Argument(help="The procedure's name.", metavar="PROC", show_default=False)
+    ],
+    arguments: Annotated[
+        list[str] | None,
+        # hidden: listed in the usage line, explained in the text (typer would show <list[str]>)
+        typer.Argument(metavar="ARG", show_default=False, hidden=True),
+    ] = None,
+    token: TokenOption = None,
+    timeout: Annotated[
+        float | None,
+        typer.Option(
+            "--timeout",
+            min=0.001,
+            metavar="<seconds>",
+            help=(
+                "Seconds the call may take, a stream's items included (default: no limit; "
+                "connecting gives up after 5 s)."
+            ),
+            show_default=False,
+        ),
+    ] = None,
+    tls: TlsOption = False,
+    cafile: CafileOption = None,
+    traceback: Annotated[
+        bool,
+        typer.Option("--traceback", help="On a remote error, also print the server's traceback."),
+    ] = False,
+    stdin: Annotated[
+        bool,
+        typer.Option(
+            "--stdin",
+            help=(
+                "Read the streamed argument's items from standard input, one JSON value per "
+                "line, each sent as soon as it is read."
+            ),
+        ),
+    ] = False,
+    version: VersionOption = False,
+) -> None:
+    """Call a procedure of a running srpc server, without a stub.
+
+    Each ARG is a JSON value (a positional argument) or NAME=JSON (a keyword
+    argument): a string needs its JSON quotes, bytes are base64 strings, a
+    streamed argument is a JSON array of its items (or, with --stdin, one
+    JSON value per line of standard input). The server validates
+    the arguments as for any call. The result is
+    printed as JSON (bytes as base64 strings, datetimes as ISO 8601
+    strings, sets and tuples as arrays); a streamed result prints one JSON
+    line per item as the items arrive. A remote error is printed on stderr
+    with its type and message, exit status 1. Put -- before an argument
+    that could be taken for an option (negative numbers are fine).
+
+    Example:
+
+      srpc call 127.0.0.1:5000 add 1 2
+
+      srpc call 127.0.0.1:5000 greet '"Ada"' punctuation='"!"'
+
+      printf '"a"\\n"b"\\n' | srpc call 127.0.0.1:5001 echo --stdin
+    """
+    from srpc.dynamic import (
+        ArgumentError,
+        ReflectionOff,
+        RemoteCallFailed,
+        dumps,
+        parse_arguments,
+        prepare_arguments,
+    )
+
+    try:
+        args, kwargs = parse_arguments(arguments or [])
+    except ArgumentError as exc:
+        raise typer.BadParameter(str(exc), param_hint="ARG") from None
+
+    def show(item: Any) -> None:
+        sys.stdout.write(dumps(item) + "\n")
+        sys.stdout.flush()
+
+    with _dynamic_client(target, token, timeout, tls, cafile) as client:
+        procedure: dict[str, Any] | None = None
+        try:
+            description = client.describe()
+        except ReflectionOff:
+            description = None
+        if description is not None:
+            known = {p.get("name"): p for p in description.get("procedures", [])}
+            procedure = known.get(proc)
+            if procedure is None:
+                names = ", ".join(str(name) for name in known) or "none"
+                fail(f"error: {client.service} has no procedure {proc!r} (it has: {names})")
+        try:
+            live = _stdin_items() if stdin else None
+            args, kwargs, items = prepare_arguments(procedure, args, kwargs, live)
+        except ArgumentError as exc:
+            raise typer.BadParameter(str(exc), param_hint="ARG") from None
+        try:
+            result = client.call(proc, args, kwargs, items=items, on_item=show)
+        except RemoteCallFailed as exc:
+            if traceback and exc.traceback:
+                stderr.print(exc.traceback.rstrip(), markup=False)
+            fail(str(exc))
+        except ArgumentError as exc:
+            raise typer.BadParameter(str(exc), param_hint="ARG") from None
+        if not client.streamed:
+            typer.echo(dumps(result, indent=2))
+
+
+def _stdin_items() -> Iterator[Any]:
+    """The JSON values of stdin's non-blank lines, as they are read."""
+    import msgspec
+
+    from srpc.dynamic import ArgumentError
+
+    for number, line in enumerate(iter(sys.stdin.readline, ""), 1):
+        if line.strip():
+            try:
+                yield msgspec.json.decode(line)
+            except msgspec.DecodeError as exc:
+                raise ArgumentError(f"stdin line {number} is not a JSON value ({exc})") from None
+
+
+def ping(
+    target: TargetArgument,
+    token: TokenOption = None,
+    timeout: TimeoutOption = 5.0,
+    tls: TlsOption = False,
+    cafile: CafileOption = None,
+    version: VersionOption = False,
+) -> None:
+    """Check that an srpc server answers (for health checks: exit status 0 when it does).
+
+    Connects, completes the handshake, sends a Ping and waits for its Pong,
+    then prints the service, its fingerprint and the round-trip times.
+    Exit status 1 when the server cannot be reached, refuses the
+    handshake (a wrong --token) or does not answer within --timeout.
+
+    Example:
+
+      srpc ping 127.0.0.1:5000
+
+      srpc ping tcp://127.0.0.1:5000 --timeout 2
+    """
+    start = time.perf_counter()
+    with _dynamic_client(target, token, timeout, tls, cafile) as client:
+        handshake = client.connect()
+        rtt = client.ping()
+    total = time.perf_counter() - start
+    typer.echo(
+        f"{client.service} at {client.label} answered: ping {rtt * 1000:.2f} ms "
+        f"(connect and handshake {handshake * 1000:.2f} ms, total {total * 1000:.2f} ms; "
+        f"fingerprint {client.fingerprint[:12]})"
+    )
+
+
+app.command("describe", context_settings=CONTEXT_SETTINGS, short_help=SHORT_HELP["describe"])(
+    describe
+)
+app.command(
+    "call",
+    context_settings={**CONTEXT_SETTINGS, "ignore_unknown_options": True},
+    short_help=SHORT_HELP["call"],
+)(call)
+app.command("ping", context_settings=CONTEXT_SETTINGS, short_help=SHORT_HELP["ping"])(ping)
 
 
 def _single_command_app(command: Callable[..., Any]) -> typer.Typer:

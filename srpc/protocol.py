@@ -25,7 +25,9 @@ from srpc.security import token_matches
 
 __all__ = [
     "DECODE_ERRORS",
+    "MAX_DESCRIBES",
     "PROTOCOL_VERSION",
+    "REFLECTION_OFF",
     "RESERVED_TAGS",
     "STREAM_WINDOW_BYTES",
     "STREAM_WINDOW_ITEMS",
@@ -33,6 +35,8 @@ __all__ = [
     "TAG_REQUEST",
     "Cancel",
     "Credit",
+    "Describe",
+    "Description",
     "ErrorKind",
     "ErrorReply",
     "GoAway",
@@ -48,6 +52,7 @@ __all__ = [
     "StreamEnd",
     "StreamItem",
     "Welcome",
+    "answer_describe",
     "answer_hello",
     "encode_message",
     "encode_payload",
@@ -71,13 +76,15 @@ TAG_PING: Final = 13
 TAG_PONG: Final = 14
 TAG_GO_AWAY: Final = 15
 TAG_CREDIT: Final = 16
+TAG_DESCRIBE: Final = 17
+TAG_DESCRIPTION: Final = 18
 
 RESERVED_TAGS: Final[dict[int, str]] = {
     10: "ServerRequest: a call from server to client (id, proc, args, kwargs)",
     11: "ServerReply: the client's answer to a ServerRequest (id, result)",
     12: "ServerErrorReply: the client's error answer to a ServerRequest",
 }
-"""Tags 10-12 are reserved for these future messages; 17-63 for later protocol versions."""
+"""Tags 10-12 are reserved for these future messages; 19-63 for later protocol versions."""
 
 STREAM_WINDOW_ITEMS: Final = 256
 """Items a stream's sender may send before the receiver grants more (per call, each way)."""
@@ -216,6 +223,22 @@ class GoAway(msgspec.Struct, array_like=True, tag=TAG_GO_AWAY, frozen=True, gc=F
     reason: str
 
 
+class Describe(msgspec.Struct, array_like=True, tag=TAG_DESCRIBE, frozen=True, gc=False):
+    """Client -> server, after the handshake: describe the service (reflection); ``id`` is
+    echoed in the answer (a :class:`Description`, or an :class:`ErrorReply` when the server
+    has reflection turned off)."""
+
+    id: int
+
+
+class Description(msgspec.Struct, array_like=True, tag=TAG_DESCRIPTION, frozen=True, gc=False):
+    """Server -> client: the answer to :class:`Describe` ``id``; ``description`` is a map
+    (its keys: docs/PROTOCOL.md, "Reflection")."""
+
+    id: int
+    description: msgspec.Raw
+
+
 Message = Union[  # noqa: UP007
     Hello,
     Welcome,
@@ -230,6 +253,8 @@ Message = Union[  # noqa: UP007
     Ping,
     Pong,
     GoAway,
+    Describe,
+    Description,
 ]
 
 _encoder = msgspec.msgpack.Encoder()
@@ -383,8 +408,38 @@ def answer_hello(
             RefuseCode.INCOMPATIBLE,
             f"protocol version {hello.version} is not supported (server speaks {PROTOCOL_VERSION})",
         )
-    if hello.service != service or hello.fingerprint != fingerprint:
+    dynamic = hello.service == "" and hello.fingerprint == ""
+    if not dynamic and (hello.service != service or hello.fingerprint != fingerprint):
         return refuse(RefuseCode.INCOMPATIBLE, "service or interface fingerprint differs")
+    # A dynamic client (empty service and fingerprint: `srpc call`, no stub) is held to the
+    # token like any other; its Welcome names the server's real service and fingerprint.
     if not token_matches(token, hello.token):
         return refuse(RefuseCode.AUTH, "missing or wrong token")
     return Welcome(PROTOCOL_VERSION, service, fingerprint, max_frame, max_in_flight)
+
+
+REFLECTION_OFF: Final = "reflection is turned off on this server"
+MAX_DESCRIBES: Final = 8
+"""Describe requests a server answers per connection; one more closes the connection (each
+answer is a large frame for a 3-byte request)."""
+_EMPTY_MAP: Final = msgspec.Raw(b"\x80")
+
+
+def answer_describe(request: Describe, description: bytes | None) -> bytearray:
+    """The frame answering ``request``: the service's ``description`` (a MessagePack map,
+    encoded once per server), or, when reflection is off (``None``), an ErrorReply (kind 3,
+    ``srpc.errors.ProtocolError``, message :data:`REFLECTION_OFF`)."""
+    if description is None:
+        return encode_message(
+            ErrorReply(
+                request.id,
+                ErrorKind.SRPC,
+                "srpc.errors",
+                "ProtocolError",
+                REFLECTION_OFF,
+                msgspec.Raw(_encoder.encode([REFLECTION_OFF])),
+                "",
+                _EMPTY_MAP,
+            )
+        )
+    return encode_message(Description(request.id, msgspec.Raw(description)))

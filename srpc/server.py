@@ -33,6 +33,7 @@ from srpc.errors import AddressInUse, InvalidAddress, ProtocolError
 from srpc.framing import DEFAULT_MAX_FRAME, RECV_SIZE
 from srpc.metrics import MetricsWriter
 from srpc.protocol import Message, RefuseCode
+from srpc.reflection import encode_description
 from srpc.remote_errors import default_send_tracebacks
 from srpc.security import (
     DEFAULT_HANDSHAKE_TIMEOUT,
@@ -114,6 +115,7 @@ class _Connection(asyncio.BufferedProtocol):
             max_frame=server.max_frame,
             max_in_flight=server.max_in_flight,
         )
+        self.session.reflection = server._reflection
         self.reader = self.session.reader
         self.frames = self.reader.frames
         self.dispatch = core.dispatcher.dispatch
@@ -462,6 +464,8 @@ class Server:
     requires clients to present the same shared secret; ``ssl`` is a server
     :class:`ssl.SSLContext` (see :func:`srpc.security.server_ssl_context`).
     Refusals and protocol errors are logged on the ``srpc.server`` logger.
+    ``reflection=False`` stops the server describing its interface to
+    ``srpc describe`` and ``srpc call`` (docs/PROTOCOL.md, "Reflection").
 
     ``async def`` procedures run on the event loop. Plain ``def`` procedures
     run on a pool of ``max_workers`` daemon threads (default
@@ -492,6 +496,7 @@ class Server:
         sync_mode: SyncMode = "thread",
         max_workers: int | None = None,
         send_tracebacks: bool | None = None,
+        reflection: bool = True,
     ) -> None:
         descriptor = self._srpc_service
         if host is not None and host.startswith(memory.SCHEME):
@@ -536,6 +541,9 @@ class Server:
             send_tracebacks=self.send_tracebacks,
             failures=self._call_failures,
         )
+        self.reflection = reflection
+        """Whether a Describe is answered (``srpc describe``, ``srpc call``); built once."""
+        self._reflection = encode_description(descriptor) if reflection else None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop_event: asyncio.Event | None = None
         self._thread: threading.Thread | None = None

@@ -44,9 +44,11 @@ from srpc.errors import (
 )
 from srpc.framing import DEFAULT_MAX_FRAME
 from srpc.protocol import (
+    MAX_DESCRIBES,
     PROTOCOL_VERSION,
     Cancel,
     Credit,
+    Describe,
     ErrorReply,
     GoAway,
     Hello,
@@ -61,6 +63,7 @@ from srpc.protocol import (
     StreamEnd,
     StreamItem,
     Welcome,
+    answer_describe,
     answer_hello,
     encode_message,
 )
@@ -209,10 +212,12 @@ class ServerSession(_Session[Any]):
     __slots__ = (
         "backlog",
         "close_after_send",
+        "described",
         "descriptor",
         "max_frame",
         "max_in_flight",
         "outgoing",
+        "reflection",
         "token",
         "welcomed",
     )
@@ -236,6 +241,9 @@ class ServerSession(_Session[Any]):
         self.outgoing: list[bytearray] = []
         self.close_after_send = False
         self.backlog: collections.deque[tuple[Request, int, float]] = collections.deque()
+        self.reflection: bytes | None = None
+        """The encoded description a Describe is answered with (``None``: reflection off)."""
+        self.described = 0
 
     @property
     def running(self) -> int:
@@ -285,6 +293,12 @@ class ServerSession(_Session[Any]):
             return None
         if kind is Ping:
             self.outgoing.append(encode_message(Pong(message.nonce)))  # type: ignore[union-attr]
+            return None
+        if kind is Describe:  # answered at most MAX_DESCRIBES times: a big answer to 3 bytes
+            self.described += 1
+            if self.described > MAX_DESCRIBES:
+                raise ProtocolError(f"{self.label}: more than {MAX_DESCRIBES} Describe requests")
+            self.outgoing.append(answer_describe(message, self.reflection))  # type: ignore[arg-type]
             return None
         raise self.unexpected(message)
 
