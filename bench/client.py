@@ -75,12 +75,32 @@ def _report_slice(result: dict[str, float]) -> None:
     print("BENCH_SLICE " + json.dumps(result), flush=True)
 
 
+ARRAY_BYTES = 8 * 1024 * 1024
+"""W6: an 8 MiB float32 array each way."""
+
+
+def _array() -> Any:
+    import numpy as np
+
+    return np.arange(ARRAY_BYTES // 4, dtype=np.float32)
+
+
+def _check_array(echoed: Any) -> None:
+    import numpy as np
+
+    sent = _array()
+    assert echoed.dtype == sent.dtype and echoed.shape == sent.shape, "echo_array changed it"
+    assert np.array_equal(echoed, sent), "echo_array changed the data"
+
+
 def _check_sync(ops: SyncOps, workload: str) -> None:
     assert ops.add(20, 22) == 42, "add(20, 22) != 42"
     assert ops.echo(_PAYLOAD) == _PAYLOAD, "echo(1 MiB) changed the data"
     check_records(ops.records(RECORDS_N), RECORDS_N)
     if workload == "W4s":  # only the contestants that serve it run W4s
         check_records(ops.records_struct(RECORDS_N), RECORDS_N)
+    if workload == "W6":
+        _check_array(ops.echo_array(_array()))
 
 
 async def _check_async(ops: AsyncOps, workload: str) -> None:
@@ -89,6 +109,8 @@ async def _check_async(ops: AsyncOps, workload: str) -> None:
     check_records(await ops.records(RECORDS_N), RECORDS_N)
     if workload == "W4s":
         check_records(await ops.records_struct(RECORDS_N), RECORDS_N)
+    if workload == "W6":
+        _check_array(await ops.echo_array(_array()))
 
 
 def _run_sync(module: Any, workload: str, port: int, cfg: LoopConfig) -> dict[str, Any]:
@@ -102,6 +124,9 @@ def _run_sync(module: Any, workload: str, port: int, cfg: LoopConfig) -> dict[st
             return run_sync_loop(lambda: ops.records(RECORDS_N), cfg)
         if workload == "W4s":
             return run_sync_loop(lambda: ops.records_struct(RECORDS_N), cfg)
+        if workload == "W6":
+            array = _array()
+            return run_sync_loop(lambda: ops.echo_array(array), cfg, payload=ARRAY_BYTES)
         add = ops.add
         return run_sync_loop(lambda: add(1, 2), cfg)
     finally:
@@ -119,6 +144,9 @@ async def _run_async(module: Any, workload: str, port: int, cfg: LoopConfig) -> 
             return await run_async_loop(lambda: ops.records(RECORDS_N), cfg)
         if workload == "W4s":
             return await run_async_loop(lambda: ops.records_struct(RECORDS_N), cfg)
+        if workload == "W6":
+            array = _array()
+            return await run_async_loop(lambda: ops.echo_array(array), cfg, payload=ARRAY_BYTES)
         add = ops.add
         return await run_async_loop(lambda: add(1, 2), cfg)
     finally:
@@ -209,7 +237,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.client")
     parser.add_argument("contestant", choices=sorted(CONTESTANTS))
     parser.add_argument(
-        "workload", choices=["W1", "W2", "W3", "W4", "W4s", "W5", *STREAM_WORKLOADS]
+        "workload", choices=["W1", "W2", "W3", "W4", "W4s", "W5", "W6", *STREAM_WORKLOADS]
     )
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--warmup-s", type=float, default=0.3)

@@ -39,9 +39,9 @@ from bench.gen import (
 )
 from bench.streams import S3_UPLOAD, STREAM_WORKLOADS
 
-ALL_WORKLOADS = ("W1", "W2", "W3", "W4", "W4s", "W5", *STREAM_WORKLOADS)
+ALL_WORKLOADS = ("W1", "W2", "W3", "W4", "W4s", "W5", "W6", *STREAM_WORKLOADS)
 # one-client workloads, measured in alternating slices
-INTERLEAVED = ("W1", "W3", "W4", "W4s", *STREAM_WORKLOADS)
+INTERLEAVED = ("W1", "W3", "W4", "W4s", "W6", *STREAM_WORKLOADS)
 RESULTS_DIR = REPO_ROOT / "bench" / "results"
 FLOOR = "floor"
 SRPC = "srpc"
@@ -56,6 +56,7 @@ TARGETS: tuple[tuple[str, str, float], ...] = (
     ("W4", "W4 calls/s >= 1.3x floor", 1.3),
     ("W4s", "W4s calls/s >= 3x floor", 3.0),
     ("W5", "W5 metrics on/off >= 0.95", 0.95),
+    ("W6", "W6 MiB/s >= 1.0x floor", 1.0),
     ("S1", "S1 items/s >= 0.5x floor", 0.5),
     ("S1grpc", "S1 items/s >= 10x grpc", 10.0),
     ("S2", "S2 MB/s >= 0.8x floor", 0.8),
@@ -69,6 +70,7 @@ PRIMARY = {
     "W3": "mib_per_s",
     "W4": "calls_per_s",
     "W4s": "calls_per_s",
+    "W6": "mib_per_s",
     "S1": "items_per_s",
     "S2": "mb_per_s",
     "S3": "mb_per_s",
@@ -614,6 +616,8 @@ def render(
         cols.append(("W4 calls/s", "W4", "{:,.0f}"))
     if "W4s" in workloads:
         cols.append(("W4s calls/s", "W4s", "{:,.0f}"))
+    if "W6" in workloads:
+        cols.append(("W6 MiB/s", "W6", "{:,.0f}"))
     if "S1" in workloads:
         cols.append(("S1 items/s", "S1", "{:,.0f}"))
     if "S2" in workloads:
@@ -628,7 +632,7 @@ def render(
                 ([c, *(_num(med[c].get(k), f) for _, k, f in cols)] for c in contestants),
             )
         )
-    rcols = [w for w in ("W1", "W2", "W3", "W4", "W4s", *STREAM_WORKLOADS) if w in workloads]
+    rcols = [w for w in ("W1", "W2", "W3", "W4", "W4s", "W6", *STREAM_WORKLOADS) if w in workloads]
     if rcols and FLOOR in contestants:
         parts.append("")
         parts.append(

@@ -223,3 +223,25 @@ def test_cancel_latency_closes_every_generator() -> None:
         assert rows[kind][1] == "5", result.stdout
         p50, p99, worst = (float(x) for x in rows[kind][2:5])
         assert 0 < p50 <= p99 <= worst < 5000, result.stdout  # closed_at waits 5 s at most
+
+
+def test_w6_echoes_a_numpy_array_in_slices_and_has_its_target(tmp_path: Path) -> None:
+    result = _bench_run(
+        [
+            "bench.run", "--contestants", "srpc,floor,grpc", "--workloads", "W6", "--passes", "1",
+            "--duration", "0.2", "--warmup", "0.05", "--slices", "2",
+            "--results-dir", str(tmp_path),
+        ],
+        [],
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    (report_file,) = tmp_path.glob("bench-*.json")
+    report = json.loads(report_file.read_text())
+    for name in ("srpc", "floor"):
+        w6 = report["passes"][0]["results"][name]["W6"]
+        assert w6["slices"] == 2 and w6["mib_per_s"] > 0, w6
+    assert "grpc" not in report["passes"][0]["results"] or (
+        "W6" not in report["passes"][0]["results"]["grpc"]
+    )
+    targets = {t["label"]: t for t in report["targets"] if t["contestant"] == "srpc"}
+    assert targets["W6 MiB/s >= 1.0x floor"]["measured"] > 0

@@ -41,6 +41,8 @@ class Contestant:
     needs: str | None = None  # generated code it needs: "srpc" or "grpc"
     # It serves records_struct (W4s): the rows as msgspec.Struct (the floor: the same dicts).
     struct_records: bool = False
+    # It serves echo_array (W6): a NumPy array each way (the floor: dtype, shape, raw bytes).
+    arrays: bool = False
     # It serves the stream workloads S1-S3 (``start_stream_server``, ``connect_streams``);
     # otherwise ``no_streams`` says why not.
     streams: bool = False
@@ -54,6 +56,8 @@ class Contestant:
         """Why this contestant sits ``workload`` out, or None if it runs it."""
         if workload == "W4s" and not self.struct_records:
             return "W4s needs records as msgspec.Struct, which its wire format does not carry"
+        if workload == "W6" and not self.arrays:
+            return "W6 needs NumPy arrays, which its wire format does not carry in this bench"
         if workload.startswith("S") and not self.streams:
             return self.no_streams
         return None
@@ -69,6 +73,7 @@ CONTESTANTS: dict[str, Contestant] = {
             "srpc, generated stubs, sync client",
             needs="srpc",
             struct_records=True,
+            arrays=True,
             streams=True,
         ),
         Contestant(
@@ -78,6 +83,7 @@ CONTESTANTS: dict[str, Contestant] = {
             "srpc, sync client; server runs every procedure on worker threads (no @srpc.inline)",
             needs="srpc",
             struct_records=True,
+            arrays=True,
             no_streams="its stream service would be srpc's (stream generators always run on "
             "worker threads)",
         ),
@@ -89,6 +95,7 @@ CONTESTANTS: dict[str, Contestant] = {
             is_async=True,
             needs="srpc",
             struct_records=True,
+            arrays=True,
             streams=True,
         ),
         Contestant(
@@ -100,6 +107,7 @@ CONTESTANTS: dict[str, Contestant] = {
             uvloop=True,
             needs="srpc",
             struct_records=True,
+            arrays=True,
             streams=True,
         ),
         Contestant(
@@ -108,6 +116,7 @@ CONTESTANTS: dict[str, Contestant] = {
             (),
             "blocking socket, 4-byte length prefix, msgpack, thread per connection",
             struct_records=True,
+            arrays=True,
             streams=True,
         ),
         Contestant(

@@ -74,6 +74,13 @@ class _Impl:
     def add(self, a: int, b: int) -> int:
         return a + b
 
+    def echo_array(self, dtype: str, shape: list[int], data: bytes) -> list[Any]:
+        """W6: the array rebuilt from dtype, shape and raw bytes, and sent back the same way."""
+        import numpy as np
+
+        array = np.frombuffer(data, dtype=dtype).reshape(shape)
+        return [array.dtype.str, list(array.shape), array.tobytes()]
+
     def echo(self, data: bytes) -> bytes:
         return data
 
@@ -91,6 +98,7 @@ class FloorServer:
             "echo": impl.echo,
             "records": impl.records,
             "records_struct": impl.records,  # W4s: the floor sends the same dicts as for W4
+            "echo_array": impl.echo_array,
         }
         self._thread = threading.Thread(target=self._accept, daemon=True)
         self._thread.start()
@@ -148,6 +156,14 @@ class FloorClient:
 
     def records_struct(self, n: int = 100) -> list[dict[str, Any]]:
         return self._call("records_struct", [n])  # type: ignore[no-any-return]
+
+    def echo_array(self, array: Any) -> Any:
+        """W6: ``arr.tobytes()`` plus dtype and shape, each way; the reply rebuilt as an array."""
+        import numpy as np
+
+        dtype, shape, data = self._call("echo_array", [array.dtype.str, list(array.shape),
+                                                       array.tobytes()])
+        return np.frombuffer(data, dtype=dtype).reshape(shape)
 
     def close(self) -> None:
         self._sock.close()

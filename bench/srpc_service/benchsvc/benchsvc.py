@@ -1,5 +1,8 @@
 """The implementation the generated srpc server stub serves."""
 
+import numpy as np
+from numpy.typing import NDArray
+
 import srpc
 from benchsvc.benchsvc_interface import BenchsvcInterface, Record, RecordS
 
@@ -23,6 +26,9 @@ class Benchsvc(BenchsvcInterface):
             Record(i, i * 0.5, f"record-{i}", i % 2 == 0, [i, i + 1, i + 2, i + 3])
             for i in range(n)
         ]
+
+    def echo_array(self, a: NDArray[np.float32]) -> NDArray[np.float32]:
+        return a  # on a worker thread, like echo (W3)
 
     @srpc.inline
     def records_struct(self, n: int = 100) -> list[RecordS]:

@@ -4,6 +4,8 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
 import msgspec
+import numpy as np
+from numpy.typing import NDArray
 
 
 @dataclass
@@ -45,3 +47,7 @@ class BenchsvcInterface(ABC):
     @abstractmethod
     def records_struct(self, n: int = 100) -> list[RecordS]:
         """The same ``n`` records as ``msgspec.Struct`` rows (W4s)."""
+
+    @abstractmethod
+    def echo_array(self, a: NDArray[np.float32]) -> NDArray[np.float32]:
+        """Return the array unchanged (W6)."""
