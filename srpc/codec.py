@@ -812,7 +812,10 @@ class ProcedureCodec:
             return None
         for tp in (_mirror(self.return_type, {}), self.return_type):
             try:
-                return msgspec.msgpack.Decoder(tuple[int, int, tp])  # type: ignore[valid-type]
+                return msgspec.msgpack.Decoder(
+                    tuple[int, int, tp],  # type: ignore[valid-type]
+                    dec_hook=_dec_hook,  # arrays, paths, pydantic models: checked, not re-encoded
+                )
             except TypeError:
                 continue
         return None  # pragma: no cover - the result decoder was built from the same type
