@@ -32,7 +32,7 @@ class ParamKind(enum.Enum):
 
 
 class CallKind(enum.Enum):
-    """What streams in a call (SPEC §12): nothing, the result, one argument, or both."""
+    """What streams in a call (docs/STUBGEN.md): nothing, the result, one argument, or both."""
 
     UNARY = "unary"
     SERVER_STREAM = "server-stream"

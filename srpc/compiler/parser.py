@@ -148,7 +148,7 @@ _STREAMS = frozenset(
     for n in ("Iterator", "AsyncIterator", "Generator", "AsyncGenerator", "AsyncIterable")
 )
 
-# The two spellings of a stream (SPEC §12): the whole annotation of the result or of one
+# The two spellings of a stream (docs/STUBGEN.md): the whole annotation of the result or of one
 # parameter. The value says whether the items come from an async iterator.
 _STREAM_KINDS = {
     **{f"{m}.Iterator": False for m in ("typing", "collections.abc")},

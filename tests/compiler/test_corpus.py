@@ -107,7 +107,7 @@ def test_mypy_strict_finds_nothing_in_stubs_interfaces_and_implementations(
 
 
 # The client methods keep the interface's signatures exactly, with one documented exception
-# (docs/STUBGEN.md, SPEC §12): where a call streams. A streamed parameter declared
+# (docs/STUBGEN.md): where a call streams. A streamed parameter declared
 # `Iterator[T]`/`AsyncIterator[T]` takes any `Iterable[T]` (the async stub's also an
 # `AsyncIterable[T]`), and a streamed result is a `ResultStream[T]` (async stub:
 # `AsyncResultStream[T]`, from a plain `def`: used in `async for` without `await`).

@@ -885,7 +885,7 @@ def test_enums_whose_values_cannot_travel_are_refused() -> None:
     assert message.count(": error:") == 1  # Level's ints travel
 
 
-# ---------------------------------------------------------------- streams (SPEC §12)
+# ---------------------------------------------------------------- streams (docs/STUBGEN.md)
 
 STREAMS = """
     import collections.abc as cabc

@@ -1,4 +1,4 @@
-"""What a user types against generated streaming stubs, judged by mypy --strict (SPEC §12).
+"""What a user types against generated streaming stubs, judged by mypy --strict (docs/STUBGEN.md).
 
 The sync stub's stream is an iterator and a context manager, a subtype of the interface's
 ``Iterator[T]``; the async stub's is used directly in ``async for`` (no ``await``) and is
