@@ -861,7 +861,10 @@ class _ModuleReader:
                 inner = cst.parse_expression(node.evaluated_value)  # type: ignore[arg-type]
             except Exception:
                 raise self.unsupported(node, where) from None
-            previous, self.anchor = self.anchor, node
+            # A string stubgen made itself (a quoted stream's item) has no place: keep the
+            # anchor the caller set.
+            anchor = node if node in self.positions or self.anchor is None else self.anchor
+            previous, self.anchor = self.anchor, anchor
             try:
                 self.check_annotation(inner, where, record=record, skip=skip)
             finally:
@@ -882,7 +885,22 @@ class _ModuleReader:
         return False
 
     def stream_of(self, node: cst.BaseExpression) -> tuple[bool, cst.BaseExpression] | None:
-        """``(is_async, item)`` when ``node`` is ``Iterator[T]``/``AsyncIterator[T]``, else None."""
+        """``(is_async, item)`` when ``node`` is ``Iterator[T]``/``AsyncIterator[T]``, else None.
+
+        A quoted ``"Iterator[Job]"`` gives the item quoted, ``"Job"``, so the stubs quote it
+        too (it may name a class imported only under ``TYPE_CHECKING``)."""
+        if isinstance(node, cst.SimpleString):
+            try:
+                inner = cst.parse_expression(node.evaluated_value)  # type: ignore[arg-type]
+            except Exception:
+                return None
+            found = self.stream_of(inner)
+            if found is None:
+                return None
+            text = _code(found[1])
+            quote = "'" if '"' in text else '"'
+            self.context.quoted = True
+            return found[0], cst.SimpleString(f"{quote}{text}{quote}")
         if not isinstance(node, cst.Subscript) or len(node.slice) != 1:
             return None
         if not isinstance(node.value, (cst.Name, cst.Attribute)):
@@ -1771,9 +1789,13 @@ class _ServiceBuilder:
                     )
                 else:
                     result_async, item = result_stream
-                    reader.check_annotation(
-                        item, f"the items of the return type of {name!r}", skip=skip
-                    )
+                    previous, reader.anchor = reader.anchor, fn.returns.annotation
+                    try:
+                        reader.check_annotation(
+                            item, f"the items of the return type of {name!r}", skip=skip
+                        )
+                    finally:
+                        reader.anchor = previous
                     result_item = _substitute(reader, item, subst)
                     if fn.asynchronous is not None:
                         kind_name = "AsyncIterator" if result_async else "Iterator"
@@ -1847,7 +1869,11 @@ class _ServiceBuilder:
                 found=f"default `{reader.code(param.default)}`",
                 fix="remove the default; a caller with nothing to stream passes `()`",
             )
-        reader.check_annotation(item, f"the items of {where}", skip=skip)
+        previous, reader.anchor = reader.anchor, param.annotation
+        try:
+            reader.check_annotation(item, f"the items of {where}", skip=skip)
+        finally:
+            reader.anchor = previous
         return ParamModel(
             pname,
             kind,

@@ -255,6 +255,14 @@ _DEPRECATED_TYPING_IMPORTS = frozenset(
         "Mapping",
         "MutableMapping",
         "AbstractSet",
+        # and the other abstract collections an interface may import from typing
+        "Collection",
+        "Container",
+        "Iterable",
+        "Iterator",
+        "AsyncIterator",
+        "MutableSet",
+        "Reversible",
     }
 )
 

@@ -173,6 +173,15 @@ async def _areceived(codec: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) 
     return args, {**kwargs, codec.stream_param: [x async for x in kwargs[codec.stream_param]]}
 
 
+def _declares_async(function: Any, key: str) -> bool:
+    """Whether the annotation ``key`` of ``function`` is an ``AsyncIterator[...]``."""
+    try:
+        hint = typing.get_type_hints(function)[key]
+    except Exception:  # a name imported only under TYPE_CHECKING: read the text
+        return "AsyncIterator" in str(function.__annotations__[key])
+    return typing.get_origin(hint) is collections.abc.AsyncIterator
+
+
 def _implementation(interface: type, codecs: dict[str, Any], log: list[Any]) -> Any:
     methods: dict[str, Any] = {}
     for name, codec in codecs.items():
@@ -197,14 +206,9 @@ def _implementation(interface: type, codecs: dict[str, Any], log: list[Any]) -> 
 
             declared = getattr(interface, name)
             if codec.stream_result:
-                hint = typing.get_type_hints(declared).get("return")
-                is_async = typing.get_origin(hint) is collections.abc.AsyncIterator
-                return astream if is_async else stream
-            if codec.stream_param is not None:  # the implementation's kind: as the param says
-                param = typing.get_type_hints(declared)[codec.stream_param]
-                if typing.get_origin(param) is collections.abc.AsyncIterator:
-                    return acall
-                return acall if inspect.iscoroutinefunction(declared) else call
+                return astream if _declares_async(declared, "return") else stream
+            if codec.stream_param is not None and _declares_async(declared, codec.stream_param):
+                return acall  # the implementation's kind: as the param says
             return acall if inspect.iscoroutinefunction(declared) else call
 
         methods[name] = make()

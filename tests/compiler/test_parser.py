@@ -984,3 +984,22 @@ def test_a_streamed_parameter_needs_iterable_free() -> None:
         "    def f(self, a: Iterator[int], b: Iterable) -> int: ...\n"
     )
     assert "`Iterable` free for the client stubs' streamed parameters" in message
+
+
+def test_a_quoted_stream_gives_a_quoted_item_and_errors_keep_their_place() -> None:
+    model = parse(
+        H + "from collections.abc import Iterator\nfrom typing import TYPE_CHECKING\n\n"
+        "if TYPE_CHECKING:\n    from decimal import Decimal\n\n"
+        "class CalcInterface(ABC):\n    @abstractmethod\n"
+        "    def f(self, xs: 'Iterator[Decimal]') -> \"Iterator[Decimal]\": ...\n"
+    )
+    proc = model.procedures[0]
+    assert proc.result_item == '"Decimal"' and proc.sync_returns == 'ResultStream["Decimal"]'
+    assert proc.stream_param is not None and proc.stream_param.stream_item == '"Decimal"'
+    message = parse_error(
+        H + "from collections.abc import Iterator\n\nclass Point:\n    pass\n\n"
+        "class CalcInterface(ABC):\n    @abstractmethod\n"
+        "    def f(self) -> 'Iterator[Point]': ...\n"
+    )
+    assert message.startswith("calc/calc_interface.py:10:20"), message
+    assert "the items of the return type of 'f'" in message and "a plain class" in message
