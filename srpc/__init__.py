@@ -7,6 +7,7 @@ Importing ``srpc`` never imports the stub compiler (libcst, jinja2, typer).
 
 from srpc._version import __version__
 from srpc.client import AsyncClient, SyncClient, close, with_timeout
+from srpc.client_streams import AsyncResultStream, ResultStream
 from srpc.context import CallContext, current_call
 from srpc.descriptor import ServiceDescriptor
 from srpc.dispatch import inline
@@ -30,6 +31,7 @@ from srpc.server import Server
 __all__ = [
     "AddressInUse",
     "AsyncClient",
+    "AsyncResultStream",
     "AuthenticationFailed",
     "CallContext",
     "CallTimeout",
@@ -41,6 +43,7 @@ __all__ = [
     "InvalidResult",
     "ProtocolError",
     "RemoteError",
+    "ResultStream",
     "Server",
     "ServiceDescriptor",
     "SrpcError",

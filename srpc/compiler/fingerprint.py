@@ -6,8 +6,9 @@ import ast
 import hashlib
 import json
 from collections.abc import Sequence
+from typing import Any
 
-from srpc.compiler.model import ProcedureModel
+from srpc.compiler.model import CallKind, ProcedureModel
 
 __all__ = ["fingerprint", "normalise"]
 
@@ -21,24 +22,31 @@ def normalise(expression: str | None) -> str | None:
 
 
 def fingerprint(service: str, procedures: Sequence[ProcedureModel]) -> str:
-    """sha256 hex over what a peer would notice: names, kinds, types, defaults, async.
+    """sha256 hex over what a peer would notice: names, kinds, types, defaults, async, and
+    the call kind (what streams).
 
     Docstrings, comments, formatting and the name of ``self`` do not count.
     """
     signature = {
         "service": service,
-        "procedures": [
-            {
-                "name": proc.name,
-                "async": proc.is_async,
-                "params": [
-                    [p.name, p.kind.value, normalise(p.annotation), normalise(p.default)]
-                    for p in proc.params
-                ],
-                "returns": normalise(proc.returns),
-            }
-            for proc in procedures
-        ],
+        "procedures": [_procedure(proc) for proc in procedures],
     }
     text = json.dumps(signature, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _procedure(proc: ProcedureModel) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "name": proc.name,
+        "async": proc.is_async,
+        "params": [
+            [p.name, p.kind.value, normalise(p.annotation), normalise(p.default)]
+            for p in proc.params
+        ],
+        "returns": normalise(proc.returns),
+    }
+    # Only streaming calls carry their kind, so a unary service keeps the fingerprint that
+    # stubs generated before streams have (and peers built from them still connect).
+    if proc.kind is not CallKind.UNARY:
+        out["call"] = proc.kind.value
+    return out

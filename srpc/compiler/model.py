@@ -7,6 +7,7 @@ import enum
 from dataclasses import dataclass
 
 __all__ = [
+    "CallKind",
     "ImportModel",
     "OverloadModel",
     "ParamKind",
@@ -30,6 +31,15 @@ class ParamKind(enum.Enum):
     VAR_KEYWORD = "var-keyword"
 
 
+class CallKind(enum.Enum):
+    """What streams in a call (docs/STUBGEN.md): nothing, the result, one argument, or both."""
+
+    UNARY = "unary"
+    SERVER_STREAM = "server-stream"
+    CLIENT_STREAM = "client-stream"
+    BIDIRECTIONAL = "bidirectional"
+
+
 @dataclass(frozen=True)
 class ParamModel:
     """A parameter of a procedure; ``annotation`` and ``default`` are source text."""
@@ -38,6 +48,21 @@ class ParamModel:
     kind: ParamKind
     annotation: str
     default: str | None = None
+    stream_item: str | None = None
+    """A streamed argument (``Iterator[T]``/``AsyncIterator[T]``): the text of ``T``."""
+    stream_async: bool = False
+    """The interface declares it ``AsyncIterator[T]``."""
+
+    def client_source(self, *, async_stub: bool) -> str:
+        """The parameter in a client stub: a streamed one takes any iterable of its items
+        (the async stub's also an async iterable); the others are as the interface has them."""
+        if self.stream_item is None:
+            return self.source
+        item = self.stream_item
+        annotation = f"Iterable[{item}]"
+        if async_stub:
+            annotation += f" | AsyncIterable[{item}]"
+        return f"{self.name}: {annotation}"
 
     @property
     def source(self) -> str:
@@ -74,11 +99,65 @@ class ProcedureModel:
     overloads: tuple[OverloadModel, ...] = ()
     returns_any: bool = False
     """The return annotation is ``Any``: an ``async def`` then overrides cleanly."""
+    result_item: str | None = None
+    """The result streams (``Iterator[T]``/``AsyncIterator[T]``): the text of ``T``."""
+    result_async: bool = False
+    """The interface declares the result ``AsyncIterator[T]``."""
+
+    @property
+    def stream_param(self) -> ParamModel | None:
+        """The one streamed parameter, or None."""
+        return next((p for p in self.params if p.stream_item is not None), None)
+
+    @property
+    def kind(self) -> CallKind:
+        streams_in = self.stream_param is not None
+        if self.result_item is not None:
+            return CallKind.BIDIRECTIONAL if streams_in else CallKind.SERVER_STREAM
+        return CallKind.CLIENT_STREAM if streams_in else CallKind.UNARY
+
+    @property
+    def streams_result(self) -> bool:
+        return self.result_item is not None
+
+    @property
+    def sync_returns(self) -> str:
+        """The sync stub's return annotation: a ``ResultStream[T]`` for a streamed result."""
+        return self.returns if self.result_item is None else f"ResultStream[{self.result_item}]"
+
+    @property
+    def async_returns(self) -> str:
+        """The async stub's: an ``AsyncResultStream[T]`` for a streamed result."""
+        if self.result_item is None:
+            return self.returns
+        return f"AsyncResultStream[{self.result_item}]"
+
+    @property
+    def sync_parameter_sources(self) -> tuple[str, ...]:
+        return self._sources(async_stub=False)
+
+    @property
+    def async_parameter_sources(self) -> tuple[str, ...]:
+        return self._sources(async_stub=True)
+
+    def _sources(self, *, async_stub: bool) -> tuple[str, ...]:
+        sources = self.parameter_sources
+        if self.stream_param is None:
+            return sources
+        by_source = {p.source: p.client_source(async_stub=async_stub) for p in self.params}
+        return tuple(by_source.get(s, s) for s in sources)
 
     @property
     def sync_override_ignore(self) -> bool:
-        """Whether the sync stub's method needs ``# type: ignore[override]`` under mypy."""
+        """Whether the sync stub's method needs ``# type: ignore[override]`` under mypy.
+
+        ``ResultStream[T]`` is an ``Iterator[T]`` and ``Iterable[T]`` accepts every
+        ``Iterator[T]``, so sync streams override cleanly; an ``AsyncIterator`` (result or
+        parameter) does not, and neither does an ``async def``.
+        """
         if self.is_async and not self.returns_any:
+            return True
+        if self.result_async or any(p.stream_async for p in self.params):
             return True
         return self._clashes_with_client_base()
 
@@ -97,7 +176,7 @@ class ProcedureModel:
                 and p.kind not in (ParamKind.VAR_POSITIONAL, ParamKind.VAR_KEYWORD)
                 for p in self.params
             )
-            return required or not self.returns_none
+            return required or not self.returns_none or self.streams_result
         return False
 
     @property
@@ -238,6 +317,16 @@ class ServiceModel:
     def any_args(self) -> str:
         """``[Any, Any]`` for a generic interface (the server serves any instance), else ``""``."""
         return f"[{', '.join('Any' for _ in self.type_params)}]" if self.type_params else ""
+
+    @property
+    def streams_results(self) -> bool:
+        """Some procedure's result streams: the client stub names the stream classes."""
+        return any(p.result_item is not None for p in self.procedures)
+
+    @property
+    def streams_arguments(self) -> bool:
+        """Some procedure streams an argument: the client stub names ``Iterable``."""
+        return any(p.stream_param is not None for p in self.procedures)
 
     @property
     def has_overloads(self) -> bool:

@@ -35,6 +35,7 @@ from srpc._version import __version__
 from srpc.compiler.errors import Diagnostic, StubgenError
 from srpc.compiler.fingerprint import fingerprint
 from srpc.compiler.model import (
+    CallKind,
     ImportModel,
     OverloadModel,
     ParamKind,
@@ -147,6 +148,26 @@ _STREAMS = frozenset(
     for n in ("Iterator", "AsyncIterator", "Generator", "AsyncGenerator", "AsyncIterable")
 )
 
+# The two spellings of a stream (docs/STUBGEN.md): the whole annotation of the result or of one
+# parameter. The value says whether the items come from an async iterator.
+_STREAM_KINDS = {
+    **{f"{m}.Iterator": False for m in ("typing", "collections.abc")},
+    **{f"{m}.AsyncIterator": True for m in ("typing", "collections.abc")},
+}
+
+_STREAM_WHY = {
+    "Iterator": " (a stream is the whole annotation of the result or of one parameter, "
+    "with its item type, e.g. `-> Iterator[int]`; use list[...] for a whole collection)",
+    "AsyncIterator": " (a stream is the whole annotation of the result or of one parameter, "
+    "with its item type, e.g. `-> AsyncIterator[int]`; use list[...] for a whole collection)",
+    "Generator": " (declare the stream as `Iterator[T]`: the implementation may still be a "
+    "generator, but what is sent into it and what it returns do not travel)",
+    "AsyncGenerator": " (declare the stream as `AsyncIterator[T]`: the implementation may "
+    "still be an async generator, but what is sent into it does not travel)",
+    "AsyncIterable": " (declare `AsyncIterator[T]` to stream; an async iterable cannot "
+    "travel whole)",
+}
+
 _REFUSED_WHY = {
     "typing.Callable": "callbacks are not supported yet",
     "collections.abc.Callable": "callbacks are not supported yet",
@@ -189,7 +210,16 @@ _LEGACY_TYPING = frozenset(
 _UNSAFE_STDLIB = frozenset({"antigravity", "this", "idlelib", "tkinter", "turtle", "turtledemo"})
 
 _STUB_OWN_NAMES = frozenset(
-    {"AsyncClient", "ServiceDescriptor", "SyncClient", "Server", "SERVICE", "TYPE_CHECKING"}
+    {
+        "AsyncClient",
+        "AsyncResultStream",
+        "ResultStream",
+        "ServiceDescriptor",
+        "SyncClient",
+        "Server",
+        "SERVICE",
+        "TYPE_CHECKING",
+    }
 )
 
 # Dunders a client stub cannot turn into remote calls: Python itself calls them.
@@ -831,7 +861,10 @@ class _ModuleReader:
                 inner = cst.parse_expression(node.evaluated_value)  # type: ignore[arg-type]
             except Exception:
                 raise self.unsupported(node, where) from None
-            previous, self.anchor = self.anchor, node
+            # A string stubgen made itself (a quoted stream's item) has no place: keep the
+            # anchor the caller set.
+            anchor = node if node in self.positions or self.anchor is None else self.anchor
+            previous, self.anchor = self.anchor, anchor
             try:
                 self.check_annotation(inner, where, record=record, skip=skip)
             finally:
@@ -840,6 +873,45 @@ class _ModuleReader:
         if isinstance(node, cst.Name) and node.value == "None":
             return
         raise self.unsupported(node, where)
+
+    def is_any(self, node: cst.BaseExpression, depth: int = 0) -> bool:
+        """``Any``, or a module alias of it (``Value = Any``), as a type checker sees it."""
+        canonical = self.canonical(node)
+        if canonical == "typing.Any":
+            return True
+        local = canonical.removeprefix("<local>.")
+        if local != canonical and local in self.scope.aliases and depth < 8:
+            return self.is_any(self.scope.aliases[local], depth + 1)
+        return False
+
+    def stream_of(self, node: cst.BaseExpression) -> tuple[bool, cst.BaseExpression] | None:
+        """``(is_async, item)`` when ``node`` is ``Iterator[T]``/``AsyncIterator[T]``, else None.
+
+        A quoted ``"Iterator[Job]"`` gives the item quoted, ``"Job"``, so the stubs quote it
+        too (it may name a class imported only under ``TYPE_CHECKING``)."""
+        if isinstance(node, cst.SimpleString):
+            try:
+                inner = cst.parse_expression(node.evaluated_value)  # type: ignore[arg-type]
+            except Exception:
+                return None
+            found = self.stream_of(inner)
+            if found is None:
+                return None
+            text = _code(found[1])
+            quote = "'" if '"' in text else '"'
+            self.context.quoted = True
+            return found[0], cst.SimpleString(f"{quote}{text}{quote}")
+        if not isinstance(node, cst.Subscript) or len(node.slice) != 1:
+            return None
+        if not isinstance(node.value, (cst.Name, cst.Attribute)):
+            return None
+        element = node.slice[0].slice
+        if not isinstance(element, cst.Index):
+            return None
+        is_async = _STREAM_KINDS.get(self.canonical(node.value))
+        if is_async is None:
+            return None
+        return is_async, element.value
 
     def unsupported(self, node: cst.CSTNode, where: str, why: str = "") -> StubgenError:
         return self.error(
@@ -877,11 +949,7 @@ class _ModuleReader:
             self.need(root, node, where, record=record)
             return
         if canonical in _STREAMS:
-            raise self.unsupported(
-                node,
-                where,
-                " (streams are not supported yet; use list[...] for a whole collection)",
-            )
+            raise self.unsupported(node, where, _STREAM_WHY[canonical.rsplit(".", 1)[1]])
         if canonical in _REFUSED_WHY:
             raise self.unsupported(node, where, f" ({_REFUSED_WHY[canonical]})")
         if canonical.startswith("builtins."):
@@ -1167,6 +1235,7 @@ class _ServiceBuilder:
         self.reader = reader
         self.service = context.service
         self.class_name = f"{pascal_case(self.service)}Interface"
+        self.streams_arguments = False
 
     def build(self) -> ParsedService:
         reader = self.reader
@@ -1210,6 +1279,7 @@ class _ServiceBuilder:
             )
             for stmt in reader.module.body
         )
+        self.streams_arguments = any(p.stream_param is not None for p in procedures)
         imports, deferred = self.stub_imports()
         if self.context.errors:
             raise StubgenError(_ordered(self.context.errors, reader.path))
@@ -1560,6 +1630,13 @@ class _ServiceBuilder:
         for variant in overloads:
             shape = self.read_procedure(reader, variant, subst, scoped, overload=True)
             carried.append(OverloadModel(shape.parameter_sources, shape.returns))
+        if carried and proc.kind is not CallKind.UNARY:
+            raise reader.error(
+                overloads[0],
+                expected=f"no @overload variants on {group.name!r}, which streams",
+                found=f"{len(carried)} @overload variants",
+                fix="remove the @overload variants, or make them separate procedures",
+            )
         if carried:
             proc = ProcedureModel(
                 name=proc.name,
@@ -1572,7 +1649,7 @@ class _ServiceBuilder:
                 self_positional_only=proc.self_positional_only,
                 overloads=tuple(carried),
                 returns_any=proc.returns_any,
-            )
+            )  # carried only for unary calls: no stream fields to copy
         return proc
 
     def check_decorators(self, reader: _ModuleReader, fn: cst.FunctionDef) -> None:
@@ -1641,6 +1718,7 @@ class _ServiceBuilder:
         skip = frozenset(subst) | scoped
         models: list[ParamModel] = []
         problems: list[StubgenError] = []
+        streamed: str | None = None
         for param, kind in all_params:
             pname = param.name.value
             if param.annotation is None:
@@ -1655,6 +1733,18 @@ class _ServiceBuilder:
                 continue
             ann = param.annotation.annotation
             where = f"parameter {pname!r} of {name!r}"
+            stream = reader.stream_of(ann)
+            if stream is not None:
+                try:
+                    model = self.read_stream_param(
+                        reader, param, kind, name, stream, streamed, subst, skip
+                    )
+                except StubgenError as exc:
+                    problems.append(exc)
+                    continue
+                streamed = streamed or pname
+                models.append(model)
+                continue
             try:
                 reader.check_annotation(ann, where, skip=skip)
                 default = None
@@ -1677,6 +1767,8 @@ class _ServiceBuilder:
                 text = _optional(ann, text)
             models.append(ParamModel(pname, kind, text, default))
         returns = ""
+        result_item: str | None = None
+        result_async = False
         if fn.returns is None:
             header = reader.code(fn.params)
             problems.append(
@@ -1689,10 +1781,34 @@ class _ServiceBuilder:
                 )
             )
         else:
+            result_stream = reader.stream_of(fn.returns.annotation)
             try:
-                reader.check_annotation(
-                    fn.returns.annotation, f"the return type of {name!r}", skip=skip
-                )
+                if result_stream is None:
+                    reader.check_annotation(
+                        fn.returns.annotation, f"the return type of {name!r}", skip=skip
+                    )
+                else:
+                    result_async, item = result_stream
+                    previous, reader.anchor = reader.anchor, fn.returns.annotation
+                    try:
+                        reader.check_annotation(
+                            item, f"the items of the return type of {name!r}", skip=skip
+                        )
+                    finally:
+                        reader.anchor = previous
+                    result_item = _substitute(reader, item, subst)
+                    if fn.asynchronous is not None:
+                        kind_name = "AsyncIterator" if result_async else "Iterator"
+                        header = reader.code(fn.params)
+                        spelled = f"AsyncIterator[{reader.code(item)}]"
+                        raise reader.error(
+                            fn.asynchronous,
+                            expected=f"a plain `def` for {name!r}, whose result streams",
+                            found=f"`async def {name}(...) -> {kind_name}[...]`: a coroutine "
+                            "that would return an iterator, not a stream",
+                            fix=f"write `def {name}({header}) -> {spelled}`; the "
+                            "implementation is still an `async def` with `yield`",
+                        )
             except StubgenError as exc:
                 problems.append(exc)
             returns = _substitute(reader, fn.returns.annotation, subst)
@@ -1708,7 +1824,63 @@ class _ServiceBuilder:
             self_positional_only=self_kind is ParamKind.POSITIONAL_ONLY,
             docstring=reader.docstring_literal(fn.body),
             line=reader.pos(fn).line,
-            returns_any=reader.canonical(fn.returns.annotation) == "typing.Any",
+            returns_any=reader.is_any(fn.returns.annotation),
+            result_item=result_item,
+            result_async=result_async,
+        )
+
+    def read_stream_param(
+        self,
+        reader: _ModuleReader,
+        param: cst.Param,
+        kind: ParamKind,
+        proc: str,
+        stream: tuple[bool, cst.BaseExpression],
+        streamed: str | None,
+        subst: dict[str, str],
+        skip: frozenset[str],
+    ) -> ParamModel:
+        """A parameter annotated ``Iterator[T]``/``AsyncIterator[T]``: a streamed argument."""
+        pname = param.name.value
+        is_async, item = stream
+        where = f"parameter {pname!r} of {proc!r}"
+        spelled = reader.code(param.annotation.annotation) if param.annotation else ""
+        if kind in (ParamKind.VAR_POSITIONAL, ParamKind.VAR_KEYWORD):
+            star = "*" if kind is ParamKind.VAR_POSITIONAL else "**"
+            raise reader.error(
+                param,
+                expected=f"a streamed argument that is one named parameter of {proc!r}",
+                found=f"`{star}{pname}: {spelled}`, a stream per argument",
+                fix=f"declare `{pname}: {spelled}` without `{star}`, or "
+                f"`{star}{pname}: {reader.code(item)}` for plain values",
+            )
+        if streamed is not None:
+            raise reader.error(
+                param,
+                expected=f"at most one streamed parameter in {proc!r}",
+                found=f"{pname!r}, a second one after {streamed!r}",
+                fix=f"stream one of them, e.g. `{pname}: list[{reader.code(item)}]` "
+                "travels whole, or pair the items up in one stream of tuples",
+            )
+        if param.default is not None:
+            raise reader.error(
+                param.default,
+                expected=f"no default on the streamed {where}",
+                found=f"default `{reader.code(param.default)}`",
+                fix="remove the default; a caller with nothing to stream passes `()`",
+            )
+        previous, reader.anchor = reader.anchor, param.annotation
+        try:
+            reader.check_annotation(item, f"the items of {where}", skip=skip)
+        finally:
+            reader.anchor = previous
+        return ParamModel(
+            pname,
+            kind,
+            _substitute(reader, param.annotation.annotation, subst) if param.annotation else "",
+            None,
+            stream_item=_substitute(reader, item, subst),
+            stream_async=is_async,
         )
 
     # -- what the stubs import ---------------------------------------------
@@ -1768,7 +1940,35 @@ class _ServiceBuilder:
                 out.append(
                     ImportModel(reader.dotted, names=tuple((n, None) for n in sorted(local)))
                 )
+        out += self.stream_imports(bound)
         return tuple(dict.fromkeys(out)), tuple(dict.fromkeys(deferred))
+
+    def stream_imports(
+        self, bound: dict[str, tuple[str, str, cst.CSTNode, _ModuleReader]]
+    ) -> list[ImportModel]:
+        """``Iterable``/``AsyncIterable`` for the client stubs' streamed parameters, unless
+        the annotations already bring them; the same name meaning something else is an error."""
+        if not self.streams_arguments:
+            return []
+        out: list[ImportModel] = []
+        for name in ("AsyncIterable", "Iterable"):
+            previous = bound.get(name)
+            if previous is None:
+                out.append(ImportModel("collections.abc", names=((name, None),)))
+            elif previous[0] not in (f"typing.{name}", f"collections.abc.{name}") or (
+                previous[3].scope.imports.get(name)
+                and any(m.type_checking for m in previous[3].scope.imports[name])
+            ):
+                self.context.report(
+                    previous[3].error(
+                        previous[2],
+                        expected=f"`{name}` free for the client stubs' streamed parameters",
+                        found=f"`{name}`, which is {previous[0]} here",
+                        fix=f"import {previous[0].rsplit('.', 1)[-1]} under another name "
+                        f"(`import ... as ...`)",
+                    )
+                )
+        return out
 
 
 def _c3_merge(sequences: list[list[_MroEntry]]) -> list[_MroEntry]:

@@ -126,6 +126,14 @@ def _typing_extras(service: ServiceModel, stub: str) -> list[ImportModel]:
     return [ImportModel("typing", names=((n, None),)) for n in names]
 
 
+def srpc_client_import(service: ServiceModel) -> str:
+    """The client stub's ``from srpc import ...``: the stream classes only where used."""
+    names = ["AsyncClient", "ServiceDescriptor", "SyncClient"]
+    if service.streams_results:
+        names += ["AsyncResultStream", "ResultStream"]
+    return "\n".join(_from_lines("srpc", [(n, None) for n in names]))
+
+
 def format_imports(service: ServiceModel, srpc_import: str, stub: str = "client") -> str:
     """The stub's imports, sorted as ruff's isort wants them wherever ruff runs.
 
@@ -247,6 +255,14 @@ _DEPRECATED_TYPING_IMPORTS = frozenset(
         "Mapping",
         "MutableMapping",
         "AbstractSet",
+        # and the other abstract collections an interface may import from typing
+        "Collection",
+        "Container",
+        "Iterable",
+        "Iterator",
+        "AsyncIterator",
+        "MutableSet",
+        "Reversible",
     }
 )
 
@@ -305,6 +321,7 @@ def _environment() -> jinja2.Environment:
     env.filters["import_block"] = format_imports
     env.filters["module_docstring"] = _module_docstring
     env.filters["ruff_noqa"] = ruff_noqa
+    env.filters["srpc_client_import"] = srpc_client_import
     env.globals["wrap"] = wrap
     env.filters["docstring"] = docstring
     env.filters["header"] = header

@@ -153,21 +153,63 @@ def _pascal(service: str) -> str:
     return "".join(p[:1].upper() + p[1:] for p in service.split("_"))
 
 
+def _received(codec: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """What a sync implementation received, its streamed argument read whole into a list."""
+    if codec.stream_param is None:
+        return args, kwargs
+    index = codec.stream_param_index
+    if index is not None and index < len(args):
+        return (*args[:index], list(args[index]), *args[index + 1 :]), kwargs
+    return args, {**kwargs, codec.stream_param: list(kwargs[codec.stream_param])}
+
+
+async def _areceived(codec: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    if codec.stream_param is None:
+        return args, kwargs
+    index = codec.stream_param_index
+    if index is not None and index < len(args):
+        items = [x async for x in args[index]]
+        return (*args[:index], items, *args[index + 1 :]), kwargs
+    return args, {**kwargs, codec.stream_param: [x async for x in kwargs[codec.stream_param]]}
+
+
+def _declares_async(function: Any, key: str) -> bool:
+    """Whether the annotation ``key`` of ``function`` is an ``AsyncIterator[...]``."""
+    try:
+        hint = typing.get_type_hints(function)[key]
+    except Exception:  # a name imported only under TYPE_CHECKING: read the text
+        return "AsyncIterator" in str(function.__annotations__[key])
+    return typing.get_origin(hint) is collections.abc.AsyncIterator
+
+
 def _implementation(interface: type, codecs: dict[str, Any], log: list[Any]) -> Any:
     methods: dict[str, Any] = {}
     for name, codec in codecs.items():
         result = sample(codec.return_type)
 
-        def make(name: str = name, result: Any = result) -> Any:
+        def make(name: str = name, result: Any = result, codec: Any = codec) -> Any:
             def call(self: Any, *args: Any, **kwargs: Any) -> Any:
-                log.append((name, args, kwargs))
+                log.append((name, *_received(codec, args, kwargs)))
                 return result
 
             async def acall(self: Any, *args: Any, **kwargs: Any) -> Any:
-                log.append((name, args, kwargs))
+                log.append((name, *await _areceived(codec, args, kwargs)))
                 return result
 
-            return acall if inspect.iscoroutinefunction(getattr(interface, name)) else call
+            def stream(self: Any, *args: Any, **kwargs: Any) -> Any:
+                log.append((name, *_received(codec, args, kwargs)))
+                yield result
+
+            async def astream(self: Any, *args: Any, **kwargs: Any) -> Any:
+                log.append((name, *await _areceived(codec, args, kwargs)))
+                yield result
+
+            declared = getattr(interface, name)
+            if codec.stream_result:
+                return astream if _declares_async(declared, "return") else stream
+            if codec.stream_param is not None and _declares_async(declared, codec.stream_param):
+                return acall  # the implementation's kind: as the param says
+            return acall if inspect.iscoroutinefunction(declared) else call
 
         methods[name] = make()
     impl_class = type("AutoImpl", (interface,), methods)
@@ -175,15 +217,23 @@ def _implementation(interface: type, codecs: dict[str, Any], log: list[Any]) -> 
 
 
 def _calls(codecs: dict[str, Any]) -> list[tuple[str, tuple[Any, ...], dict[str, Any], Any]]:
+    """Each call's arguments (a streamed one as a list of one sample item) and result (a
+    streamed one as the list of its items)."""
     out = []
     for name, codec in codecs.items():
-        args = tuple(sample(tp) for _, tp in codec.positional)
+        args = tuple(
+            [sample(codec.stream_item)] if pname == codec.stream_param else sample(tp)
+            for pname, tp in codec.positional
+        )
         kwargs = {
-            p.name: sample(codec.keyword[p.name])
+            p.name: [sample(codec.stream_item)]
+            if p.name == codec.stream_param
+            else sample(codec.keyword[p.name])
             for p in codec.signature.parameters.values()
             if p.kind is inspect.Parameter.KEYWORD_ONLY
         }
-        out.append((name, args, kwargs, sample(codec.return_type)))
+        want = sample(codec.return_type)
+        out.append((name, args, kwargs, [want] if codec.stream_result else want))
     return out
 
 
@@ -215,12 +265,19 @@ def check(service: str) -> str | None:
         with sync_stub(*running.address, timeout=10) as stub:
             for name, args, kwargs, want in calls:
                 got = getattr(stub, name)(*args, **kwargs)
+                if codecs[name].stream_result:
+                    with got as stream:
+                        got = list(stream)
                 compare("sync", name, args, kwargs, want, got)
 
         async def run_async() -> None:
             async with async_stub(*running.address, timeout=10) as stub:
                 for name, args, kwargs, want in calls:
-                    got = await getattr(stub, name)(*args, **kwargs)
+                    if codecs[name].stream_result:
+                        async with getattr(stub, name)(*args, **kwargs) as stream:
+                            got = [x async for x in stream]
+                    else:
+                        got = await getattr(stub, name)(*args, **kwargs)
                     compare("async", name, args, kwargs, want, got)
 
         asyncio.run(run_async())

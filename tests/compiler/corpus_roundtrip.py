@@ -26,6 +26,7 @@ def _calls() -> dict[str, list[Call]]:
     from records.records_interface import Movie, Pair
     from shapes.shapes_interface import Color, Level, Point, Polygon
     from sibling.models import Item
+    from streams.streams_interface import Reading
     from structs.structs_interface import Group, User
 
     return {
@@ -66,6 +67,14 @@ def _calls() -> dict[str, list[Call]]:
         "typing_alias": [(lambda c: c.first([5, 6]), 5)],
         "metaabc": [(lambda c: c.greet(), "hello world")],
         "aliased": [(lambda c: c.twice(4), 8)],
+        "streams": [
+            (lambda c: list(c.count(3, 2)), [0, 2, 4]),
+            (lambda c: [r.value for r in c.tail("t")], [0.0, 1.0, 2.0]),
+            (lambda c: c.upload(iter([Reading("a", 1.0)] * 4), tag="xy"), 6),
+            (lambda c: c.aupload([b"ab", b"c"]), 3),
+            (lambda c: list(c.scale(2.0, values=[1.0, 1.5])), [2.0, 3.0]),
+            (lambda c: c.plain((3, 1, 2)), [1, 2, 3]),
+        ],
     }
 
 

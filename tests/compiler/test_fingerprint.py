@@ -75,3 +75,48 @@ def test_fingerprint_includes_the_service_name() -> None:
         textwrap.dedent(BASE).replace("CalcInterface", "AbacusInterface"), service="abacus"
     ).model.fingerprint
     assert other != fingerprint(BASE)
+
+
+STREAMING = """
+    from abc import ABC, abstractmethod
+    from collections.abc import AsyncIterator, Iterator
+
+
+    class CalcInterface(ABC):
+        @abstractmethod
+        def watch(self, n: int, values: list[int]) -> list[int]: ...
+"""
+
+
+@pytest.mark.parametrize(
+    "variant",
+    [
+        pytest.param(STREAMING.replace("-> list[int]", "-> Iterator[int]"), id="server-stream"),
+        pytest.param(STREAMING.replace("values: list", "values: Iterator"), id="client-stream"),
+        pytest.param(
+            STREAMING.replace("-> list[int]", "-> Iterator[int]").replace(
+                "values: list", "values: Iterator"
+            ),
+            id="bidirectional",
+        ),
+        pytest.param(
+            STREAMING.replace("-> list[int]", "-> AsyncIterator[int]"), id="async-server-stream"
+        ),
+    ],
+)
+def test_fingerprint_changes_with_what_streams(variant: str) -> None:
+    assert fingerprint(variant) != fingerprint(STREAMING)
+
+
+def test_every_call_kind_has_its_own_fingerprint() -> None:
+    kinds = {
+        fingerprint(STREAMING.replace("-> list[int]", "-> Iterator[int]")),
+        fingerprint(STREAMING.replace("values: list", "values: Iterator")),
+        fingerprint(
+            STREAMING.replace("-> list[int]", "-> Iterator[int]").replace(
+                "values: list", "values: Iterator"
+            )
+        ),
+        fingerprint(STREAMING),
+    }
+    assert len(kinds) == 4

@@ -17,7 +17,16 @@ CASES = {
     "calc": CALC,
     **{
         name: CORPUS / name / f"{name}_interface.py"
-        for name in ("kinds", "asyncsvc", "futures", "generics", "docs", "timeline", "longsig")
+        for name in (
+            "kinds",
+            "asyncsvc",
+            "futures",
+            "generics",
+            "docs",
+            "timeline",
+            "longsig",
+            "streams",
+        )
     },
     # Shapes from the real-interface corpus: a generic ABC, a Protocol over sibling-module
     # data types, inherited generic bases with their type arguments substituted.

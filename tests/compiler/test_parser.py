@@ -399,9 +399,9 @@ INVALID = [
         id="unsupported-annotation",
     ),
     pytest.param(
-        "from typing import Iterator\n" + C + "    def f(self) -> Iterator[int]: ...\n",
-        "calc/calc_interface.py:6:20",
-        ["the return type of 'f'", "found `Iterator`", "streams are not supported yet"],
+        "from typing import Iterator\n" + C + "    def f(self) -> list[Iterator[int]]: ...\n",
+        "calc/calc_interface.py:6:25",
+        ["the return type of 'f'", "found `Iterator`", "the whole annotation"],
         id="stream-return",
     ),
     pytest.param(
@@ -528,10 +528,83 @@ REFUSED = [
     pytest.param(
         H + "from typing import Iterator\n\n"
         "class CalcInterface(ABC):\n    @abstractmethod\n"
-        "    def watch(self) -> Iterator[int]: ...\n",
+        "    def watch(self) -> Iterator[int] | None: ...\n",
         "calc/calc_interface.py:7:24",
-        ["streams are not supported yet"],
-        id="stream",
+        ["found `Iterator`", "the whole annotation of the result or of one parameter"],
+        id="stream-in-a-union",
+    ),
+    pytest.param(
+        H + "from collections.abc import Iterator\n\n"
+        "class CalcInterface(ABC):\n    @abstractmethod\n"
+        "    def f(self, a: Iterator[int], b: Iterator[str]) -> int: ...\n",
+        "calc/calc_interface.py:7:35",
+        ["at most one streamed parameter in 'f'", "'b', a second one after 'a'"],
+        id="two-streamed-parameters",
+    ),
+    pytest.param(
+        H + "from collections.abc import Iterator\n\n"
+        "class CalcInterface(ABC):\n    @abstractmethod\n"
+        "    def f(self, *a: Iterator[int]) -> int: ...\n",
+        "calc/calc_interface.py:7:17",
+        ["one named parameter of 'f'", "`*a: Iterator[int]`", "`*a: int`"],
+        id="streamed-star-args",
+    ),
+    pytest.param(
+        H + "from collections.abc import Iterator\n\n"
+        "class CalcInterface(ABC):\n    @abstractmethod\n"
+        "    def f(self, a: Iterator[int] = iter(())) -> int: ...\n",
+        "calc/calc_interface.py:7:36",
+        ["no default on the streamed parameter 'a'", "passes `()`"],
+        id="streamed-default",
+    ),
+    pytest.param(
+        H + "from typing import Generator\n\n"
+        "class CalcInterface(ABC):\n    @abstractmethod\n"
+        "    def f(self) -> Generator[int, None, None]: ...\n",
+        "calc/calc_interface.py:7:20",
+        ["found `Generator`", "declare the stream as `Iterator[T]`", "may still be a generator"],
+        id="generator",
+    ),
+    pytest.param(
+        H + "from collections.abc import AsyncGenerator\n\n"
+        "class CalcInterface(ABC):\n    @abstractmethod\n"
+        "    def f(self) -> AsyncGenerator[int, None]: ...\n",
+        "calc/calc_interface.py:7:20",
+        ["found `AsyncGenerator`", "`AsyncIterator[T]`"],
+        id="async-generator",
+    ),
+    pytest.param(
+        H + "from collections.abc import AsyncIterable\n\n"
+        "class CalcInterface(ABC):\n    @abstractmethod\n"
+        "    def f(self, a: AsyncIterable[int]) -> int: ...\n",
+        "calc/calc_interface.py:7:20",
+        ["found `AsyncIterable`", "declare `AsyncIterator[T]` to stream"],
+        id="async-iterable",
+    ),
+    pytest.param(
+        H + "from collections.abc import AsyncIterator\n\n"
+        "class CalcInterface(ABC):\n    @abstractmethod\n"
+        "    async def tail(self, n: int) -> AsyncIterator[int]: ...\n",
+        "calc/calc_interface.py:7:5",
+        ["a plain `def` for 'tail'", "`def tail(self, n: int) -> AsyncIterator[int]`"],
+        id="async-def-stream",
+    ),
+    pytest.param(
+        H + "from collections.abc import Iterator\n\nclass Point:\n    pass\n\n"
+        "class CalcInterface(ABC):\n    @abstractmethod\n"
+        "    def f(self) -> Iterator[Point]: ...\n",
+        "calc/calc_interface.py:10:29",
+        ["the items of the return type of 'f'", "found `Point`", "a plain class"],
+        id="stream-of-a-type-that-cannot-travel",
+    ),
+    pytest.param(
+        H + "from collections.abc import Iterator\nfrom typing import overload\n\n"
+        "class CalcInterface(ABC):\n    @overload\n    def f(self, a: int) -> Iterator[int]: ...\n"
+        "    @overload\n    def f(self, a: str) -> Iterator[str]: ...\n"
+        "    @abstractmethod\n    def f(self, a: int | str) -> Iterator[int | str]: ...\n",
+        "calc/calc_interface.py:8:5",
+        ["no @overload variants on 'f', which streams"],
+        id="overloaded-stream",
     ),
     pytest.param(
         H + "from collections.abc import Sized\n\n"
@@ -810,3 +883,123 @@ def test_enums_whose_values_cannot_travel_are_refused() -> None:
     message = parse_error(source)
     assert "Pair's values are str and tuple" in message
     assert message.count(": error:") == 1  # Level's ints travel
+
+
+# ---------------------------------------------------------------- streams (docs/STUBGEN.md)
+
+STREAMS = """
+    import collections.abc as cabc
+    import typing as t
+    from abc import ABC, abstractmethod
+    from collections.abc import AsyncIterator as AIt
+    from typing import Iterable, Iterator
+
+
+    class CalcInterface(ABC):
+        @abstractmethod
+        def unary(self, xs: Iterable[int]) -> list[int]: ...
+
+        @abstractmethod
+        def count(self, n: int) -> Iterator[int]: ...
+
+        @abstractmethod
+        def tail(self, n: int) -> AIt[str]: ...
+
+        @abstractmethod
+        def total(self, n: int, /, values: cabc.Iterator[float], *, scale: int = 1) -> float: ...
+
+        @abstractmethod
+        async def atotal(self, *, values: t.AsyncIterator[int]) -> int: ...
+
+        @abstractmethod
+        def echo(self, values: Iterator[bytes]) -> cabc.AsyncIterator[bytes]: ...
+"""
+
+
+def test_streams_are_read_through_any_spelling_into_the_call_kind() -> None:
+    from srpc.compiler.model import CallKind
+
+    procs = {p.name: p for p in parse(STREAMS).procedures}
+    kinds = {name: p.kind for name, p in procs.items()}
+    assert kinds == {
+        "unary": CallKind.UNARY,  # Iterable stays a collection
+        "count": CallKind.SERVER_STREAM,
+        "tail": CallKind.SERVER_STREAM,
+        "total": CallKind.CLIENT_STREAM,
+        "atotal": CallKind.CLIENT_STREAM,
+        "echo": CallKind.BIDIRECTIONAL,
+    }
+    assert procs["count"].result_item == "int" and not procs["count"].result_async
+    assert procs["tail"].result_item == "str" and procs["tail"].result_async
+    total = procs["total"]
+    assert total.stream_param is not None and total.stream_param.name == "values"
+    assert total.stream_param.stream_item == "float"
+    assert total.sync_parameter_sources == (
+        "self", "n: int", "/", "values: Iterable[float]", "*", "scale: int = 1"
+    )  # fmt: skip
+    assert procs["atotal"].async_parameter_sources == (
+        "self", "*", "values: Iterable[int] | AsyncIterable[int]"
+    )  # fmt: skip
+    assert procs["count"].sync_returns == "ResultStream[int]"
+    assert procs["echo"].async_returns == "AsyncResultStream[bytes]"
+    # An Iterator overrides cleanly; an AsyncIterator (result or parameter) cannot.
+    ignores = {name: p.sync_override_ignore for name, p in procs.items()}
+    assert ignores == {
+        "unary": False, "count": False, "tail": True, "total": False, "atotal": True,
+        "echo": True,
+    }  # fmt: skip
+
+
+def test_a_streaming_kind_changes_the_fingerprint_and_a_unary_one_keeps_it() -> None:
+    from srpc.compiler.fingerprint import fingerprint
+    from srpc.compiler.model import CallKind
+
+    model = parse(STREAMS)
+    unary = [p for p in model.procedures if p.kind is CallKind.UNARY]
+    # The same unary procedure hashes as it did before streams existed (no "call" key).
+    assert fingerprint("calc", unary) == (
+        __import__("hashlib")
+        .sha256(
+            b'{"procedures":[{"async":false,"name":"unary","params":[["xs",'
+            b'"positional-or-keyword","Iterable[int]",null]],"returns":"list[int]"}],'
+            b'"service":"calc"}'
+        )
+        .hexdigest()
+    )
+
+
+def test_the_stream_classes_are_names_the_interface_cannot_take() -> None:
+    message = parse_error(
+        H + "from collections.abc import Iterator\nfrom mylib import ResultStream\n\n"
+        "class CalcInterface(ABC):\n    @abstractmethod\n"
+        "    def f(self) -> Iterator[ResultStream]: ...\n"
+    )
+    assert "which the generated stubs use" in message
+
+
+def test_a_streamed_parameter_needs_iterable_free() -> None:
+    message = parse_error(
+        H + "from collections.abc import Iterator\nfrom mylib import Iterable\n\n"
+        "class CalcInterface(ABC):\n    @abstractmethod\n"
+        "    def f(self, a: Iterator[int], b: Iterable) -> int: ...\n"
+    )
+    assert "`Iterable` free for the client stubs' streamed parameters" in message
+
+
+def test_a_quoted_stream_gives_a_quoted_item_and_errors_keep_their_place() -> None:
+    model = parse(
+        H + "from collections.abc import Iterator\nfrom typing import TYPE_CHECKING\n\n"
+        "if TYPE_CHECKING:\n    from decimal import Decimal\n\n"
+        "class CalcInterface(ABC):\n    @abstractmethod\n"
+        "    def f(self, xs: 'Iterator[Decimal]') -> \"Iterator[Decimal]\": ...\n"
+    )
+    proc = model.procedures[0]
+    assert proc.result_item == '"Decimal"' and proc.sync_returns == 'ResultStream["Decimal"]'
+    assert proc.stream_param is not None and proc.stream_param.stream_item == '"Decimal"'
+    message = parse_error(
+        H + "from collections.abc import Iterator\n\nclass Point:\n    pass\n\n"
+        "class CalcInterface(ABC):\n    @abstractmethod\n"
+        "    def f(self) -> 'Iterator[Point]': ...\n"
+    )
+    assert message.startswith("calc/calc_interface.py:10:20"), message
+    assert "the items of the return type of 'f'" in message and "a plain class" in message

@@ -27,9 +27,8 @@ REAL = CORPUS / "real"
 SERVICES = sorted(p.name for p in REAL.iterdir() if (p / f"{p.name}_interface.py").is_file())
 
 REFUSED = {
-    "byte_store": "streams are not supported yet",
+    "byte_store": "a stream is the whole annotation of the result or of one parameter",
     "bot_storage": "a return annotation on 'write'",
-    "cache_backend_mixins": "streams are not supported yet",
     "db_connector": "callbacks are not supported yet",
     "error_transport": "Envelope is a plain class",
     "fsm_storage": "State is a plain class",

@@ -280,6 +280,93 @@ PACKAGES: dict[str, dict[str, str]] = {
             """
     },
     # 8. long names, long and untidy docstrings, async def -> Any.
+    # 6. streams every way a real interface spells them.
+    "stream_generic": {
+        "stream_generic_interface.py": """
+            from abc import ABC, abstractmethod
+            from collections.abc import Iterator
+            from typing import Generic, TypeVar
+
+            T = TypeVar("T")
+
+
+            class StreamGenericInterface(ABC, Generic[T]):
+                @abstractmethod
+                def items(self, seed: T) -> Iterator[T]: ...
+
+                @abstractmethod
+                def put(self, values: Iterator[T]) -> int: ...
+            """
+    },
+    "stream_deferred": {
+        "stream_deferred_interface.py": """
+            from abc import ABC, abstractmethod
+            from collections.abc import Iterator
+            from typing import TYPE_CHECKING
+
+            if TYPE_CHECKING:
+                from stream_deferred.models import Job
+
+
+            class StreamDeferredInterface(ABC):
+                @abstractmethod
+                def jobs(self, n: int) -> "Iterator[Job]": ...
+
+                @abstractmethod
+                def submit(self, jobs: Iterator["Job"]) -> int: ...
+            """,
+        "models.py": """
+            from dataclasses import dataclass
+
+
+            @dataclass
+            class Job:
+                id: int
+            """,
+    },
+    "stream_future": {
+        "stream_future_interface.py": """
+            from __future__ import annotations
+
+            import collections.abc as cabc
+            import typing
+            from abc import ABC, abstractmethod
+
+
+            class StreamFutureInterface(ABC):
+                @abstractmethod
+                def count(self, n: int) -> typing.Iterator[int]: ...
+
+                @abstractmethod
+                def up(self, data: cabc.AsyncIterator[bytes], *, tag: str) -> cabc.AsyncIterator[int]: ...
+
+                @abstractmethod
+                async def total(self, data: typing.AsyncIterator[float]) -> float: ...
+            """
+    },
+    "stream_names": {
+        "stream_names_interface.py": """
+            from abc import ABC, abstractmethod
+            from collections.abc import Iterator
+
+
+            class StreamNamesInterface(ABC):
+                @abstractmethod
+                def close(self) -> Iterator[int]: ...
+
+                @abstractmethod
+                def with_timeout(self, values: Iterator[int]) -> int: ...
+            """
+    },
+    "stream_proto": {
+        "stream_proto_interface.py": """
+            from typing import Iterable, Iterator, Protocol
+
+
+            class StreamProtoInterface(Protocol):
+                def count(self, xs: Iterable[int], values: Iterator[str]) -> Iterator[int]: ...
+            """
+    },
     "a_rather_long_service_name": {
         "a_rather_long_service_name_interface.py": H
         + '''
