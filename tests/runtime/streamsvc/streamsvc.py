@@ -33,7 +33,7 @@ class Streamsvc(StreamsvcInterface):
                 time.sleep(delay)
             yield i
 
-    async def tail(self, n: int) -> AsyncIterator[int]:  # type: ignore[override]
+    async def tail(self, n: int) -> AsyncIterator[int]:
         for i in range(n):
             await asyncio.sleep(0)
             yield i
@@ -65,7 +65,7 @@ class Streamsvc(StreamsvcInterface):
         finally:
             self.record(f"closed {tag}")
 
-    async def aforever(self, tag: str) -> AsyncIterator[int]:  # type: ignore[override]
+    async def aforever(self, tag: str) -> AsyncIterator[int]:
         i = 0
         try:
             while True:
