@@ -79,9 +79,9 @@ _BUDGET = 256
 session's backlog for the next turn (``loop.call_soon``), reading paused meanwhile, so one
 read of thousands of pipelined calls cannot hold the loop from the other connections."""
 
-_STALLED = 1.0
-"""At ``max_connections``, a new client evicts the connection whose begun frame has been
-pending longest, if longer than this many seconds."""
+_STALLED = 0.05
+"""At ``max_connections``, a new client evicts the connection whose begun frame arrives the
+slowest, under ``min_frame_rate`` and begun at least this many seconds ago."""
 
 SyncMode = Literal["thread", "inline"]
 
@@ -129,24 +129,23 @@ class _Core:
         pending[key] = closer
 
     def evict_stalled(self) -> bool:
-        """Close the established connection whose begun frame has waited longest (over
-        ``_STALLED`` s); False when none has."""
+        """Close the established connection whose begun frame arrives the slowest (under
+        ``min_frame_rate``, begun over ``_STALLED`` s ago); False when there is none."""
         now = _perf()
         worst: _Connection | None = None
-        oldest = now - _STALLED
+        slowest = self.server.min_frame_rate
         for connection in self.connections:
-            start = connection.progress.start
-            if (
-                connection.established
-                and start is not None
-                and start < oldest
-                and not connection.closed
-            ):
-                worst, oldest = connection, start
+            progress = connection.progress
+            start = progress.start
+            if start is None or not connection.established or connection.closed:
+                continue
+            age = now - start
+            if age > _STALLED and progress.received / age < slowest:
+                worst, slowest = connection, progress.received / age
         if worst is None:
             return False
-        log.info("closing %s: a frame stalled for %.1f s, a new client needs the slot",
-                 worst.peer, now - oldest)
+        log.info("closing %s: a frame arriving at %.0f bytes/s, a new client needs the slot",
+                 worst.peer, slowest)
         worst._abort()
         return True
 
@@ -196,6 +195,9 @@ class _Connection(asyncio.BufferedProtocol):
         self.sizes: dict[int, int] = {}
         """The sizes of the large requests (``_BIG`` and up) dispatched and not answered."""
         self.drain_handle: asyncio.Handle | None = None
+        self.stash: list[tuple[Message, int]] | None = None
+        """Messages read but not yet taken (past the turn's budget, or while blocked)."""
+        self.stash_received = 0.0
         self.progress = FrameProgress(server.frame_grace, server.min_frame_rate)
         self.frame_timer: asyncio.TimerHandle | None = None
 
@@ -281,7 +283,7 @@ class _Connection(asyncio.BufferedProtocol):
         self.blocked = self.pending >= self.server.max_pending_bytes
         if not self.closed:
             self.core.dispatcher.pump(self)
-            if self.session.backlog:
+            if self.session.backlog or self.stash is not None:
                 self._drain()
         self._update_reading()
 
@@ -310,27 +312,21 @@ class _Connection(asyncio.BufferedProtocol):
                 )
             session = self.session
             if message is not None:  # the usual read: exactly one message
+                if self.blocked:  # (reading is paused then: only a read already under way)
+                    self._stash([(message, nbytes)], received)
+                    return
                 request = session.receive(message, nbytes, received)
                 if request is not None:
                     if self.closed:
                         return
-                    if self.blocked or nbytes >= _BIG:
-                        self._admit(request, nbytes, received)
+                    if nbytes >= _BIG:
+                        self._dispatch_large(request, nbytes, received)
                     else:
                         self.dispatch(self, request, nbytes, received)
                     return
                 messages = []
-            budget = _BUDGET
-            for message, size in messages:
-                if self.closed:
-                    return
-                request = session.receive(message, size, received)
-                if request is not None:
-                    budget -= 1
-                    if budget < 0 or self.blocked or size >= _BIG:
-                        self._admit(request, size, received, budget < 0)
-                    else:
-                        self.dispatch(self, request, size, received)
+            if messages:
+                self._process(messages, received)
             if self.frames.buffered:  # a frame begun: it must finish at min_frame_rate
                 self._frame_pending(received, nbytes)
             elif self.progress.start is not None:
@@ -346,18 +342,31 @@ class _Connection(asyncio.BufferedProtocol):
 
     # -- backpressure and fairness --------------------------------------------
 
-    def _admit(self, request: Request, size: int, received: float, later: bool = False) -> None:
-        """A request off the fast path: held back (the connection is blocked, or this read
-        spent its dispatch budget) or large (its bytes count until it is answered)."""
-        if self.blocked or later:
-            # Waits in the backlog (in order: the session backlogs every later request too,
-            # and reading pauses) until _drain, on the next turn or once unblocked.
-            self.session.defer(request, size, received)
-            if not self.blocked:
-                self._drain_soon()
-            self._update_reading()
-            return
-        self._dispatch_large(request, size, received)
+    def _process(self, messages: list[tuple[Message, int]], received: float) -> None:
+        """The messages of one read, at most ``_BUDGET`` of them this turn and none while
+        blocked: the rest wait, in order, with reading paused (ProtocolError propagates)."""
+        session = self.session
+        budget = _BUDGET
+        for i, (message, size) in enumerate(messages):
+            if self.closed:
+                return
+            if budget <= 0 or self.blocked:
+                self._stash(messages[i:], received)
+                return
+            budget -= 1
+            request = session.receive(message, size, received)
+            if request is not None:
+                if size >= _BIG:
+                    self._dispatch_large(request, size, received)
+                else:
+                    self.dispatch(self, request, size, received)
+
+    def _stash(self, messages: list[tuple[Message, int]], received: float) -> None:
+        self.stash = messages
+        self.stash_received = received
+        if not self.blocked:
+            self._drain_soon()
+        self._update_reading()
 
     def _dispatch_large(self, request: Request, size: int, received: float) -> None:
         if size >= _BIG:
@@ -382,6 +391,24 @@ class _Connection(asyncio.BufferedProtocol):
         if self.draining:
             return
         session = self.session
+        stash = self.stash
+        if stash is not None:
+            if self.blocked or self.closed:
+                return
+            self.stash = None
+            self.draining = True
+            try:
+                self._process(stash, self.stash_received)
+            except ProtocolError as exc:
+                log.info("closing %s: %s", self.peer, exc)
+                self._abort()
+                return
+            finally:
+                self.draining = False
+            if self.stash is not None:  # still more: the next turn
+                if session.outgoing and not self.closed:
+                    self._flush_session()
+                return
         self.draining = True
         try:
             budget = _BUDGET
@@ -524,7 +551,7 @@ class _Connection(asyncio.BufferedProtocol):
         transport = self.transport
         if transport is None or self.closed:
             return
-        should_pause = self.blocked or self.session.saturated
+        should_pause = self.blocked or self.session.saturated or self.stash is not None
         if should_pause and not self.read_paused:
             self.read_paused = True
             transport.pause_reading()
@@ -565,6 +592,8 @@ class _Connection(asyncio.BufferedProtocol):
                 self.pending -= size
                 if self.blocked and not self.write_paused:
                     self.blocked = self.pending >= self.server.max_pending_bytes
+                    if not self.blocked and self.stash is not None:
+                        self._drain_soon()
         if self.write_paused and transport is not None and not self.closed:
             unsent = transport.get_write_buffer_size()
             if unsent > self.server.max_unsent_bytes:

@@ -288,13 +288,6 @@ class ServerSession(_Session[Any]):
             return None
         raise self.unexpected(message)
 
-    def defer(self, request: Request, size: int, received: float) -> None:
-        """Put back a request :meth:`receive` let through: the transport holds it (its
-        output is backed up, or it spent this turn's budget). It waits first in the
-        backlog (which is empty then: receive backlogs everything behind a backlog)."""
-        self.serving[request.id] = []
-        self.backlog.appendleft((request, size, received))
-
     def attach(self, id: int, call: Any) -> None:
         """Route call ``id``'s later messages to ``call.receive`` (Cancel, Credit, stream
         items); the messages that came while it waited in the backlog are given first."""
