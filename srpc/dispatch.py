@@ -385,10 +385,13 @@ class Dispatcher:
             call.task = self.loop.create_task(self._run_async(call, args, kwargs))
         else:
             lane = self.lanes.get(responder)
-            if lane is None:
+            if lane is None:  # one per connection, kept until release(): no per-call allocation
                 lane = self.lanes[responder] = _Lane()
-            free = lane.running < self.per_connection and not lane.waiting
-            if free and not responder.write_paused:
+            if (
+                lane.running < self.per_connection
+                and not lane.waiting
+                and not responder.write_paused
+            ):
                 self._submit(lane, call, args, kwargs)
             else:
                 lane.waiting.append((call, args, kwargs))
@@ -421,8 +424,6 @@ class Dispatcher:
                 break
             waiting.popleft()
             self._submit(lane, call, args, kwargs)
-        if not lane.running and not waiting and self.lanes.get(responder) is lane:
-            del self.lanes[responder]
 
     def release(self, responder: Responder) -> None:
         """``responder`` is gone: its waiting sync calls end unanswered, never run."""
@@ -536,7 +537,7 @@ class Dispatcher:
         if call.context._cancelled:  # the caller gave up (or its deadline passed): no answer
             frame, ok, error = None, False, call.reason
         call.responder.send_answer(call.id, frame)
-        if lane is not None:
+        if lane is not None and lane.waiting:
             self.pump(call.responder)
         if self.metrics.path is not None:
             self._record(

@@ -192,6 +192,8 @@ class _Connection(asyncio.BufferedProtocol):
         """No new request is dispatched: the unsent output is over the high-water mark or
         ``pending`` is over ``max_pending_bytes``; requests wait in the session's backlog."""
         self.pending = 0
+        self.heavy = False
+        """``sizes`` is not empty or writing is paused: answers have accounting to do."""
         self.sizes: dict[int, int] = {}
         """The sizes of the large requests (``_BIG`` and up) dispatched and not answered."""
         self.drain_handle: asyncio.Handle | None = None
@@ -276,11 +278,13 @@ class _Connection(asyncio.BufferedProtocol):
     def pause_writing(self) -> None:
         self.write_paused = True
         self.blocked = True
+        self.heavy = True
         self._update_reading()
 
     def resume_writing(self) -> None:
         self.write_paused = False
         self.blocked = self.pending >= self.server.max_pending_bytes
+        self.heavy = bool(self.sizes)
         if not self.closed:
             self.core.dispatcher.pump(self)
             if self.session.backlog or self.stash is not None:
@@ -312,14 +316,12 @@ class _Connection(asyncio.BufferedProtocol):
                 )
             session = self.session
             if message is not None:  # the usual read: exactly one message
-                if self.blocked:  # (reading is paused then: only a read already under way)
-                    self._stash([(message, nbytes)], received)
-                    return
+                # (Never blocked here: reading pauses whenever it blocks or stashes.)
                 request = session.receive(message, nbytes, received)
                 if request is not None:
                     if self.closed:
                         return
-                    if nbytes >= _BIG:
+                    if nbytes >= 65536:  # _BIG, as a constant: the fast path stays lean
                         self._dispatch_large(request, nbytes, received)
                     else:
                         self.dispatch(self, request, nbytes, received)
@@ -371,6 +373,7 @@ class _Connection(asyncio.BufferedProtocol):
     def _dispatch_large(self, request: Request, size: int, received: float) -> None:
         if size >= _BIG:
             self.sizes[request.id] = size
+            self.heavy = True
             self.pending += size
             if self.pending >= self.server.max_pending_bytes:
                 self.blocked = True
@@ -510,6 +513,31 @@ class _Connection(asyncio.BufferedProtocol):
         self.established = True
         core.established += 1
 
+    def _account(self, id: int) -> bool:
+        """After an answer: release a large request's bytes; drop the connection (False) if
+        its unsent answers are past ``max_unsent_bytes``."""
+        sizes = self.sizes
+        if sizes:
+            size = sizes.pop(id, 0)
+            if size:
+                self.pending -= size
+                if self.blocked and not self.write_paused:
+                    self.blocked = self.pending >= self.server.max_pending_bytes
+                    if not self.blocked and self.stash is not None:
+                        self._drain_soon()
+        self.heavy = bool(sizes) or self.write_paused
+        transport = self.transport
+        if self.write_paused and transport is not None and not self.closed:
+            unsent = transport.get_write_buffer_size()
+            if unsent > self.server.max_unsent_bytes:
+                log.info(
+                    "closing %s: %d bytes of answers unsent, over max_unsent_bytes (%d)",
+                    self.peer, unsent, self.server.max_unsent_bytes,
+                )
+                self._abort()
+                return False
+        return True
+
     def _handshake_expired(self) -> None:
         self.timer = None
         if not self.session.welcomed:
@@ -586,23 +614,8 @@ class _Connection(asyncio.BufferedProtocol):
                     transport.write(part)
         session = self.session
         session.finished(id)
-        if self.sizes:
-            size = self.sizes.pop(id, 0)
-            if size:
-                self.pending -= size
-                if self.blocked and not self.write_paused:
-                    self.blocked = self.pending >= self.server.max_pending_bytes
-                    if not self.blocked and self.stash is not None:
-                        self._drain_soon()
-        if self.write_paused and transport is not None and not self.closed:
-            unsent = transport.get_write_buffer_size()
-            if unsent > self.server.max_unsent_bytes:
-                log.warning(
-                    "closing %s: %d bytes of answers unsent, over max_unsent_bytes (%d)",
-                    self.peer, unsent, self.server.max_unsent_bytes,
-                )
-                self._abort()
-                return
+        if self.heavy and not self._account(id):
+            return
         if session.backlog and not self.draining:
             # Backlogged requests run now; an inline one answers (and re-enters here) at once,
             # so only the outermost answer drains (at most _BUDGET this turn).
