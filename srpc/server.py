@@ -457,6 +457,10 @@ class _Connection(asyncio.BufferedProtocol):
         progress = self.progress
         if progress.start is None or self.closed:
             return
+        if self.read_paused:  # the server is not reading it (backpressure): not the peer's
+            progress.begin(_perf())  # fault; its clock starts again
+            self._arm_frame_timer()
+            return
         if progress.expired(_perf()):
             log.info(
                 "closing %s: a frame begun %.0f s ago has %d bytes, under %d bytes/s",
