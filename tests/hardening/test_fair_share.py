@@ -182,3 +182,37 @@ def test_the_new_limits_are_validated() -> None:
         Limits(failed_handshake_burst=0.5)
     with pytest.raises(ValueError, match="max_workers_per_connection"):
         SrpcGuardServerStub("127.0.0.1", 0, metrics_log=None, max_workers_per_connection=0)
+
+
+def test_a_connection_whose_answers_pile_up_unsent_is_dropped() -> None:
+    with _target_server(max_unsent_bytes=1024 * 1024) as server:
+        port = server.address[1]
+        reader = _from("127.0.0.2", port)
+        try:
+            reader.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)
+            reader.sendall(_hello(service=TARGET))
+            assert isinstance(_answer(reader), Welcome)
+            assert wait_until(lambda: server.connection_count == 1)
+            # 16 MiB of answer, never read: past the 1 MiB of unsent output allowed.
+            reader.sendall(bytes(encode_request(encoder, 1, "big_reply", (16 << 20,), {})))
+            assert wait_until(lambda: server.connection_count == 0)
+            with SrpcTargetClientStub(port=port, timeout=5) as client:  # the others: served
+                assert client.add(1, 2) == 3
+        finally:
+            reader.close()
+
+
+def test_sync_calls_waiting_for_their_share_end_with_their_connection() -> None:
+    with _target_server(max_workers=2, grace_period=0.5) as server:
+        port = server.address[1]
+        dispatcher = server._dispatcher
+        with _from("127.0.0.2", port) as attacker:
+            attacker.sendall(_hello(service=TARGET))
+            assert isinstance(_answer(attacker), Welcome)
+            attacker.sendall(b"".join(bytes(encode_request(encoder, i, "hold", (0.5,), {}))
+                                      for i in range(6)))
+            assert wait_until(lambda: len(dispatcher.calls) == 6)
+            lane = next(iter(dispatcher.lanes.values()))
+            assert lane.running == 1 and len(lane.waiting) == 5  # one thread of two
+        # Gone: the waiting calls never run, the running one ends, nothing is left behind.
+        assert wait_until(lambda: not dispatcher.calls and not dispatcher.lanes)
