@@ -25,6 +25,7 @@ from srpc.guards import (
 )
 
 __all__ = [
+    "DEFAULT_DISPATCH_BUDGET",
     "DEFAULT_FAILED_HANDSHAKE_BURST",
     "DEFAULT_FAILED_HANDSHAKE_RATE",
     "DEFAULT_FRAME_GRACE",
@@ -66,6 +67,9 @@ DEFAULT_MAX_HANDSHAKING = 256
 #: Bytes of large requests (64 KiB and up) one connection may have read and not yet answered
 #: (queued or running); past it the server stops reading that connection.
 DEFAULT_MAX_PENDING_BYTES = 64 * 1024 * 1024
+#: Messages of one connection taken per turn of the event loop; the rest of a read waits, in
+#: order, for the next turn (one client's pipeline cannot hold the loop from the others).
+DEFAULT_DISPATCH_BUDGET = 256
 #: Bytes of answers written to one connection and not yet sent; past it the connection is
 #: dropped (Redis's output-buffer limit). Twice the default ``max_frame``.
 DEFAULT_MAX_UNSENT_BYTES = 128 * 1024 * 1024
@@ -99,6 +103,7 @@ class Limits:
     min_frame_rate: float = DEFAULT_MIN_FRAME_RATE
     failed_handshake_rate: float = DEFAULT_FAILED_HANDSHAKE_RATE
     failed_handshake_burst: float = DEFAULT_FAILED_HANDSHAKE_BURST
+    dispatch_budget: int = DEFAULT_DISPATCH_BUDGET
 
     def __post_init__(self) -> None:
         for name in ("frame_grace", "min_frame_rate", "failed_handshake_rate"):
@@ -116,6 +121,7 @@ class Limits:
             "max_handshaking",
             "max_pending_bytes",
             "max_unsent_bytes",
+            "dispatch_budget",
         ):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:

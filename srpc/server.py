@@ -37,6 +37,7 @@ from srpc.metrics import MetricsWriter
 from srpc.protocol import Message, RefuseCode, Request
 from srpc.remote_errors import default_send_tracebacks
 from srpc.security import (
+    DEFAULT_DISPATCH_BUDGET,
     DEFAULT_FAILED_HANDSHAKE_BURST,
     DEFAULT_FAILED_HANDSHAKE_RATE,
     DEFAULT_FRAME_GRACE,
@@ -73,11 +74,6 @@ _perf = time.perf_counter
 _BIG = 64 * 1024
 """A request this large or larger counts its bytes against ``max_pending_bytes`` until it is
 answered; smaller ones are bounded by ``max_in_flight`` (and cost one compare)."""
-
-_BUDGET = 256
-"""Requests one connection dispatches per turn of the loop; the rest of a read waits in the
-session's backlog for the next turn (``loop.call_soon``), reading paused meanwhile, so one
-read of thousands of pipelined calls cannot hold the loop from the other connections."""
 
 _STALLED = 0.05
 """At ``max_connections``, a new client evicts the connection whose begun frame arrives the
@@ -345,10 +341,10 @@ class _Connection(asyncio.BufferedProtocol):
     # -- backpressure and fairness --------------------------------------------
 
     def _process(self, messages: list[tuple[Message, int]], received: float) -> None:
-        """The messages of one read, at most ``_BUDGET`` of them this turn and none while
+        """The messages of one read, at most ``dispatch_budget`` of them this turn and none while
         blocked: the rest wait, in order, with reading paused (ProtocolError propagates)."""
         session = self.session
-        budget = _BUDGET
+        budget = self.server.dispatch_budget
         for i, (message, size) in enumerate(messages):
             if self.closed:
                 return
@@ -390,7 +386,7 @@ class _Connection(asyncio.BufferedProtocol):
         self._drain()
 
     def _drain(self) -> None:
-        """Dispatch backlogged requests, at most ``_BUDGET`` this turn, while not blocked."""
+        """Take stashed messages, then backlogged requests: ``dispatch_budget`` a turn."""
         if self.draining:
             return
         session = self.session
@@ -414,7 +410,7 @@ class _Connection(asyncio.BufferedProtocol):
                 return
         self.draining = True
         try:
-            budget = _BUDGET
+            budget = self.server.dispatch_budget
             while not self.closed and not self.blocked and session.backlog:
                 if budget <= 0:
                     self._drain_soon()
@@ -622,7 +618,7 @@ class _Connection(asyncio.BufferedProtocol):
             return
         if session.backlog and not self.draining:
             # Backlogged requests run now; an inline one answers (and re-enters here) at once,
-            # so only the outermost answer drains (at most _BUDGET this turn).
+            # so only the outermost answer drains (at most dispatch_budget this turn).
             self._drain()
         if self.read_paused or self.core.closing:
             self._update_reading()
@@ -761,7 +757,8 @@ class Server:
     ``frame_grace`` / ``min_frame_rate`` (a begun frame must arrive within
     10 s + its size at 16 KiB/s), ``failed_handshake_rate`` /
     ``failed_handshake_burst`` (2 per second and peer, 10 at once; past
-    it that peer's connections are closed unheard). ``token`` (default: ``$SRPC_TOKEN``)
+    it that peer's connections are closed unheard), ``dispatch_budget`` (256
+    messages of one connection per turn of the loop). ``token`` (default: ``$SRPC_TOKEN``)
     requires clients to present the same shared secret; ``ssl`` is a server
     :class:`ssl.SSLContext` (see :func:`srpc.security.server_ssl_context`).
     Refusals and protocol errors are logged on the ``srpc.server`` logger.
@@ -804,6 +801,7 @@ class Server:
         min_frame_rate: float = DEFAULT_MIN_FRAME_RATE,
         failed_handshake_rate: float = DEFAULT_FAILED_HANDSHAKE_RATE,
         failed_handshake_burst: float = DEFAULT_FAILED_HANDSHAKE_BURST,
+        dispatch_budget: int = DEFAULT_DISPATCH_BUDGET,
     ) -> None:
         descriptor = self._srpc_service
         if host is not None and host.startswith(memory.SCHEME):
@@ -833,6 +831,7 @@ class Server:
             min_frame_rate=min_frame_rate,
             failed_handshake_rate=failed_handshake_rate,
             failed_handshake_burst=failed_handshake_burst,
+            dispatch_budget=dispatch_budget,
         )
         self.max_connections_per_peer = limits.max_connections_per_peer
         self.max_handshaking = limits.max_handshaking
@@ -842,6 +841,7 @@ class Server:
         self.min_frame_rate = limits.min_frame_rate
         self.failed_handshake_rate = limits.failed_handshake_rate
         self.failed_handshake_burst = limits.failed_handshake_burst
+        self.dispatch_budget = limits.dispatch_budget
         self.max_frame = limits.max_frame
         self.max_connections = limits.max_connections
         self.max_in_flight = limits.max_in_flight

@@ -172,7 +172,7 @@ def test_blocked_calls_on_one_connection_leave_threads_for_the_others() -> None:
 
 def test_the_new_limits_are_validated() -> None:
     for name in ("max_connections_per_peer", "max_handshaking", "max_pending_bytes",
-                 "max_unsent_bytes"):
+                 "max_unsent_bytes", "dispatch_budget"):
         with pytest.raises(ValueError, match=name):
             Limits(**{name: 0})
     for name in ("frame_grace", "min_frame_rate", "failed_handshake_rate"):
