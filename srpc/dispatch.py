@@ -33,6 +33,7 @@ import os
 import queue
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Coroutine
 from typing import Any, Protocol, TypeVar
 
@@ -87,6 +88,9 @@ class Responder(Protocol):
     """
 
     peer: str
+    write_paused: bool
+    """Whether the transport's unsent output is over its high-water mark: the dispatcher
+    starts no more of this responder's queued sync calls until :meth:`Dispatcher.pump`."""
 
     def send(self, frame: bytes | bytearray) -> None:
         """Write one frame of a call still running (a stream item, a credit)."""
@@ -119,6 +123,11 @@ class _Procedure:
             and not self.streams
             and (inline or bool(getattr(method, _INLINE, False)))
         )
+
+
+def default_workers_per_connection(max_workers: int) -> int:
+    """Half the pool, at least one thread: a connection can never hold every thread."""
+    return max(1, max_workers // 2)
 
 
 class _WorkerPool:
@@ -169,6 +178,23 @@ class _WorkerPool:
             self.queue.put(None)
 
 
+class _Lane:
+    """One responder's sync calls: how many run on the pool, and those waiting their turn.
+
+    A responder (a connection) runs at most ``Dispatcher.per_connection`` sync calls at
+    once; the rest wait here, on the loop, not in the pool's queue. So blocked calls on
+    one connection never hold every thread, and the pool's queue holds at most
+    ``per_connection`` calls of each connection: a newcomer's call waits behind a few
+    calls of each busy connection, not behind all of them (round-robin in effect).
+    """
+
+    __slots__ = ("running", "waiting")
+
+    def __init__(self) -> None:
+        self.running = 0
+        self.waiting: deque[tuple[_Call, tuple[Any, ...], dict[str, Any]]] = deque()
+
+
 class _Call:
     """A call that runs beyond the moment it was dispatched: its context, its task or stream,
     its deadline timer, and the counts for its metrics record."""
@@ -180,6 +206,7 @@ class _Call:
         "id",
         "items_in",
         "items_out",
+        "lane",
         "procedure",
         "reason",
         "received",
@@ -213,6 +240,7 @@ class _Call:
         self.reason = "Cancelled"
         self.items_in = 0
         self.items_out = 0
+        self.lane: _Lane | None = None
 
     def receive(self, message: Message) -> None:
         """A message the caller sent for this call (on the loop); ProtocolError if it may not."""
@@ -254,6 +282,7 @@ class Dispatcher:
         *,
         metrics: MetricsWriter,
         max_workers: int | None = None,
+        max_workers_per_connection: int | None = None,
         inline_all: bool = False,
         send_tracebacks: bool = True,
         failures: CallFailureLog | None = None,
@@ -273,6 +302,13 @@ class Dispatcher:
         self.send_tracebacks = send_tracebacks
         self.failures = CallFailureLog() if failures is None else failures
         self.pool = _WorkerPool(max_workers, f"srpc-{descriptor.name}")
+        if max_workers_per_connection is None:
+            max_workers_per_connection = default_workers_per_connection(self.pool.max_workers)
+        if max_workers_per_connection < 1:
+            raise ValueError("max_workers_per_connection must be at least 1")
+        self.per_connection = max_workers_per_connection
+        """Sync calls one responder may run on the pool at once."""
+        self.lanes: dict[Responder, _Lane] = {}
         self.loop: asyncio.AbstractEventLoop | None = None
         self.inline_slot = InlineSlot()
         self.open_streams = 0
@@ -352,11 +388,56 @@ class Dispatcher:
             assert self.loop is not None
             call.task = self.loop.create_task(self._run_async(call, args, kwargs))
         else:
-            try:
-                self.pool.submit(self._run_pooled, call, args, kwargs)
-            except RuntimeError:  # shut down: the server is stopping
-                unavailable = ConnectError(f"service {self.service!r} is shutting down")
-                self.finish(call, self.error_frame(call.id, unavailable), False, "ConnectError")
+            lane = self.lanes.get(responder)
+            if lane is None:  # one per connection, kept until release(): no per-call allocation
+                lane = self.lanes[responder] = _Lane()
+            if (
+                lane.running < self.per_connection
+                and not lane.waiting
+                and not responder.write_paused
+            ):
+                self._submit(lane, call, args, kwargs)
+            else:
+                lane.waiting.append((call, args, kwargs))
+
+    def _submit(
+        self, lane: _Lane, call: _Call, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> None:
+        lane.running += 1
+        call.lane = lane  # set while it runs: finish() gives the thread back
+        try:
+            self.pool.submit(self._run_pooled, call, args, kwargs)
+        except RuntimeError:  # shut down: the server is stopping
+            unavailable = ConnectError(f"service {self.service!r} is shutting down")
+            self.finish(call, self.error_frame(call.id, unavailable), False, "ConnectError")
+
+    def pump(self, responder: Responder) -> None:
+        """Start ``responder``'s waiting sync calls while it has threads to spare and its
+        output is not backed up (the transport calls this when its writing resumes)."""
+        lane = self.lanes.get(responder)
+        if lane is None:
+            return
+        waiting = lane.waiting
+        while waiting and lane.running < self.per_connection:
+            call, args, kwargs = waiting[0]
+            if call.context._cancelled:  # cancelled while waiting: answered with nothing
+                waiting.popleft()
+                self.finish(call, None, False, call.reason)
+                continue
+            if responder.write_paused:
+                break
+            waiting.popleft()
+            self._submit(lane, call, args, kwargs)
+
+    def release(self, responder: Responder) -> None:
+        """``responder`` is gone: its waiting sync calls end unanswered, never run."""
+        lane = self.lanes.pop(responder, None)
+        if lane is None:
+            return
+        while lane.waiting:
+            call, _, _ = lane.waiting.popleft()
+            call.cancel("ConnectionLost")
+            self.finish(call, None, False, call.reason)
 
     def _start_streams(self, call: _Call, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         self.open_streams += 1
@@ -454,11 +535,17 @@ class Dispatcher:
         self.calls.discard(call)
         if call.procedure.streams:
             self.open_streams -= 1
+        lane = call.lane
+        if lane is not None:
+            call.lane = None
+            lane.running -= 1
         if call.timer is not None:
             call.timer.cancel()
         if call.context._cancelled:  # the caller gave up (or its deadline passed): no answer
             frame, ok, error = None, False, call.reason
         call.responder.send_answer(call.id, frame)
+        if lane is not None and lane.waiting:
+            self.pump(call.responder)
         if self.metrics.path is not None:
             self._record(
                 call.responder.peer,
@@ -511,6 +598,8 @@ class Dispatcher:
         """The grace period is over: cancel every call still running."""
         for call in list(self.calls):
             call.cancel("ServerShutdown")
+        for responder in list(self.lanes):
+            self.pump(responder)  # the waiting ones, all cancelled now, end unanswered
 
     def close(self) -> None:
         self.pool.shutdown()

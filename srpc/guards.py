@@ -170,6 +170,11 @@ class TokenBucket:
             return True
         return False
 
+    def available(self, now: float) -> bool:
+        """Whether :meth:`take` would succeed now (nothing spent)."""
+        self._refill(now)
+        return self.tokens >= 1.0
+
     def full(self, now: float) -> bool:
         self._refill(now)
         return self.tokens >= self.burst
@@ -210,6 +215,11 @@ class PeerBuckets:
         else:
             self._buckets.move_to_end(peer)
         return bucket.take(now)
+
+    def exhausted(self, peer: str, now: float) -> bool:
+        """Whether ``peer``'s bucket is empty now (nothing counted): refuse it at once."""
+        bucket = self._buckets.get(peer)
+        return bucket is not None and not bucket.available(now)
 
     def __len__(self) -> int:
         return len(self._buckets)

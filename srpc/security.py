@@ -16,13 +16,29 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from srpc.framing import DEFAULT_MAX_FRAME as _FRAMING_DEFAULT_MAX_FRAME
+from srpc.guards import (
+    DEFAULT_FAILED_HANDSHAKE_BURST,
+    DEFAULT_FAILED_HANDSHAKE_RATE,
+    DEFAULT_FRAME_GRACE,
+    DEFAULT_MAX_CONNECTIONS_PER_PEER,
+    DEFAULT_MIN_FRAME_RATE,
+)
 
 __all__ = [
+    "DEFAULT_DISPATCH_BUDGET",
+    "DEFAULT_FAILED_HANDSHAKE_BURST",
+    "DEFAULT_FAILED_HANDSHAKE_RATE",
+    "DEFAULT_FRAME_GRACE",
     "DEFAULT_HANDSHAKE_TIMEOUT",
     "DEFAULT_IDLE_TIMEOUT",
     "DEFAULT_MAX_CONNECTIONS",
+    "DEFAULT_MAX_CONNECTIONS_PER_PEER",
     "DEFAULT_MAX_FRAME",
+    "DEFAULT_MAX_HANDSHAKING",
     "DEFAULT_MAX_IN_FLIGHT",
+    "DEFAULT_MAX_PENDING_BYTES",
+    "DEFAULT_MAX_UNSENT_BYTES",
+    "DEFAULT_MIN_FRAME_RATE",
     "HELLO_MAX_FRAME",
     "TOKEN_ENV",
     "Limits",
@@ -45,6 +61,18 @@ DEFAULT_MAX_IN_FLIGHT = 128
 DEFAULT_HANDSHAKE_TIMEOUT = 10.0
 #: Seconds a connection may sit with no call in flight and nothing received.
 DEFAULT_IDLE_TIMEOUT = 300.0
+#: Connections still in their TLS or srpc handshake, counted apart from ``max_connections``;
+#: past it the oldest of them is closed (a handshake flood cannot lock anyone out).
+DEFAULT_MAX_HANDSHAKING = 256
+#: Bytes of large requests (64 KiB and up) one connection may have read and not yet answered
+#: (queued or running); past it the server stops reading that connection.
+DEFAULT_MAX_PENDING_BYTES = 64 * 1024 * 1024
+#: Messages of one connection taken per turn of the event loop; the rest of a read waits, in
+#: order, for the next turn (one client's pipeline cannot hold the loop from the others).
+DEFAULT_DISPATCH_BUDGET = 256
+#: Bytes of answers written to one connection and not yet sent; past it the connection is
+#: dropped (Redis's output-buffer limit). Twice the default ``max_frame``.
+DEFAULT_MAX_UNSENT_BYTES = 128 * 1024 * 1024
 
 #: Environment variable read when no ``token=`` is passed.
 TOKEN_ENV = "SRPC_TOKEN"
@@ -67,9 +95,34 @@ class Limits:
     max_in_flight: int = DEFAULT_MAX_IN_FLIGHT
     handshake_timeout: float | None = DEFAULT_HANDSHAKE_TIMEOUT
     idle_timeout: float | None = DEFAULT_IDLE_TIMEOUT
+    max_connections_per_peer: int = DEFAULT_MAX_CONNECTIONS_PER_PEER
+    max_handshaking: int = DEFAULT_MAX_HANDSHAKING
+    max_pending_bytes: int = DEFAULT_MAX_PENDING_BYTES
+    max_unsent_bytes: int = DEFAULT_MAX_UNSENT_BYTES
+    frame_grace: float = DEFAULT_FRAME_GRACE
+    min_frame_rate: float = DEFAULT_MIN_FRAME_RATE
+    failed_handshake_rate: float = DEFAULT_FAILED_HANDSHAKE_RATE
+    failed_handshake_burst: float = DEFAULT_FAILED_HANDSHAKE_BURST
+    dispatch_budget: int = DEFAULT_DISPATCH_BUDGET
 
     def __post_init__(self) -> None:
-        for name in ("max_frame", "max_connections", "max_in_flight"):
+        for name in ("frame_grace", "min_frame_rate", "failed_handshake_rate"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+                raise ValueError(f"{name} must be a positive number, got {value!r}")
+        burst = self.failed_handshake_burst
+        if isinstance(burst, bool) or not isinstance(burst, (int, float)) or not burst >= 1:
+            raise ValueError(f"failed_handshake_burst must be at least 1, got {burst!r}")
+        for name in (
+            "max_frame",
+            "max_connections",
+            "max_in_flight",
+            "max_connections_per_peer",
+            "max_handshaking",
+            "max_pending_bytes",
+            "max_unsent_bytes",
+            "dispatch_budget",
+        ):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise ValueError(f"{name} must be a positive int, got {value!r}")

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
+import functools
 import logging
 import os
 import signal
@@ -31,15 +32,25 @@ from srpc.descriptor import ServiceDescriptor
 from srpc.dispatch import Dispatcher
 from srpc.errors import AddressInUse, InvalidAddress, ProtocolError
 from srpc.framing import DEFAULT_MAX_FRAME, RECV_SIZE
+from srpc.guards import FrameProgress, PeerBuckets, PeerSlots
 from srpc.metrics import MetricsWriter
-from srpc.protocol import Message, RefuseCode
+from srpc.protocol import Message, RefuseCode, Request
 from srpc.reflection import encode_description
 from srpc.remote_errors import default_send_tracebacks
 from srpc.security import (
+    DEFAULT_DISPATCH_BUDGET,
+    DEFAULT_FAILED_HANDSHAKE_BURST,
+    DEFAULT_FAILED_HANDSHAKE_RATE,
+    DEFAULT_FRAME_GRACE,
     DEFAULT_HANDSHAKE_TIMEOUT,
     DEFAULT_IDLE_TIMEOUT,
     DEFAULT_MAX_CONNECTIONS,
+    DEFAULT_MAX_CONNECTIONS_PER_PEER,
+    DEFAULT_MAX_HANDSHAKING,
     DEFAULT_MAX_IN_FLIGHT,
+    DEFAULT_MAX_PENDING_BYTES,
+    DEFAULT_MAX_UNSENT_BYTES,
+    DEFAULT_MIN_FRAME_RATE,
     Limits,
     resolve_token,
     set_nodelay,
@@ -61,6 +72,14 @@ log = logging.getLogger("srpc.server")
 
 _perf = time.perf_counter
 
+_BIG = 64 * 1024
+"""A request this large or larger counts its bytes against ``max_pending_bytes`` until it is
+answered; smaller ones are bounded by ``max_in_flight`` (and cost one compare)."""
+
+_STALLED = 0.05
+"""At ``max_connections``, a new client evicts the connection whose begun frame arrives the
+slowest, under ``min_frame_rate`` and begun at least this many seconds ago."""
+
 SyncMode = Literal["thread", "inline"]
 
 
@@ -73,6 +92,13 @@ class _Core:
         self.dispatcher = server._dispatcher
         self.dispatcher.bind_loop(loop)
         self.connections: set[_Connection] = set()
+        self.established = 0
+        """Connections past their handshake (at most ``max_connections``)."""
+        self.pending: dict[object, typing.Callable[[], None]] = {}
+        """Connections in their TLS or srpc handshake, oldest first, each with what closes
+        it (at most ``max_handshaking``; a newcomer evicts the oldest)."""
+        self.peers = PeerSlots(server.max_connections_per_peer)
+        self.failed = PeerBuckets(server.failed_handshake_rate, server.failed_handshake_burst)
         self.closing = False
         self.idle_waiter: asyncio.Future[None] | None = None
         self.writev = _uvloop is not None and isinstance(loop, _uvloop.Loop)
@@ -90,22 +116,51 @@ class _Core:
     def running(self) -> int:
         return sum(c.session.running for c in list(self.connections))
 
+    def admit_pending(self, key: object, closer: typing.Callable[[], None]) -> None:
+        """Count ``key`` as handshaking, closing the oldest handshake if the slots are full."""
+        pending = self.pending
+        while len(pending) >= self.server.max_handshaking:
+            oldest = next(iter(pending))
+            evict = pending.pop(oldest)
+            evict()
+        pending[key] = closer
+
+    def evict_stalled(self) -> bool:
+        """Close the established connection whose begun frame arrives the slowest (under
+        ``min_frame_rate``, begun over ``_STALLED`` s ago); False when there is none."""
+        now = _perf()
+        worst: _Connection | None = None
+        slowest = self.server.min_frame_rate
+        for connection in self.connections:
+            progress = connection.progress
+            start = progress.start
+            if start is None or not connection.established or connection.closed:
+                continue
+            age = now - start
+            if age > _STALLED and progress.received / age < slowest:
+                worst, slowest = connection, progress.received / age
+        if worst is None:
+            return False
+        log.info("closing %s: a frame arriving at %.0f bytes/s, a new client needs the slot",
+                 worst.peer, slowest)
+        worst._abort()
+        return True
+
     def connection_done(self) -> None:
         waiter = self.idle_waiter
         if waiter is not None and not waiter.done() and self.in_flight() == 0:
             waiter.set_result(None)
 
 
-_MAX_TLS_REFUSALS = 16
-
-
 class _Connection(asyncio.BufferedProtocol):
     """One client connection. Buffered: reads land in the loop's shared receive buffer, or
     straight into a large frame's own buffer."""
 
-    def __init__(self, core: _Core, over_limit: bool = False) -> None:
+    def __init__(self, core: _Core, host: str | None = None) -> None:
         self.core = core
-        self.over_limit = over_limit  # admitted past max_connections only to be refused
+        self.over_limit = False  # refused (a limit), not a failed handshake
+        self.host = host
+        """The peer's address, once it holds a per-peer slot (taken before TLS, if any)."""
         server = core.server
         self.server = server
         self.session = ServerSession(
@@ -130,6 +185,21 @@ class _Connection(asyncio.BufferedProtocol):
         self.view = core.recv_view
         self.into_body = False
         self.draining = False
+        self.established = False
+        self.blocked = False
+        """No new request is dispatched: the unsent output is over the high-water mark or
+        ``pending`` is over ``max_pending_bytes``; requests wait in the session's backlog."""
+        self.pending = 0
+        self.heavy = False
+        """``sizes`` is not empty or writing is paused: answers have accounting to do."""
+        self.sizes: dict[int, int] = {}
+        """The sizes of the large requests (``_BIG`` and up) dispatched and not answered."""
+        self.drain_handle: asyncio.Handle | None = None
+        self.stash: list[tuple[Message, int]] | None = None
+        """Messages read but not yet taken (past the turn's budget, or while blocked)."""
+        self.stash_received = 0.0
+        self.progress = FrameProgress(server.frame_grace, server.min_frame_rate)
+        self.frame_timer: asyncio.TimerHandle | None = None
 
     # -- transport callbacks -------------------------------------------------
 
@@ -144,25 +214,56 @@ class _Connection(asyncio.BufferedProtocol):
         self.session.label = self.peer
         set_nodelay(transport.get_extra_info("socket"))
         core = self.core
-        if core.closing or self.over_limit or len(core.connections) >= self.server.max_connections:
-            code = RefuseCode.SHUTTING_DOWN if core.closing else RefuseCode.TOO_MANY_CONNECTIONS
-            text = (
-                "the server is shutting down"
-                if core.closing
-                else f"the server is at its limit of {self.server.max_connections} connections"
-            )
-            log.info("refused %s: %s", self.peer, text)
-            self.session.refuse(code, text)
-            self._flush_session()
+        if core.closing:
+            log.info("refused %s: the server is shutting down", self.peer)
+            self._refuse(RefuseCode.SHUTTING_DOWN, "the server is shutting down")
             return
+        if self.host is None:  # plain TCP (a TLS connection took its slot at accept)
+            host = self.peer.rsplit(":", 1)[0]
+            if core.failed.exhausted(host, _perf()):
+                self._abort()  # too many failed handshakes lately: not answered, not logged
+                return
+            if not core.peers.acquire(host):
+                self._refuse(
+                    RefuseCode.TOO_MANY_CONNECTIONS,
+                    f"the server is at its limit of {self.server.max_connections_per_peer} "
+                    "connections per peer address",
+                )
+                return
+            self.host = host
         core.connections.add(self)
+        core.admit_pending(self, self._evicted)
         self.timer = core.loop.call_later(self.server.handshake_timeout, self._handshake_expired)
+
+    def _refuse(self, code: RefuseCode, text: str) -> None:
+        self.over_limit = True
+        self.session.refuse(code, text)
+        self._flush_session()
+
+    def _evicted(self) -> None:
+        """The handshake slots are full and this is the oldest handshake: it goes."""
+        self._abort()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
         if self.timer is not None:
             self.timer.cancel()
             self.timer = None
+        if self.frame_timer is not None:
+            self.frame_timer.cancel()
+            self.frame_timer = None
+        if self.drain_handle is not None:
+            self.drain_handle.cancel()
+            self.drain_handle = None
+        core = self.core
+        core.pending.pop(self, None)
+        if self.established:
+            self.established = False
+            core.established -= 1
+        if self.host is not None:
+            core.peers.release(self.host)
+            self.host = None
+        core.dispatcher.release(self)
         # Nobody is left to answer: the calls still running are cancelled (a generator is
         # closed at its yield, an async implementation gets CancelledError).
         for call in list(self.session.serving.values()):
@@ -174,10 +275,18 @@ class _Connection(asyncio.BufferedProtocol):
 
     def pause_writing(self) -> None:
         self.write_paused = True
+        self.blocked = True
+        self.heavy = True
         self._update_reading()
 
     def resume_writing(self) -> None:
         self.write_paused = False
+        self.blocked = self.pending >= self.server.max_pending_bytes
+        self.heavy = bool(self.sizes)
+        if not self.closed:
+            self.core.dispatcher.pump(self)
+            if self.session.backlog or self.stash is not None:
+                self._drain()
         self._update_reading()
 
     def get_buffer(self, sizehint: int) -> memoryview:
@@ -205,18 +314,23 @@ class _Connection(asyncio.BufferedProtocol):
                 )
             session = self.session
             if message is not None:  # the usual read: exactly one message
+                # (Never blocked here: reading pauses whenever it blocks or stashes.)
                 request = session.receive(message, nbytes, received)
                 if request is not None:
-                    if not self.closed:
+                    if self.closed:
+                        return
+                    if nbytes >= 65536:  # _BIG, as a constant: the fast path stays lean
+                        self._dispatch_large(request, nbytes, received)
+                    else:
                         self.dispatch(self, request, nbytes, received)
                     return
                 messages = []
-            for message, size in messages:
-                if self.closed:
-                    return
-                request = session.receive(message, size, received)
-                if request is not None:
-                    self.dispatch(self, request, size, received)
+            if messages:
+                self._process(messages, received)
+            if self.frames.buffered:  # a frame begun: it must finish at min_frame_rate
+                self._frame_pending(received, nbytes)
+            elif self.progress.start is not None:
+                self.progress.end()
         except ProtocolError as exc:
             log.info("closing %s: %s", self.peer, exc)
             self._abort()
@@ -226,6 +340,135 @@ class _Connection(asyncio.BufferedProtocol):
         if self.session.saturated and not self.read_paused:
             self._update_reading()
 
+    # -- backpressure and fairness --------------------------------------------
+
+    def _process(self, messages: list[tuple[Message, int]], received: float) -> None:
+        """The messages of one read, at most ``dispatch_budget`` of them this turn and none while
+        blocked: the rest wait, in order, with reading paused (ProtocolError propagates)."""
+        session = self.session
+        budget = self.server.dispatch_budget
+        for i, (message, size) in enumerate(messages):
+            if self.closed:
+                return
+            if budget <= 0 or self.blocked:
+                self._stash(messages[i:], received)
+                return
+            budget -= 1
+            request = session.receive(message, size, received)
+            if request is not None:
+                if size >= _BIG:
+                    self._dispatch_large(request, size, received)
+                else:
+                    self.dispatch(self, request, size, received)
+
+    def _stash(self, messages: list[tuple[Message, int]], received: float) -> None:
+        self.stash = messages
+        self.stash_received = received
+        if not self.blocked:
+            self._drain_soon()
+        self._update_reading()
+
+    def _dispatch_large(self, request: Request, size: int, received: float) -> None:
+        if size >= _BIG:
+            self.sizes[request.id] = size
+            self.heavy = True
+            self.pending += size
+            if self.pending >= self.server.max_pending_bytes:
+                self.blocked = True
+        self.dispatch(self, request, size, received)
+        if self.blocked:
+            self._update_reading()
+
+    def _drain_soon(self) -> None:
+        if self.drain_handle is None and not self.closed:
+            self.drain_handle = self.core.loop.call_soon(self._drain_later)
+
+    def _drain_later(self) -> None:
+        self.drain_handle = None
+        self._drain()
+
+    def _drain(self) -> None:
+        """Take stashed messages, then backlogged requests: ``dispatch_budget`` a turn."""
+        if self.draining:
+            return
+        session = self.session
+        stash = self.stash
+        if stash is not None:
+            if self.blocked or self.closed:
+                return
+            self.stash = None
+            self.draining = True
+            try:
+                self._process(stash, self.stash_received)
+            except ProtocolError as exc:
+                log.info("closing %s: %s", self.peer, exc)
+                self._abort()
+                return
+            finally:
+                self.draining = False
+            if self.stash is not None:  # still more: the next turn
+                if session.outgoing and not self.closed:
+                    self._flush_session()
+                return
+        self.draining = True
+        try:
+            budget = self.server.dispatch_budget
+            while not self.closed and not self.blocked and session.backlog:
+                if budget <= 0:
+                    self._drain_soon()
+                    break
+                ready = session.next_ready()
+                if ready is None:
+                    break
+                budget -= 1
+                request, size, received = ready
+                if size >= _BIG:
+                    self._dispatch_large(request, size, received)
+                else:
+                    self.dispatch(self, request, size, received)
+        finally:
+            self.draining = False
+        if session.outgoing and not self.closed:
+            self._flush_session()
+        self._update_reading()
+
+    def _frame_pending(self, now: float, nbytes: int) -> None:
+        progress = self.progress
+        if progress.start is None:
+            progress.begin(now, nbytes)
+        else:
+            progress.advance(nbytes)
+        if self.frame_timer is None:
+            self._arm_frame_timer()
+
+    def _arm_frame_timer(self) -> None:
+        deadline = self.progress.deadline()
+        if deadline is None or self.closed:
+            self.frame_timer = None
+            return
+        self.frame_timer = self.core.loop.call_later(
+            max(deadline - _perf(), 0.01), self._frame_check
+        )
+
+    def _frame_check(self) -> None:
+        self.frame_timer = None
+        progress = self.progress
+        if progress.start is None or self.closed:
+            return
+        if self.read_paused:  # the server is not reading it (backpressure): not the peer's
+            progress.begin(_perf())  # fault; its clock starts again
+            self._arm_frame_timer()
+            return
+        if progress.expired(_perf()):
+            log.info(
+                "closing %s: a frame begun %.0f s ago has %d bytes, under %d bytes/s",
+                self.peer, _perf() - progress.start, progress.received,
+                int(progress.min_rate),
+            )
+            self._abort()
+            return
+        self._arm_frame_timer()
+
     # -- handshake, limits ---------------------------------------------------
 
     def _flush_session(self) -> None:
@@ -233,11 +476,14 @@ class _Connection(asyncio.BufferedProtocol):
         session = self.session
         transport = self.transport
         assert transport is not None
+        if session.welcomed and not self.established and not self.closed:
+            self._promote()
         for frame in session.take_outgoing():
             transport.write(frame)
         if session.close_after_send:
             if session.failure is not None and not self.over_limit:
                 host = self.peer.rsplit(":", 1)[0]
+                self.core.failed.allow(host, _perf())  # counted: past the rate, refused unheard
                 self.server._handshake_failures.handshake_failed(host, str(session.failure))
             self.closed = True
             transport.close()
@@ -247,6 +493,52 @@ class _Connection(asyncio.BufferedProtocol):
             self.timer = None
             if self.server.idle_timeout is not None:
                 self.timer = self.core.loop.call_later(self.server.idle_timeout, self._idle_check)
+
+    def _promote(self) -> None:
+        """The Hello was accepted: from a handshake slot to an established one, if there is
+        one (or a connection stalled mid-frame gives its own); else the Welcome becomes a
+        refusal."""
+        core = self.core
+        core.pending.pop(self, None)
+        limit = self.server.max_connections
+        if core.established >= limit and not core.evict_stalled():
+            session = self.session
+            session.outgoing.clear()
+            session.welcomed = False
+            log.info("refused %s: at the limit of %d connections", self.peer, limit)
+            self.over_limit = True
+            session.refuse(
+                RefuseCode.TOO_MANY_CONNECTIONS,
+                f"the server is at its limit of {limit} connections",
+            )
+            return
+        self.established = True
+        core.established += 1
+
+    def _account(self, id: int) -> bool:
+        """After an answer: release a large request's bytes; drop the connection (False) if
+        its unsent answers are past ``max_unsent_bytes``."""
+        sizes = self.sizes
+        if sizes:
+            size = sizes.pop(id, 0)
+            if size:
+                self.pending -= size
+                if self.blocked and not self.write_paused:
+                    self.blocked = self.pending >= self.server.max_pending_bytes
+                    if not self.blocked and self.stash is not None:
+                        self._drain_soon()
+        self.heavy = bool(sizes) or self.write_paused
+        transport = self.transport
+        if self.write_paused and transport is not None and not self.closed:
+            unsent = transport.get_write_buffer_size()
+            if unsent > self.server.max_unsent_bytes:
+                log.info(
+                    "closing %s: %d bytes of answers unsent, over max_unsent_bytes (%d)",
+                    self.peer, unsent, self.server.max_unsent_bytes,
+                )
+                self._abort()
+                return False
+        return True
 
     def _handshake_expired(self) -> None:
         self.timer = None
@@ -289,7 +581,7 @@ class _Connection(asyncio.BufferedProtocol):
         transport = self.transport
         if transport is None or self.closed:
             return
-        should_pause = self.write_paused or self.session.saturated
+        should_pause = self.blocked or self.session.saturated or self.stash is not None
         if should_pause and not self.read_paused:
             self.read_paused = True
             transport.pause_reading()
@@ -324,22 +616,24 @@ class _Connection(asyncio.BufferedProtocol):
                     transport.write(part)
         session = self.session
         session.finished(id)
+        if self.heavy and not self._account(id):
+            return
         if session.backlog and not self.draining:
             # Backlogged requests run now; an inline one answers (and re-enters here) at once,
-            # so only the outermost answer drains, in a loop rather than a recursion.
-            self.draining = True
-            try:
-                while not self.closed:
-                    ready = session.next_ready()
-                    if ready is None:
-                        break
-                    self.dispatch(self, *ready)
-            finally:
-                self.draining = False
+            # so only the outermost answer drains (at most dispatch_budget this turn).
+            self._drain()
         if self.read_paused or self.core.closing:
             self._update_reading()
             if self.core.closing:
                 self.core.connection_done()
+
+
+def _cancel(task: asyncio.Task[None]) -> None:
+    task.cancel()
+
+
+def _unpend(core: _Core, key: object, _: object) -> None:
+    core.pending.pop(key, None)
 
 
 class _TlsListener:
@@ -348,65 +642,58 @@ class _TlsListener:
     ``loop.create_server(ssl=...)`` tells the protocol about a connection only
     once its TLS handshake is done, so connections still in the handshake
     would count against no limit. Here each accepted socket counts from the
-    start: ``max_connections`` covers connections handshaking and connected.
-    Past it, up to ``_MAX_TLS_REFUSALS`` at a time still finish TLS to be
-    told why they are refused (a TLS client cannot read a plain refusal); the
-    rest are closed at once.
+    start: it takes its per-peer slot (``max_connections_per_peer``) and a
+    handshake slot (``max_handshaking``, apart from the established
+    connections; past it the oldest handshake is closed) at once. A peer
+    with too many failed handshakes lately is closed unheard.
     """
 
     def __init__(self, core: _Core, sockets: list[socket.socket], context: _ssl.SSLContext):
         self.core = core
         self.sockets = sockets
         self.context = context
-        self.handshaking = 0
-        self.refusing = 0
         self.tasks = [core.loop.create_task(self._accept(sock)) for sock in sockets]
 
     async def _accept(self, listener: socket.socket) -> None:
         core = self.core
-        server = core.server
         while True:
             try:
-                conn, _ = await core.loop.sock_accept(listener)
+                conn, address = await core.loop.sock_accept(listener)
             except OSError as exc:  # e.g. out of file descriptors: let some close first
                 log.warning("accept failed on %s: %s", listener.getsockname(), exc)
                 await asyncio.sleep(0.1)
                 continue
-            over_limit = len(core.connections) + self.handshaking >= server.max_connections
-            if over_limit and self.refusing >= _MAX_TLS_REFUSALS:
+            host = str(address[0]) if isinstance(address, tuple) else str(address)
+            if core.failed.exhausted(host, _perf()) or not core.peers.acquire(host):
                 conn.close()
                 continue
-            if over_limit:
-                self.refusing += 1
-            else:
-                self.handshaking += 1
-            core.loop.create_task(self._handshake(conn, over_limit))
+            task = core.loop.create_task(self._handshake(conn, host))
+            core.admit_pending(conn, functools.partial(_cancel, task))
+            task.add_done_callback(functools.partial(_unpend, core, conn))
 
-    async def _handshake(self, conn: socket.socket, over_limit: bool) -> None:
+    async def _handshake(self, conn: socket.socket, host: str) -> None:
         core = self.core
+        handed = False
         try:
             await core.loop.connect_accepted_socket(
-                lambda: _Connection(core, over_limit),
+                lambda: _Connection(core, host),
                 conn,
                 ssl=self.context,
                 # The TLS handshake counts against the same deadline as srpc's own.
                 ssl_handshake_timeout=core.server.handshake_timeout,
             )
-        except BaseException as exc:
-            peer = "?"
-            with contextlib.suppress(OSError):
-                peer = str(conn.getpeername()[0])
+            handed = True  # the connection releases the per-peer slot when it is lost
+        except asyncio.CancelledError:  # evicted (the oldest handshake) or the server stops
+            conn.close()
+        except Exception as exc:
+            core.failed.allow(host, _perf())
             core.server._handshake_failures.handshake_failed(
-                peer, f"TLS handshake failed: {type(exc).__name__}: {exc}"
+                host, f"TLS handshake failed: {type(exc).__name__}: {exc}"
             )
             conn.close()
-            if not isinstance(exc, Exception):
-                raise
         finally:
-            if over_limit:
-                self.refusing -= 1
-            else:
-                self.handshaking -= 1
+            if not handed:
+                core.peers.release(host)
 
     def close(self) -> None:
         for task in self.tasks:
@@ -460,7 +747,20 @@ class Server:
     reading from that connection), ``handshake_timeout`` (10 s to finish TLS
     and send a valid Hello), ``idle_timeout`` (300 s with no call in flight
     and nothing received; ``None`` keeps idle connections), ``grace_period``
-    (5 s for in-flight calls at shutdown). ``token`` (default: ``$SRPC_TOKEN``)
+    (5 s for in-flight calls at shutdown). No client can take the server from
+    the others: ``max_connections_per_peer`` (64 per peer address, in all
+    states), ``max_handshaking`` (256 connections in their TLS or srpc
+    handshake, apart from ``max_connections``; past it the oldest is
+    closed), ``max_pending_bytes`` (64 MiB of large requests read and not
+    answered per connection; past it, or while answers are unsent, the
+    server stops reading it), ``max_unsent_bytes`` (128 MiB of answers not
+    yet sent: past it the connection is dropped),
+    ``max_workers_per_connection`` (half the worker threads),
+    ``frame_grace`` / ``min_frame_rate`` (a begun frame must arrive within
+    10 s + its size at 16 KiB/s), ``failed_handshake_rate`` /
+    ``failed_handshake_burst`` (2 per second and peer, 10 at once; past
+    it that peer's connections are closed unheard), ``dispatch_budget`` (256
+    messages of one connection per turn of the loop). ``token`` (default: ``$SRPC_TOKEN``)
     requires clients to present the same shared secret; ``ssl`` is a server
     :class:`ssl.SSLContext` (see :func:`srpc.security.server_ssl_context`).
     Refusals and protocol errors are logged on the ``srpc.server`` logger.
@@ -497,6 +797,16 @@ class Server:
         max_workers: int | None = None,
         send_tracebacks: bool | None = None,
         reflection: bool = True,
+        max_connections_per_peer: int = DEFAULT_MAX_CONNECTIONS_PER_PEER,
+        max_handshaking: int = DEFAULT_MAX_HANDSHAKING,
+        max_pending_bytes: int = DEFAULT_MAX_PENDING_BYTES,
+        max_unsent_bytes: int = DEFAULT_MAX_UNSENT_BYTES,
+        max_workers_per_connection: int | None = None,
+        frame_grace: float = DEFAULT_FRAME_GRACE,
+        min_frame_rate: float = DEFAULT_MIN_FRAME_RATE,
+        failed_handshake_rate: float = DEFAULT_FAILED_HANDSHAKE_RATE,
+        failed_handshake_burst: float = DEFAULT_FAILED_HANDSHAKE_BURST,
+        dispatch_budget: int = DEFAULT_DISPATCH_BUDGET,
     ) -> None:
         descriptor = self._srpc_service
         if host is not None and host.startswith(memory.SCHEME):
@@ -512,7 +822,31 @@ class Server:
         self._token = resolve_token(token)
         self.token = None if self._token is None else self._token.decode("utf-8", "replace")
         self.ssl = ssl
-        limits = Limits(max_frame, max_connections, max_in_flight, handshake_timeout, idle_timeout)
+        limits = Limits(
+            max_frame,
+            max_connections,
+            max_in_flight,
+            handshake_timeout,
+            idle_timeout,
+            max_connections_per_peer=max_connections_per_peer,
+            max_handshaking=max_handshaking,
+            max_pending_bytes=max_pending_bytes,
+            max_unsent_bytes=max_unsent_bytes,
+            frame_grace=frame_grace,
+            min_frame_rate=min_frame_rate,
+            failed_handshake_rate=failed_handshake_rate,
+            failed_handshake_burst=failed_handshake_burst,
+            dispatch_budget=dispatch_budget,
+        )
+        self.max_connections_per_peer = limits.max_connections_per_peer
+        self.max_handshaking = limits.max_handshaking
+        self.max_pending_bytes = limits.max_pending_bytes
+        self.max_unsent_bytes = limits.max_unsent_bytes
+        self.frame_grace = limits.frame_grace
+        self.min_frame_rate = limits.min_frame_rate
+        self.failed_handshake_rate = limits.failed_handshake_rate
+        self.failed_handshake_burst = limits.failed_handshake_burst
+        self.dispatch_budget = limits.dispatch_budget
         self.max_frame = limits.max_frame
         self.max_connections = limits.max_connections
         self.max_in_flight = limits.max_in_flight
@@ -537,6 +871,7 @@ class Server:
             self.impl,
             metrics=self._metrics,
             max_workers=max_workers,
+            max_workers_per_connection=max_workers_per_connection,
             inline_all=sync_mode == "inline",
             send_tracebacks=self.send_tracebacks,
             failures=self._call_failures,

@@ -311,26 +311,48 @@ def test_tls_reader_waiting_does_not_stall_senders(pki: ThrowawayPKI) -> None:
                 assert slow.result(timeout=10) == "slow"
 
 
-def test_connections_in_the_tls_handshake_count_against_max_connections(
+def test_connections_in_the_tls_handshake_have_their_own_slots(pki: ThrowawayPKI) -> None:
+    """Peers stalled before TLS hold handshake slots (``max_handshaking``), never the
+    established ones: a new client evicts the oldest stalled handshake and gets in."""
+    context = server_ssl_context(pki.server_cert, pki.server_key)
+    with background_server(
+        ssl=context, max_connections=2, max_handshaking=2, handshake_timeout=30
+    ) as server:
+        address = server.address
+        silent = [socket.create_connection(address) for _ in range(2)]
+        try:
+            time.sleep(0.2)  # let the server accept them
+            with SrpcGuardClientStub(
+                "localhost", address[1], ssl=client_ssl_context(pki.ca_cert)
+            ) as client:
+                assert client.echo("room") == "room"
+
+            def closed() -> int:  # a peer the server closed is readable (EOF) at once
+                readable, _, _ = select.select(silent, [], [], 0.2)
+                return len(readable)
+
+            assert wait_until(lambda: closed() >= 1, timeout=5)
+        finally:
+            for sock in silent:
+                sock.close()
+
+
+def test_established_connections_over_tls_are_refused_with_the_reason(
     pki: ThrowawayPKI,
 ) -> None:
     context = server_ssl_context(pki.server_cert, pki.server_key)
-    with background_server(ssl=context, max_connections=2, handshake_timeout=30) as server:
-        address = server.address
-        # Two peers that connect and never start TLS hold both places...
-        silent = [socket.create_connection(address) for _ in range(2)]
-        client = SrpcGuardClientStub("localhost", address[1], ssl=client_ssl_context(pki.ca_cert))
-        try:
-            time.sleep(0.2)  # let the server accept them
-            with pytest.raises(TooManyConnections, match="limit of 2"):  # refused over TLS
-                client.echo("no room")
-            for sock in silent:
-                sock.close()
-            assert wait_until(lambda: _echo_or_none(client) == "room again")
-        finally:
-            client.close()
-            for sock in silent:
-                sock.close()
+    with background_server(ssl=context, max_connections=1, handshake_timeout=30) as server:
+        port = server.address[1]
+        with SrpcGuardClientStub("localhost", port, ssl=client_ssl_context(pki.ca_cert)) as one:
+            assert one.echo("in") == "in"
+            other = SrpcGuardClientStub("localhost", port, ssl=client_ssl_context(pki.ca_cert))
+            try:
+                with pytest.raises(TooManyConnections, match="limit of 1"):  # told over TLS
+                    other.echo("no room")
+            finally:
+                other.close()
+        with SrpcGuardClientStub("localhost", port, ssl=client_ssl_context(pki.ca_cert)) as c:
+            assert wait_until(lambda: _echo_or_none(c) == "room again")
 
 
 def _echo_or_none(client: SrpcGuardClientStub) -> str | None:
@@ -338,26 +360,3 @@ def _echo_or_none(client: SrpcGuardClientStub) -> str | None:
         return client.echo("room again")
     except TooManyConnections:
         return None
-
-
-def test_tls_refusals_in_progress_are_bounded(pki: ThrowawayPKI) -> None:
-    """Past the limit only 16 connections at a time may still run a TLS handshake (to be told
-    why they are refused); the rest are closed at once instead of held for the handshake."""
-    context = server_ssl_context(pki.server_cert, pki.server_key)
-    with background_server(ssl=context, max_connections=1, handshake_timeout=30) as server:
-        holder = socket.create_connection(server.address)  # takes the one place
-        time.sleep(0.2)
-        extra = [socket.create_connection(server.address) for _ in range(24)]
-        try:
-
-            def closed() -> int:  # a peer the server closed is readable (EOF) at once
-                readable, _, _ = select.select(extra, [], [], 0.2)
-                return len(readable)
-
-            assert wait_until(lambda: closed() >= 8, timeout=5)
-            time.sleep(0.3)
-            assert closed() == 8  # the other 16 wait in their TLS handshakes
-        finally:
-            holder.close()
-            for sock in extra:
-                sock.close()

@@ -8,6 +8,8 @@ import time
 
 import pytest
 
+from srpc.protocol import PROTOCOL_VERSION, Hello, MessageReader, encode_message
+
 from .helpers import (
     ServerProcess,
     background_server,
@@ -17,9 +19,21 @@ from .helpers import (
     rss_bytes,
     wait_until,
 )
-from .stubs import SrpcGuardClientStub
+from .stubs import SERVICE, SrpcGuardClientStub
+
+_HELLO = bytes(encode_message(Hello(PROTOCOL_VERSION, SERVICE.name, SERVICE.fingerprint, None)))
 
 IDLE = 500
+
+
+def _connect_from(n: int, port: int) -> socket.socket:
+    """A connection from peer ``n``'s own loopback address (127.0.0.2, ...): the server caps
+    connections per peer address (``max_connections_per_peer``), and these are many peers."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind((f"127.0.{n // 250}.{2 + n % 250}", 0))
+    sock.settimeout(10)
+    sock.connect(("127.0.0.1", port))
+    return sock
 
 
 @pytest.fixture(autouse=True)
@@ -33,16 +47,20 @@ def _enough_file_descriptors() -> None:
 
 
 def test_idle_and_half_open_connections_do_not_delay_real_calls() -> None:
-    with background_server() as server:
+    # 375 of them never finish a handshake: room for all in the handshake slots.
+    with background_server(max_handshaking=IDLE) as server:
         port = server.address[1]
         idle: list[socket.socket] = []
         try:
             for i in range(IDLE):
                 kind = i % 4
                 if kind == 0:  # handshaken, then silent
-                    idle.append(raw_connect(port, handshake=True))
+                    sock = _connect_from(i, port)
+                    sock.sendall(_HELLO)
+                    MessageReader().feed(sock.recv(65536))
+                    idle.append(sock)
                     continue
-                sock = socket.create_connection(("127.0.0.1", port))
+                sock = _connect_from(i, port)
                 if kind >= 2:
                     sock.sendall(b"\x00\x00")  # half a frame header
                 if kind == 3:
@@ -65,7 +83,7 @@ def test_idle_and_half_open_connections_do_not_delay_real_calls() -> None:
 
 
 def test_unauthenticated_connections_cost_little_memory() -> None:
-    count = 300
+    count = 200  # under max_handshaking (256): all held, none evicted
     with ServerProcess("--token", "s3cret") as server:
         idle: list[socket.socket] = []
         try:
@@ -74,8 +92,8 @@ def test_unauthenticated_connections_cost_little_memory() -> None:
                 sock.close()
             time.sleep(0.3)
             before = rss_bytes(server.pid)
-            for _ in range(count):
-                sock = socket.create_connection(("127.0.0.1", server.port))
+            for n in range(count):
+                sock = _connect_from(n, server.port)
                 sock.sendall(b"\x00\x00")  # a partial header: the server must keep waiting
                 idle.append(sock)
             assert wait_until(lambda: open_fds(server.pid) >= count)

@@ -355,7 +355,10 @@ def pipelined_adds(target: Target) -> list[str]:
     before the probe's turn, which failed today in every run.
     """
     connections, calls = (1, 200_000) if target.full else (6, 100_000)
-    frame = bytes(encode_request(encoder, 0, "add", (1, 2), {}))
+    # Distinct ids, as a pipelining client sends them (an id may not be reused while its
+    # call is in flight: the server would close the connection as a protocol error).
+    frames = b"".join(bytes(encode_request(encoder, i, "add", (1, 2), {}))
+                      for i in range(calls))
 
     def one(i: int) -> list[str]:
         with closing_all([handshake(target, i)]) as (sock,):
@@ -378,7 +381,7 @@ def pipelined_adds(target: Target) -> list[str]:
 
             reader_thread = threading.Thread(target=drain, daemon=True)
             reader_thread.start()
-            sock.sendall(frame * calls)
+            sock.sendall(frames)
             reader_thread.join(70)
             if done[0] < calls:
                 return [f"{calls - done[0]} of {calls} adds not answered"]

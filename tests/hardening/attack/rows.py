@@ -16,38 +16,21 @@ ROWS: list[Row] = [
     Row("kwargs-names", "add (int-only) with a kwargs map of millions of distinct names",
         attacks.kwargs_names),
     Row("unread-replies", "pipelined big_reply calls whose replies are never read",
-        attacks.unread_replies,
-        needs="backpressure in bytes: replies not yet sent + requests held back, per "
-              "connection (server.py _Connection._reply/_update_reading; today only calls "
-              "are counted and the backlog deque is unbounded)"),
+        attacks.unread_replies),
     Row("pool-then-echoes", "the pool's threads blocked, then 32 MiB echoes queued",
-        attacks.blocked_pool_then_echoes,
-        needs="a byte bound on requests read but not yet running (dispatch.py: the worker "
-              "pool's queue has no limit)"),
+        attacks.blocked_pool_then_echoes),
     Row("pool-blocked", "as many blocked sync calls as the pool has threads",
-        attacks.pool_blocked,
-        needs="a per-connection share of the worker threads (dispatch.py Dispatcher -> "
-              "its worker pool)"),
+        attacks.pool_blocked),
     Row("trickle", "1,024 handshaken connections trickling one byte of a begun frame",
-        attacks.trickle,
-        needs="a per-peer connection cap (server.py _Connection.connection_made) and a "
-              "deadline with a minimum rate for a begun frame (buffer_updated); "
-              "srpc/guards.py has both as pure helpers"),
+        attacks.trickle),
     Row("pre-handshake", "a reconnecting attacker holding > 1,024 pre-handshake slots",
-        attacks.pre_handshake_slots,
-        needs="pre-handshake slots bounded apart from established connections, and a "
-              "per-peer cap (server.py _Core/_Connection.connection_made)"),
+        attacks.pre_handshake_slots),
     Row("tls-stalled", "stalled 5-byte TLS ClientHello headers", attacks.tls_stalled,
-        tls=True,
-        needs="TLS-handshake slots bounded apart from established connections, and a "
-              "per-peer cap (server.py _TlsListener._accept)"),
+        tls=True),
     Row("unprintable", "an exception whose __str__ raises KeyboardInterrupt",
         attacks.unprintable_exceptions),
     Row("wrong-token", "wrong-token Hellos from 8 threads", attacks.wrong_tokens, token=True),
     Row("pipelined-adds", "one client pipelining 200k add calls", attacks.pipelined_adds,
-        needs="a read holding many requests yields to other connections (server.py "
-              "buffer_updated dispatches every request of a read in one turn of the loop: "
-              "a dispatch budget per turn, the rest via call_soon)",
         note="the full form (the table's 200k on one connection) is at the edge here: worst "
              "probe 0.64 s in one run, over 1 s in the next; the quick form uses 6 x 100k"),
     Row("huge-name", "an unknown procedure name of many MiB", attacks.huge_name),
