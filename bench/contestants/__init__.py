@@ -24,6 +24,14 @@ from typing import Protocol
 __all__ = ["CONTESTANTS", "Contestant", "RunningServer"]
 
 
+def _importable(module: str) -> bool:
+    """Whether ``module`` can be imported (a dotted name whose parent is missing cannot)."""
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ModuleNotFoundError:
+        return False
+
+
 class RunningServer(Protocol):
     port: int
 
@@ -50,7 +58,7 @@ class Contestant:
 
     def missing(self) -> list[str]:
         """The required modules that are not installed."""
-        return [m for m in self.requires if importlib.util.find_spec(m) is None]
+        return [m for m in self.requires if not _importable(m)]
 
     def cannot_run(self, workload: str) -> str | None:
         """Why this contestant sits ``workload`` out, or None if it runs it."""
