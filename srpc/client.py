@@ -487,21 +487,8 @@ class _SyncConnection:
         id: int,
         deadline: float | None,
     ) -> Message:
-        session = self.session
-        session.check_request_size(_frame_size(frame) - 4)
         slot = _Slot()
-        with self.lock:
-            if session.failure is not None:
-                raise ConnectionLost(str(session.failure))
-            self.calls[id] = slot
-        try:
-            # Sending before taking the reader role: a sender blocked by a slow server
-            # must not keep other threads' replies unread.
-            self._send(frame, deadline)
-        except BaseException:
-            with self.lock:
-                self.calls.pop(id, None)
-            raise
+        self.start(slot, id, frame, deadline)
         return self._wait(slot, id, deadline)
 
     def _send(self, frame: bytearray | list[bytes | bytearray], deadline: float | None) -> None:
@@ -614,16 +601,24 @@ class _SyncConnection:
                 self.fail(_interrupted(self.label, exc))
             raise
 
-    def start(self, slot: Any, id: int, frame: bytearray, deadline: float | None) -> None:
+    def start(
+        self,
+        slot: Any,
+        id: int,
+        frame: bytearray | list[bytes | bytearray],
+        deadline: float | None,
+    ) -> None:
         """Send a call's request with ``slot`` already in the table (a stream's items may
         follow its request at once)."""
         session = self.session
-        session.check_request_size(len(frame) - 4)
+        session.check_request_size(_frame_size(frame) - 4)
         with self.lock:
             if session.failure is not None:
                 raise ConnectionLost(str(session.failure))
             self.calls[id] = slot
         try:
+            # Sending before taking the reader role: a sender blocked by a slow server
+            # must not keep other threads' replies unread.
             self._send(frame, deadline)
         except BaseException:
             with self.lock:

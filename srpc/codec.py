@@ -56,6 +56,21 @@ __all__ = [
     "service_codec",
 ]
 
+ABSTRACT_COLLECTIONS = (
+    "Sequence",
+    "MutableSequence",
+    "Mapping",
+    "MutableMapping",
+    "Set",
+    "MutableSet",
+    "Collection",
+    "Iterable",
+    "Container",
+    "Reversible",
+)
+"""The abstract collection types (``typing`` or ``collections.abc``) that travel whole, as
+what they are built from: a list, a dict or a set. Stubgen accepts the same names."""
+
 _EMPTY_RAW_MAP = msgspec.Raw(b"\x80")
 _PATH = re.compile(r" - at `\$((?:\[\d+\])?)(.*)`$")
 _MAX_CACHED_COUNTS = 32
@@ -1263,21 +1278,7 @@ _CONTAINERS = frozenset(
         dict,
         set,
         frozenset,
-        *(
-            getattr(collections.abc, n)
-            for n in (
-                "Sequence",
-                "MutableSequence",
-                "Mapping",
-                "MutableMapping",
-                "Set",
-                "MutableSet",
-                "Collection",
-                "Iterable",
-                "Container",
-                "Reversible",
-            )
-        ),
+        *(getattr(collections.abc, n) for n in ABSTRACT_COLLECTIONS),
     }
 )
 

@@ -32,6 +32,7 @@ from libcst.metadata import (
 )
 
 from srpc._version import __version__
+from srpc.codec import ABSTRACT_COLLECTIONS
 from srpc.compiler.errors import Diagnostic, StubgenError
 from srpc.compiler.fingerprint import fingerprint
 from srpc.compiler.model import (
@@ -87,19 +88,8 @@ _ALLOWED_BUILTINS = frozenset(
     }
 )
 
-# Abstract collections travel as what they are built from: a list, a dict or a set.
-_COLLECTIONS = (
-    "Sequence",
-    "MutableSequence",
-    "Mapping",
-    "MutableMapping",
-    "Set",
-    "MutableSet",
-    "Collection",
-    "Iterable",
-    "Container",
-    "Reversible",
-)
+# Abstract collections travel as what they are built from: the runtime's list of them.
+_COLLECTIONS = ABSTRACT_COLLECTIONS
 
 _ALLOWED_QUALIFIED = frozenset(
     {
