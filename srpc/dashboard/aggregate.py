@@ -439,17 +439,7 @@ class MetricsAggregate:
         if proc is None or ok is None or latency is None:
             self.malformed += 1
             return
-        if self.first_ts is None or ts < self.first_ts:
-            self.first_ts = ts
-        if self.service is None:
-            self.service = line.service
-        if self.last_ts is None or ts > self.last_ts:
-            self.last_ts = ts
-        stats = self._procs.get(proc)
-        if stats is None:
-            stats = self._procs[proc] = _ProcStats()
-        server = self._server(line)
-        server.saw(ts)
+        stats, server = self._calls_of(line, proc, ts, ts)
         server.calls += 1
         stats.calls += 1
         if not ok:
@@ -465,6 +455,26 @@ class MetricsAggregate:
             stats.streams += 1
             stats.items_in += line.items_in or 0
             stats.items_out += line.items_out or 0
+
+    def _calls_of(
+        self, line: _Line, proc: str, first: float, last: float
+    ) -> tuple[_ProcStats, _ServerState]:
+        """Calls of ``proc`` that finished from ``first`` to ``last`` (one call line, or a
+        summary): the log's span and service noted; their procedure's and server's state."""
+        if self.first_ts is None or first < self.first_ts:
+            self.first_ts = first
+        if self.service is None:
+            self.service = line.service
+        if self.last_ts is None or last > self.last_ts:
+            self.last_ts = last
+        stats = self._procs.get(proc)
+        if stats is None:
+            stats = self._procs[proc] = _ProcStats()
+        server = self._server(line)
+        server.saw(first)
+        if last != first:
+            server.saw(last)
+        return stats, server
 
     def _add_summary(self, line: _Line) -> None:
         """A summary line: ``calls`` calls of ``proc`` that finished in the second ``int(ts)``."""
@@ -489,18 +499,7 @@ class MetricsAggregate:
             self.malformed += 1
             return
         ts = line.ts
-        if self.first_ts is None or first < self.first_ts:
-            self.first_ts = first
-        if self.service is None:
-            self.service = line.service
-        if self.last_ts is None or ts > self.last_ts:
-            self.last_ts = ts
-        stats = self._procs.get(proc)
-        if stats is None:
-            stats = self._procs[proc] = _ProcStats()
-        server = self._server(line)
-        server.saw(first)
-        server.saw(ts)
+        stats, server = self._calls_of(line, proc, first, ts)
         server.calls += n
         server.failed += failed
         stats.calls += n
