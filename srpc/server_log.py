@@ -41,7 +41,63 @@ def _top(counts: Counter[str]) -> str:
     return text + (f" and {rest:,} more" if rest > 0 else "")
 
 
-class CallFailureLog:
+class _WindowedLog:
+    """What both logs share: a window of ``interval`` seconds with at most ``per_interval``
+    lines logged one by one; the rest summarised when the window rolls (or on flush)."""
+
+    _level = logging.WARNING
+
+    def __init__(
+        self,
+        log: logging.Logger | None,
+        per_interval: int,
+        interval: float,
+        clock: Callable[[], float],
+    ) -> None:
+        if per_interval < 1:
+            raise ValueError(f"per_interval must be at least 1, got {per_interval!r}")
+        if not interval > 0:
+            raise ValueError(f"interval must be positive, got {interval!r}")
+        self.log = logger if log is None else log
+        self.per_interval = per_interval
+        self.interval = interval
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._window_start = clock()
+        self._logged = 0
+
+    def flush(self) -> None:
+        """Log the summary of what was held back, if any (at shutdown, or from a timer)."""
+        with self._lock:
+            now = self._clock()
+            summary = self._summary(now)
+            self._reset(now)
+        if summary:
+            self._emit(summary)
+
+    def _roll(self) -> str | None:
+        """Under the lock: the summary of the window that just ended, if it has."""
+        now = self._clock()
+        if now - self._window_start < self.interval:
+            return None
+        summary = self._summary(now)
+        self._reset(now)
+        return summary
+
+    def _reset(self, now: float) -> None:
+        self._window_start = now
+        self._logged = 0
+
+    def _summary(self, now: float) -> str | None:
+        raise NotImplementedError
+
+    def _emit(self, text: str) -> None:
+        # a broken handler must not fail the call being answered, nor a connection's cleanup
+        with contextlib.suppress(Exception):
+            self.log.log(self._level, "%s", text)
+
+
+class CallFailureLog(_WindowedLog):
     """Logs a failed call's exception with its traceback, at most ``per_interval`` per interval.
 
     Past the limit, failures are counted; the first failure after the interval
@@ -59,20 +115,12 @@ class CallFailureLog:
         interval: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        if per_interval < 1:
-            raise ValueError(f"per_interval must be at least 1, got {per_interval!r}")
-        if not interval > 0:
-            raise ValueError(f"interval must be positive, got {interval!r}")
-        self.log = logger if log is None else log
-        self.per_interval = per_interval
-        self.interval = interval
-        self._clock = clock
-        self._lock = threading.Lock()
-        self._window_start = clock()
-        self._logged = 0
+        super().__init__(log, per_interval, interval, clock)
         self._suppressed: Counter[str] = Counter()
         self.total_suppressed = 0
         """Failures not logged one by one since this log was made."""
+
+    _level = logging.ERROR
 
     def call_failed(self, proc: str, peer: str, exc: BaseException) -> None:
         """Call ``proc`` from ``peer`` raised ``exc`` in the implementation."""
@@ -85,28 +133,10 @@ class CallFailureLog:
                 self._suppressed[f"{proc}: {type(exc).__qualname__}"] += 1
                 self.total_suppressed += 1
         if summary:
-            self._emit(logging.ERROR, summary)
+            self._emit(summary)
         if log_it:
             text = format_traceback(exc).rstrip("\n")
-            self._emit(logging.ERROR, f"call {proc} from {peer} failed:\n{text}")
-
-    def flush(self) -> None:
-        """Log the summary of failures held back, if any (at shutdown, or from a timer)."""
-        with self._lock:
-            summary = self._summary(self._clock())
-            self._window_start = self._clock()
-            self._logged = 0
-        if summary:
-            self._emit(logging.ERROR, summary)
-
-    def _roll(self) -> str | None:
-        now = self._clock()
-        if now - self._window_start < self.interval:
-            return None
-        summary = self._summary(now)
-        self._window_start = now
-        self._logged = 0
-        return summary
+            self._emit(f"call {proc} from {peer} failed:\n{text}")
 
     def _summary(self, now: float) -> str | None:
         if not self._suppressed:
@@ -117,13 +147,8 @@ class CallFailureLog:
         self._suppressed = Counter()
         return text
 
-    def _emit(self, level: int, text: str) -> None:
-        # a broken handler must not fail the call being answered
-        with contextlib.suppress(Exception):
-            self.log.log(level, "%s", text)
 
-
-class HandshakeFailureLog:
+class HandshakeFailureLog(_WindowedLog):
     """Counts failed handshakes per peer address and logs counts, not one line per attempt.
 
     The first failure from a peer in an interval is logged at once (at most
@@ -141,17 +166,7 @@ class HandshakeFailureLog:
         interval: float = 10.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        if per_interval < 1:
-            raise ValueError(f"per_interval must be at least 1, got {per_interval!r}")
-        if not interval > 0:
-            raise ValueError(f"interval must be positive, got {interval!r}")
-        self.log = logger if log is None else log
-        self.per_interval = per_interval
-        self.interval = interval
-        self._clock = clock
-        self._lock = threading.Lock()
-        self._window_start = clock()
-        self._logged = 0
+        super().__init__(log, per_interval, interval, clock)
         self._seen: set[str] = set()
         self._held: Counter[str] = Counter()
         self._last_reason: dict[str, str] = {}
@@ -176,25 +191,8 @@ class HandshakeFailureLog:
         if log_it:
             self._emit(f"handshake from {peer} failed: {reason}")
 
-    def flush(self) -> None:
-        """Log the counts held back, if any (at shutdown, or from a timer)."""
-        with self._lock:
-            summary = self._summary(self._clock())
-            self._reset(self._clock())
-        if summary:
-            self._emit(summary)
-
-    def _roll(self) -> str | None:
-        now = self._clock()
-        if now - self._window_start < self.interval:
-            return None
-        summary = self._summary(now)
-        self._reset(now)
-        return summary
-
     def _reset(self, now: float) -> None:
-        self._window_start = now
-        self._logged = 0
+        super()._reset(now)
         self._seen = set()
         self._held = Counter()
         self._last_reason = {}
@@ -209,11 +207,6 @@ class HandshakeFailureLog:
         rest = len(self._held) - len(top)
         more = f" and {rest:,} more peers" if rest > 0 else ""
         return f"{n:,} more failed handshakes in the last {span:.1f} s: {', '.join(parts)}{more}"
-
-    def _emit(self, text: str) -> None:
-        # a broken handler must not take the connection's cleanup down
-        with contextlib.suppress(Exception):
-            self.log.warning("%s", text)
 
 
 def exposure_warning(host: str, ssl: SSLContext | None, token: str | bytes | None) -> str | None:
