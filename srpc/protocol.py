@@ -20,7 +20,7 @@ from typing import Any, Final, Union
 import msgspec
 
 from srpc.errors import ProtocolError
-from srpc.framing import DEFAULT_MAX_FRAME, FrameDecoder, new_frame
+from srpc.framing import DEFAULT_MAX_FRAME, FrameDecoder, join_frame, new_frame
 from srpc.security import token_matches
 
 __all__ = [
@@ -278,9 +278,10 @@ def stream_item_head(id: int) -> bytes:
     return bytes(head)
 
 
-def encode_stream_item(id: int, item: bytes) -> bytearray:
-    """A :class:`StreamItem` frame around an item already encoded (and validated)."""
-    return new_frame(_encoder, (TAG_STREAM_ITEM, id, msgspec.Raw(item)))
+def encode_stream_item(id: int, item: bytes) -> bytes:
+    """A :class:`StreamItem` frame around an item already encoded (and validated); a
+    stream's producer keeps the head and frames each item with :func:`join_frame`."""
+    return join_frame(stream_item_head(id), item)
 
 
 def encode_request(
