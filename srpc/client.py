@@ -365,10 +365,6 @@ class _SyncConnection:
         self.buffer = bytearray(RECV_SIZE)
         self.reads = 0  # reads that brought messages through _deliver (a stream's keepalive)
 
-    @property
-    def failure(self) -> SrpcError | None:
-        return self.session.failure
-
     def is_stale(self) -> bool:
         """Whether this connection can take no new call: it failed, or, checked while it is idle
         (before sending, never after), the server closed it or said GoAway."""
@@ -956,10 +952,6 @@ class _AsyncConnection(asyncio.BufferedProtocol):
         self.answered = False
         self.reads = 0  # reads from the server (a stream's keepalive)
         self.write_ready: asyncio.Future[None] | None = None
-
-    @property
-    def failure(self) -> SrpcError | None:
-        return self.session.failure
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # uvloop's transports implement asyncio.Transport without subclassing it.
