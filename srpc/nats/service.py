@@ -14,7 +14,7 @@ and a latency histogram in the endpoint's ``data`` (the buckets of
 :func:`srpc.metrics.latency_bucket`), from which ``srpc-metrics`` shows
 percentiles.
 
-The mapping is documented in ``docs/NATS.md``. nats-py is only used through
+The mapping is documented in ``docs/NATS_SERVICES.md``. nats-py is only used through
 the connection the caller passes in: importing this module does not import it.
 """
 
