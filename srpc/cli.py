@@ -24,7 +24,8 @@ app = typer.Typer(
         "Example:\n\n"
         "  srpc stubgen calc/calc_interface.py\n\n"
         "  srpc metrics srpc_server_metrics.log\n\n"
-        "  srpc call 127.0.0.1:5000 add 1 2"
+        "  srpc call 127.0.0.1:5000 add 1 2\n\n"
+        "  srpc services nats://127.0.0.1:4222"
     ),
     context_settings=CONTEXT_SETTINGS,
     no_args_is_help=True,
@@ -45,6 +46,7 @@ SHORT_HELP = {
     "describe": "Ask a running server for its procedures, signatures and docstrings.",
     "call": "Call a procedure of a running server with JSON arguments, without a stub.",
     "ping": "Check that a server answers: connect, handshake, report the round trip.",
+    "services": "List the srpc services on a NATS server, with each instance.",
 }
 
 app.command("stubgen", context_settings=CONTEXT_SETTINGS, short_help=SHORT_HELP["stubgen"])(stubgen)
@@ -337,6 +339,176 @@ def ping(
     )
 
 
+# -- services: the NATS service protocol, asked -------------------------------------------
+
+
+def services(
+    target: Annotated[
+        str,
+        typer.Argument(
+            help="The NATS server: nats://HOST:PORT, or nats://HOST:PORT/SERVICE for one service.",
+            metavar="NATS_URL",
+            show_default=False,
+        ),
+    ],
+    json_: Annotated[
+        bool, typer.Option("--json", help="Print the services and instances as JSON.")
+    ] = False,
+    timeout: Annotated[
+        float,
+        typer.Option(
+            "--timeout",
+            min=0.05,
+            max=60.0,
+            metavar="<seconds>",
+            help="Seconds to wait for the instances' answers (and to connect).",
+        ),
+    ] = 0.5,
+    version: VersionOption = False,
+) -> None:
+    """List the srpc services on a NATS server, with each serving instance.
+
+    Asks the NATS service protocol ($SRV.INFO and $SRV.STATS), which every
+    srpc instance serving over NATS answers, and prints each service with
+    its instances: id, interface fingerprint, NATS address, host and pid,
+    calls and errors so far. Services that are not srpc's are left out.
+    Credentials go in the URL (nats://TOKEN@HOST:PORT,
+    nats://USER:PASSWORD@HOST:PORT). Exit status 1 when the NATS server
+    cannot be reached.
+
+    Example:
+
+      srpc services nats://127.0.0.1:4222
+
+      srpc services nats://127.0.0.1:4222/calc --json
+    """
+    import asyncio
+
+    from srpc._nats_tools import NatsUnavailable, ask_services, parse_nats_target
+
+    try:
+        nats_target = parse_nats_target(target)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="NATS_URL") from None
+    try:
+        infos, stats = asyncio.run(ask_services(nats_target, timeout))
+    except NatsUnavailable as exc:
+        fail(f"error: {exc}")
+    listing = _service_listing(infos, stats)
+    if json_:
+        import json
+
+        typer.echo(json.dumps({"nats": nats_target.address, "services": listing}, indent=2))
+        return
+    typer.echo(_services_text(listing, nats_target.address, nats_target.service))
+
+
+def _service_listing(infos: list[Any], stats: list[Any]) -> list[dict[str, Any]]:
+    """Services by name, each with its instances (INFO and STATS joined by instance id)."""
+    by_id: dict[str, dict[str, Any]] = {}
+    for info in infos:
+        by_id[info.instance_id] = {
+            "service": info.service,
+            "id": info.instance_id,
+            "fingerprint": info.fingerprint,
+            "version": info.version,
+            "address": info.address,
+            "host": info.host,
+            "pid": info.pid,
+            "subject": info.subject,
+            "queue_group": info.queue_group,
+            "procedures": list(info.procedures),
+            "started": None,
+            "calls": None,
+            "errors": None,
+            "endpoints": [],
+        }
+    for s in stats:
+        entry = by_id.setdefault(
+            s.instance_id,
+            {
+                "service": s.service,
+                "id": s.instance_id,
+                "fingerprint": s.fingerprint,
+                "version": s.version,
+                "address": s.address,
+                "host": s.host,
+                "pid": s.pid,
+                "subject": None,
+                "queue_group": None,
+                "procedures": [e.procedure for e in s.endpoints],
+            },
+        )
+        entry["started"] = None if s.started is None else s.started.isoformat()
+        entry["calls"] = s.calls
+        entry["errors"] = s.errors
+        entry["endpoints"] = [
+            {
+                "procedure": e.procedure,
+                "calls": e.num_requests,
+                "errors": e.num_errors,
+                "last_error": e.last_error or None,
+                "average_ms": e.average_processing_time_ns / 1e6,
+            }
+            for e in s.endpoints
+        ]
+    grouped: dict[str, list[dict[str, Any]]] = {}
+    for entry in by_id.values():
+        grouped.setdefault(entry.pop("service"), []).append(entry)
+    return [
+        {
+            "service": name,
+            "fingerprints": sorted({i["fingerprint"] for i in grouped[name]}),
+            "instances": sorted(grouped[name], key=lambda i: (i["fingerprint"], i["id"])),
+        }
+        for name in sorted(grouped)
+    ]
+
+
+def _columns(rows: list[list[str]], right: set[int]) -> list[str]:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return [
+        "  ".join(
+            cell.rjust(widths[i]) if i in right else cell.ljust(widths[i])
+            for i, cell in enumerate(row)
+        ).rstrip()
+        for row in rows
+    ]
+
+
+def _services_text(listing: list[dict[str, Any]], address: str, service: str | None) -> str:
+    if not listing:
+        which = f"no srpc service {service!r}" if service else "no srpc services"
+        return f"{which} on {address}"
+    count = sum(len(s["instances"]) for s in listing)
+    lines = [
+        f"{len(listing)} srpc service{'s' if len(listing) != 1 else ''}, "
+        f"{count} instance{'s' if count != 1 else ''} on {address}"
+    ]
+    for s in listing:
+        instances, prints = s["instances"], s["fingerprints"]
+        lines += [
+            "",
+            f"{s['service']}: {len(instances)} instance{'s' if len(instances) != 1 else ''}, "
+            f"{len(prints)} fingerprint{'s' if len(prints) != 1 else ''}",
+        ]
+        rows = [["  instance", "fingerprint", "address", "host", "pid", "calls", "errors"]]
+        for i in instances:
+            rows.append(
+                [
+                    f"  {i['id']}",
+                    i["fingerprint"][:12],
+                    i["address"] or "-",
+                    i["host"] or "-",
+                    "-" if i["pid"] is None else str(i["pid"]),
+                    "-" if i["calls"] is None else f"{i['calls']:,}",
+                    "-" if i["errors"] is None else f"{i['errors']:,}",
+                ]
+            )
+        lines += _columns(rows, right={4, 5, 6})
+    return "\n".join(lines)
+
+
 app.command("describe", context_settings=CONTEXT_SETTINGS, short_help=SHORT_HELP["describe"])(
     describe
 )
@@ -346,6 +518,9 @@ app.command(
     short_help=SHORT_HELP["call"],
 )(call)
 app.command("ping", context_settings=CONTEXT_SETTINGS, short_help=SHORT_HELP["ping"])(ping)
+app.command("services", context_settings=CONTEXT_SETTINGS, short_help=SHORT_HELP["services"])(
+    services
+)
 
 
 def _single_command_app(command: Callable[..., Any]) -> typer.Typer:

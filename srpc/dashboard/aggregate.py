@@ -303,6 +303,10 @@ class ProcSnapshot:
     """Of ``calls``, the streaming ones; ``items_in``/``items_out``: their items each way."""
     items_in: int = 0
     items_out: int = 0
+    procedure: str | None = None
+    """The procedure's own name when ``name`` is a row label (``add @ <instance>``)."""
+    instance: str | None = None
+    """For a row of one instance (the NATS source): its id; ``None`` for a row over all."""
 
 
 @dataclass(frozen=True)

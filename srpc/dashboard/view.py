@@ -109,12 +109,23 @@ def _server_lines(servers: list[ServerSnapshot]) -> Text:
     return text
 
 
-def build_header(snapshot: Snapshot, log: str, *, waiting: bool = False) -> Text:
+def build_header(
+    snapshot: Snapshot,
+    log: str,
+    *,
+    waiting: bool = False,
+    source: str = "log",
+    note: str | None = None,
+) -> Text:
+    """``source`` says what ``log`` is: ``log`` (a metrics log) or ``nats`` (a service's
+    instances on a NATS server, ``log`` its URL); ``note`` replaces the waiting text."""
     s = snapshot
     text = Text()
     text.append("srpc-metrics", style="bold")
-    text.append(f"  service {s.service or '-'}  log {log}")
-    if waiting:
+    text.append(f"  service {s.service or '-'}  {source} {log}")
+    if note:
+        text.append(f"  ({note})", style="yellow")
+    elif waiting:
         text.append("  (waiting for the log to appear)", style="yellow")
     elif s.stopped_at is not None:
         text.append(f"  server stopped at {_clock(s.stopped_at)}", style="yellow")
@@ -130,7 +141,8 @@ def build_header(snapshot: Snapshot, log: str, *, waiting: bool = False) -> Text
     text.append(f"uptime {format_duration(s.uptime_s)}  ")
     text.append(f"calls {s.calls:,}  ok {s.ok:,}  ")
     text.append(f"failed {s.failed:,} ({s.error_pct:.1f}%)", style="red" if s.failed else "")
-    text.append(f"  malformed lines {s.malformed:,}", style="yellow" if s.malformed else "")
+    if source == "log":
+        text.append(f"  malformed lines {s.malformed:,}", style="yellow" if s.malformed else "")
     if s.stream_calls or s.streams_open:
         text.append(f"\nstreams: {s.stream_calls:,} calls, {s.streams_open:,} open now")
     text.append("\n")
@@ -199,11 +211,18 @@ def build_chart(snapshot: Snapshot) -> Text:
 
 
 def build_dashboard(
-    snapshot: Snapshot, log: str, *, waiting: bool = False, footer: str = "q quit"
+    snapshot: Snapshot,
+    log: str,
+    *,
+    waiting: bool = False,
+    footer: str = "q quit",
+    source: str = "log",
+    note: str | None = None,
 ) -> RenderableType:
     """The live screen: header, per-procedure table, chart."""
+    header = build_header(snapshot, log, waiting=waiting, source=source, note=note)
     return Group(
-        Panel(build_header(snapshot, log, waiting=waiting), box=box.ROUNDED),
+        Panel(header, box=box.ROUNDED),
         _ByWidth(build_procs_table(snapshot), _plain_table(snapshot), 110),
         Panel(build_chart(snapshot), box=box.ROUNDED),
         Text(f"updated {_clock(snapshot.now)}  {footer}", style="dim"),
@@ -236,6 +255,8 @@ def _plain_table(snapshot: Snapshot) -> RenderableType:
     return _ByWidth(build_procs_table(snapshot, plain=True), narrow, 100)
 
 
-def build_plain(snapshot: Snapshot, log: str) -> RenderableType:
+def build_plain(snapshot: Snapshot, log: str, *, source: str = "log") -> RenderableType:
     """The ``--once`` snapshot: the same figures without panels or colours."""
-    return Group(build_header(snapshot, log), _plain_table(snapshot), build_chart(snapshot))
+    return Group(
+        build_header(snapshot, log, source=source), _plain_table(snapshot), build_chart(snapshot)
+    )

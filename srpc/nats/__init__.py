@@ -12,8 +12,10 @@ srpc messages (payloads without the length prefix) between NATS subjects:
   byte stream (sync) or an asyncio transport (async);
 - :mod:`srpc.nats.server`: an instance's NATS loop feeding one
   :class:`~srpc.session.ServerSession` per client to the dispatcher;
-- :mod:`srpc.nats.discovery`: the one place that talks to the NATS service
-  protocol (``srpc.nats.service``).
+- :mod:`srpc.nats.discovery`: the one place the transport talks to the NATS
+  service protocol;
+- :mod:`srpc.nats.service`: that protocol (``$SRV.PING``, ``INFO``, ``STATS``)
+  and discovery.
 
 This package imports nats-py only when a ``nats://`` target is used:
 ``import srpc`` stays free of it. The mapping is in docs/PROTOCOL.md
