@@ -11,7 +11,10 @@ import urllib.parse
 from dataclasses import dataclass
 from typing import Any, Final
 
-from srpc.errors import InvalidAddress
+import msgspec
+
+from srpc.errors import InvalidAddress, SrpcError
+from srpc.protocol import ErrorKind, ErrorReply, encode_payload
 
 __all__ = [
     "ACK",
@@ -20,6 +23,7 @@ __all__ = [
     "Reassembly",
     "Subjects",
     "chunks",
+    "error_payload",
     "message_head",
     "public_address",
 ]
@@ -92,6 +96,28 @@ def chunks(payload: bytes | bytearray | memoryview, limit: int) -> list[bytes]:
             head + offset.to_bytes(4, "big") + view[offset : offset + step]
             for offset in range(0, total, step)
         ]
+
+
+_EMPTY_MAP = msgspec.Raw(b"\x80")
+_encoder = msgspec.msgpack.Encoder()
+
+
+def error_payload(id: int, error: SrpcError) -> bytes:
+    """The ErrorReply of call ``id`` that makes its caller raise ``error`` (an srpc error the
+    transport found: no responders, a lost instance), without the length prefix."""
+    message = str(error)
+    return encode_payload(
+        ErrorReply(
+            id,
+            ErrorKind.SRPC,
+            "srpc.errors",
+            type(error).__qualname__,
+            message,
+            msgspec.Raw(_encoder.encode([message])),
+            "",
+            _EMPTY_MAP,  # no attributes: an OSError's would override its message
+        )
+    )
 
 
 class _Partial:
