@@ -129,7 +129,9 @@ async def open_nats(target: Target, timeout: float, **callbacks: Any) -> Any:
     """A connected nats-py client for ``target`` (srpc's errors on failure)."""
     options: dict[str, Any] = {
         "connect_timeout": max(timeout, 0.1),
-        "max_reconnect_attempts": 0,
+        # nats-py's first connect also retries each server up to this: twice, then give up.
+        "max_reconnect_attempts": 1,
+        "reconnect_time_wait": 0.05,
         "allow_reconnect": False,
         **callbacks,
         **target.options,

@@ -605,11 +605,13 @@ async def serve_nats(server: Server, core: _Core) -> memory.Registration:
         target,
         5.0,
         allow_reconnect=True,
-        max_reconnect_attempts=-1,
-        reconnect_time_wait=0.5,
         disconnected_cb=disconnected,
         reconnected_cb=reconnected,
     )
+    # Connected: from now on, reconnect for ever (a NATS server restart), unless told otherwise.
+    given = server.nats_options or {}
+    nc.options["max_reconnect_attempts"] = given.get("max_reconnect_attempts", -1)
+    nc.options["reconnect_time_wait"] = given.get("reconnect_time_wait", 0.5)
     instance = NatsInstance(server, core, nc, target.address)
     try:
         await instance.start()
