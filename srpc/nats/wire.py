@@ -70,6 +70,9 @@ class Subjects:
         return f"{self.service}.{instance_id}"
 
 
+_UINT_WIDTHS: Final = {0xCC: 1, 0xCD: 2, 0xCE: 4, 0xCF: 8}
+
+
 def message_head(payload: bytes | bytearray | memoryview) -> tuple[int, int]:
     """``(tag, id)`` of an encoded srpc message (its first two array elements, read without
     decoding the rest); ``(-1, -1)`` for bytes that do not start like one."""
@@ -80,7 +83,7 @@ def message_head(payload: bytes | bytearray | memoryview) -> tuple[int, int]:
     first = payload[2]
     if first < 0x80:
         return tag, first
-    width = {0xCC: 1, 0xCD: 2, 0xCE: 4, 0xCF: 8}.get(first)
+    width = _UINT_WIDTHS.get(first)
     if width is None or size < 3 + width:
         return tag, -1
     return tag, int.from_bytes(payload[3 : 3 + width], "big")

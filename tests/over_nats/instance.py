@@ -1,6 +1,6 @@
 """One kitchen server instance over NATS, in a process of its own (for the failure tests).
 
-``python -m tests.over_nats.instance NATS_URL CALLS_LOG`` serves the kitchen
+``python -m tests.over_nats.instance NATS_URL CALLS_LOG [GRACE]`` serves the kitchen
 service through NATS; every call of ``async_sleep`` and ``echo_str`` appends
 its value to CALLS_LOG (one line, written at once), so a test can count
 which instance ran what, and that nothing ran twice. The start line goes
@@ -40,7 +40,10 @@ def recording_kitchen(path: str) -> Any:
 
 def main() -> None:
     url, path = sys.argv[1], sys.argv[2]
-    SrpcKitchenServerStub(url, impl=recording_kitchen(path), metrics_log=None).start()
+    grace = float(sys.argv[3]) if len(sys.argv) > 3 else 5.0
+    SrpcKitchenServerStub(
+        url, impl=recording_kitchen(path), metrics_log=None, grace_period=grace
+    ).start()
 
 
 if __name__ == "__main__":
