@@ -9,8 +9,8 @@ import sys
 def test_import_srpc_does_not_import_the_compiler_numpy_pydantic_or_nats() -> None:
     code = (
         "import sys, srpc, srpc.client, srpc.server\n"
-        "leaked = sorted(m for m in ('libcst', 'jinja2', 'typer', 'rich', 'numpy', 'pydantic', 'nats', "
-        "'srpc.compiler') "
+        "leaked = sorted(m for m in ('libcst', 'jinja2', 'typer', 'rich', 'numpy', 'pydantic', "
+        "'nats', 'srpc.compiler') "
         "if m in sys.modules)\n"
         "assert not leaked, leaked\n"
     )
