@@ -534,20 +534,29 @@ class ClientCallbacks:
             return
         send(frame)
 
-    def _run(self, message: Any) -> None:
-        """On a worker thread: validate, call, answer."""
+    def _run(self, message: Any, here: bool = False) -> None:
+        """On a worker thread (or the caller's own, ``here``): validate, call, answer."""
         send = self.send
         token = _depth.set(self.depth + 1)
         try:
             codec, result = self._call(message)
             if inspect.isawaitable(result):
-                result = asyncio.run(_awaited(result))
+                result = _thread_loop().run_until_complete(_awaited(result))
         except BaseException as exc:  # everything goes back to the implementation
             self._reply_error(message, exc, send)
+            if here and not isinstance(exc, Exception):
+                raise  # Ctrl-C in the caller's thread interrupts its call too
             return
         finally:
             _depth.reset(token)
         self._answer(message, codec, result, send)
+
+    def run_here(self, message: Any) -> None:
+        """Run callback request ``message`` on this thread: the sync caller's own, idle
+        while its call waits. ``KeyboardInterrupt`` and the like are answered, then
+        raised."""
+        if not self.done:
+            self._run(message, here=True)
 
     async def _run_async(self, message: Any) -> None:
         """A task of the async stub's loop: validate, await, answer."""
@@ -574,3 +583,15 @@ class ClientCallbacks:
 
 async def _awaited(awaitable: Any) -> Any:
     return await awaitable
+
+
+_local = threading.local()
+
+
+def _thread_loop() -> asyncio.AbstractEventLoop:
+    """This thread's own event loop for ``async def`` callbacks of a sync stub (made once per
+    thread: a new loop per callback would cost more than the callback's round trip)."""
+    loop: asyncio.AbstractEventLoop | None = getattr(_local, "loop", None)
+    if loop is None or loop.is_closed():
+        loop = _local.loop = asyncio.new_event_loop()
+    return loop

@@ -16,6 +16,7 @@ callers wait on a condition. A single-threaded caller thus costs one
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import copy
 import itertools
@@ -371,20 +372,37 @@ class _Slot:
 
 
 class _CallbackSlot(_Slot):
-    """What a sync call that passed callbacks waits on: its answer, while the server's
-    callback requests are handed to ``callbacks`` (which runs them on other threads)."""
+    """What a sync call that passed callbacks waits on: its answer, and the server's
+    callback requests.
 
-    __slots__ = ("callbacks",)
+    The calling thread is idle while its call runs, so it runs the callbacks
+    itself (``work``), after stepping down from reading the connection: no
+    hand-off to another thread, and other threads' calls are read meanwhile
+    by whichever of them waits. A request that arrives while it is ``busy``
+    with another callback goes to a worker thread, so callbacks of one call
+    never wait for each other.
+    """
+
+    __slots__ = ("busy", "callbacks", "work")
 
     def __init__(self, callbacks: ClientCallbacks) -> None:
         super().__init__()
         self.callbacks = callbacks
+        self.work: collections.deque[ServerRequest] = collections.deque()
+        self.busy = False
 
     def push(self, message: Message) -> None:
+        """Under the connection's lock."""
         if type(message) is ServerRequest:
-            self.callbacks.serve(message)
+            if self.busy:
+                self.callbacks.serve(message)
+            else:
+                self.work.append(message)
         else:
             super().push(message)
+
+    def ready(self) -> bool:
+        return self.message is not None or bool(self.work)
 
 
 class _SyncConnection:
@@ -915,8 +933,8 @@ class SyncClient(_StubBase):
         kwargs: dict[str, Any],
         timeout: float | None,
     ) -> Any:
-        """A call that passes callbacks: served on worker threads while this thread waits
-        (and reads the connection for every thread that waits on it)."""
+        """A call that passes callbacks: this thread runs them while it waits (see
+        :class:`_CallbackSlot`), and reads the connection whenever no other thread does."""
         settings = self._srpc_settings
         depth = callback_depth()
         args, kwargs, targets = settings.split_callbacks(proc, args, kwargs)
@@ -932,15 +950,31 @@ class SyncClient(_StubBase):
         slot = _CallbackSlot(
             ClientCallbacks(id, codec.label, codec.callbacks, targets, send, depth, settings.known)
         )
+        lock = connection.lock
+        connection.start(slot, id, frame, deadline)
         try:
-            connection.start(slot, id, frame, deadline)
-            connection.wait_ready(slot, id, deadline)
+            while True:
+                connection.wait_ready(slot, id, deadline)
+                with lock:
+                    if slot.message is not None:  # answered: callbacks still queued are moot
+                        break
+                    request = slot.work.popleft()
+                    slot.busy = True
+                try:
+                    slot.callbacks.run_here(request)
+                finally:
+                    with lock:
+                        slot.busy = False
         except CallTimeout as exc:
             connection.cancel(id)
             raise settings.timed_out(proc, timeout, exc) from None
+        except BaseException:
+            if slot.message is None and slot.error is None:  # interrupted: give the call up
+                connection.forget(id)
+                connection.cancel(id)
+            raise
         finally:
             slot.callbacks.close()
-        assert slot.message is not None
         return settings.result(proc, slot.message)
 
     def _srpc_open(

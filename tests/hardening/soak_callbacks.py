@@ -92,11 +92,13 @@ def _stubs() -> Any:
 class _Recorder:
     def __init__(self) -> None:
         self.seen: list[tuple[int, int]] = []
+        self.asked = 0
 
     def update(self, done: int, total: int) -> None:
         self.seen.append((done, total))
 
     def should_stop(self) -> bool:
+        self.asked += 1
         return False
 
 
@@ -132,6 +134,8 @@ def _sync_worker(
                     done = client.run(count, progress)
                     expected = [(i, count) for i in range(1, count + 1)]
                     stats.check(label, expected, progress.seen, done, count)
+                    stats.callbacks += progress.asked  # should_stop() before each update
+                    count += progress.asked
                 elif roll < 0.75:  # each callback calls the server again
                     seen = []
 
@@ -140,7 +144,8 @@ def _sync_worker(
                         stats.nested += 1
                         return int(client.add(x, 1))
 
-                    items = [base + i for i in range(min(count, 5))]
+                    count = min(count, 5)
+                    items = [base + i for i in range(count)]
                     result = client.each(items, nested)
                     stats.check(label, items, seen, result, [x + 1 for x in items])
                 elif roll < 0.85:  # the callback raises: the same error comes back
@@ -150,6 +155,7 @@ def _sync_worker(
                         seen.append(x)  # noqa: B023 - called before the loop moves on
                         raise KeyError(x)
 
+                    count = 1
                     try:
                         client.guarded(fails)
                         stats.lost += 1
