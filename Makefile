@@ -30,6 +30,7 @@ demo: install
 bench: install
 	$(BIN)/python -m pip install -q -e '.[bench]'
 	$(BIN)/python -m bench.run
+	$(BIN)/python -m bench.callbacks
 
 # Fuzz the server's receive path for FUZZ_SECONDS (default 60). atheris is
 # installed here only; if it cannot be, the harness runs its mutation fallback.

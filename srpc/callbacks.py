@@ -30,7 +30,7 @@ callbacks nest at most :data:`MAX_CALLBACK_DEPTH` deep; one more raises
 from __future__ import annotations
 
 import asyncio
-import collections
+import contextlib
 import contextvars
 import inspect
 import itertools
@@ -60,6 +60,7 @@ from srpc.protocol import (
     encode_message,
 )
 from srpc.remote_errors import ExceptionMap, error_reply, rebuild_exception
+from srpc.workers import WorkerPool
 
 __all__ = [
     "MAX_CALLBACK_DEPTH",
@@ -102,7 +103,7 @@ class _Waiter:
         self.lock.acquire()
         self.answer: ServerReply | ServerErrorReply | None = None
         self.error: BaseException | None = None
-        self.lent = False  # the call's worker thread is lent back to its connection meanwhile
+        self.lent = False  # sent, and counted in ServerCallbacks.waiting
 
     def settle(
         self, answer: ServerReply | ServerErrorReply | None, error: BaseException | None
@@ -127,6 +128,7 @@ class ServerCallbacks:
         "known",
         "label",
         "lend",
+        "lending",
         "loop",
         "params",
         "pending",
@@ -135,6 +137,7 @@ class ServerCallbacks:
         "send",
         "seqs",
         "thread",
+        "waiting",
     )
 
     def __init__(
@@ -163,6 +166,8 @@ class ServerCallbacks:
         self.pending: dict[int, _Waiter | asyncio.Future[Any]] = {}
         self.ended = False
         self.error: SrpcError | None = None
+        self.waiting = 0  # sync waits sent and not answered
+        self.lending = False  # the call's worker thread is lent back meanwhile
 
     # -- what the session routes to the call (on the loop)
 
@@ -173,8 +178,7 @@ class ServerCallbacks:
         if waiting is None:
             return
         if type(waiting) is _Waiter:
-            if waiting.lent:
-                self.reclaim()
+            self._unlend(waiting)
             waiting.settle(message, None)
         elif not waiting.done():  # type: ignore[union-attr]
             waiting.set_result(message)  # type: ignore[union-attr]
@@ -189,8 +193,7 @@ class ServerCallbacks:
         pending, self.pending = self.pending, {}
         for waiting in pending.values():
             if type(waiting) is _Waiter:
-                if waiting.lent:
-                    self.reclaim()
+                self._unlend(waiting)
                 waiting.settle(None, error)
             elif not waiting.done():  # type: ignore[union-attr]
                 waiting.set_exception(error)  # type: ignore[union-attr]
@@ -238,7 +241,8 @@ class ServerCallbacks:
             raise self._expired(codec.label) from None
         timeout = self.remaining()
         if not waiter.lock.acquire(timeout=-1 if timeout is None else max(timeout, 0.0)):
-            self.loop.call_soon_threadsafe(self._abandon, seq)
+            with contextlib.suppress(RuntimeError):  # the loop is closed: nothing to give back
+                self.loop.call_soon_threadsafe(self._abandon, seq)
             raise CallTimeout(
                 f"{codec.label}: no answer from the client within the call's deadline"
             )
@@ -248,17 +252,30 @@ class ServerCallbacks:
         return self._result(codec, waiter.answer)
 
     def _send_lent(self, seq: int, waiter: _Waiter, frame: bytearray) -> None:
-        if self.pending.get(seq) is not waiter:  # ended (or abandoned) before it could go
-            if not self.ended:
+        if self.ended:  # the call ended before the request could go (maybe while it was added)
+            if self.pending.pop(seq, None) is waiter:
                 waiter.settle(None, self._expired("callback"))
             return
-        waiter.lent = self.lend()
+        if self.pending.get(seq) is not waiter:  # abandoned: its proxy gave up already
+            return
+        if not self.waiting:  # the call's thread is lent once, however many of its waits
+            self.lending = self.lend()
+        self.waiting += 1
+        waiter.lent = True
         self.send(frame)
+
+    def _unlend(self, waiter: _Waiter) -> None:
+        if waiter.lent:
+            waiter.lent = False
+            self.waiting -= 1
+            if not self.waiting and self.lending:
+                self.lending = False
+                self.reclaim()
 
     def _abandon(self, seq: int) -> None:
         waiting = self.pending.pop(seq, None)
-        if type(waiting) is _Waiter and waiting.lent:
-            self.reclaim()
+        if type(waiting) is _Waiter:
+            self._unlend(waiting)
 
     async def call_async(
         self, target: int, method: str, args: tuple[Any, ...], kwargs: dict[str, Any]
@@ -369,43 +386,9 @@ def proxies(
 # -- client side ----------------------------------------------------------------------
 
 
-class _Pool:
-    """The daemon threads that run this process's plain-def callbacks; they start as
-    callbacks need them, at most ``limit``, and never block a connection's reader."""
-
-    def __init__(self, limit: int = 64) -> None:
-        self.limit = limit
-        self.lock = threading.Lock()
-        self.work: collections.deque[tuple[Callable[..., None], tuple[Any, ...]]] = (
-            collections.deque()
-        )
-        self.ready = threading.Condition(self.lock)
-        self.idle = 0
-        self.threads = 0
-
-    def submit(self, fn: Callable[..., None], *args: Any) -> None:
-        with self.lock:
-            self.work.append((fn, args))
-            if self.idle:
-                self.ready.notify()
-                return
-            if self.threads >= self.limit:
-                return  # queued: the next thread that is done takes it
-            self.threads += 1
-        threading.Thread(target=self._run, name="srpc-callback", daemon=True).start()
-
-    def _run(self) -> None:
-        while True:
-            with self.lock:
-                while not self.work:
-                    self.idle += 1
-                    self.ready.wait()
-                    self.idle -= 1
-                fn, args = self.work.popleft()
-            fn(*args)
-
-
-_pool = _Pool()
+_pool = WorkerPool(64, "srpc-callback")
+"""The threads that run this process's plain-def callbacks when the calling thread cannot
+(the async stub's, and a second callback of a call whose caller runs one already)."""
 
 
 class ClientCallbacks:
@@ -534,8 +517,8 @@ class ClientCallbacks:
             return
         send(frame)
 
-    def _run(self, message: Any, here: bool = False) -> None:
-        """On a worker thread (or the caller's own, ``here``): validate, call, answer."""
+    def _run(self, message: Any) -> None:
+        """On a worker thread: validate, call, answer."""
         send = self.send
         token = _depth.set(self.depth + 1)
         try:
@@ -544,19 +527,10 @@ class ClientCallbacks:
                 result = _thread_loop().run_until_complete(_awaited(result))
         except BaseException as exc:  # everything goes back to the implementation
             self._reply_error(message, exc, send)
-            if here and not isinstance(exc, Exception):
-                raise  # Ctrl-C in the caller's thread interrupts its call too
             return
         finally:
             _depth.reset(token)
         self._answer(message, codec, result, send)
-
-    def run_here(self, message: Any) -> None:
-        """Run callback request ``message`` on this thread: the sync caller's own, idle
-        while its call waits. ``KeyboardInterrupt`` and the like are answered, then
-        raised."""
-        if not self.done:
-            self._run(message, here=True)
 
     async def _run_async(self, message: Any) -> None:
         """A task of the async stub's loop: validate, await, answer."""

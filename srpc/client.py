@@ -16,7 +16,6 @@ callers wait on a condition. A single-threaded caller thus costs one
 from __future__ import annotations
 
 import asyncio
-import collections
 import contextlib
 import copy
 import itertools
@@ -372,37 +371,26 @@ class _Slot:
 
 
 class _CallbackSlot(_Slot):
-    """What a sync call that passed callbacks waits on: its answer, and the server's
-    callback requests.
+    """What a sync call that passed callbacks waits on: its answer, while the server's
+    callback requests go to ``callbacks``, which runs each on a worker thread.
 
-    The calling thread is idle while its call runs, so it runs the callbacks
-    itself (``work``), after stepping down from reading the connection: no
-    hand-off to another thread, and other threads' calls are read meanwhile
-    by whichever of them waits. A request that arrives while it is ``busy``
-    with another callback goes to a worker thread, so callbacks of one call
-    never wait for each other.
+    Never on the calling thread, though it is idle: it may be the one reading
+    the connection, and a callback it ran could wait for another callback of
+    the same call that nobody would read then.
     """
 
-    __slots__ = ("busy", "callbacks", "work")
+    __slots__ = ("callbacks",)
 
     def __init__(self, callbacks: ClientCallbacks) -> None:
         super().__init__()
         self.callbacks = callbacks
-        self.work: collections.deque[ServerRequest] = collections.deque()
-        self.busy = False
 
     def push(self, message: Message) -> None:
-        """Under the connection's lock."""
+        """Under the connection's lock: ``serve`` only hands the request on."""
         if type(message) is ServerRequest:
-            if self.busy:
-                self.callbacks.serve(message)
-            else:
-                self.work.append(message)
+            self.callbacks.serve(message)
         else:
             super().push(message)
-
-    def ready(self) -> bool:
-        return self.message is not None or bool(self.work)
 
 
 class _SyncConnection:
@@ -933,8 +921,8 @@ class SyncClient(_StubBase):
         kwargs: dict[str, Any],
         timeout: float | None,
     ) -> Any:
-        """A call that passes callbacks: this thread runs them while it waits (see
-        :class:`_CallbackSlot`), and reads the connection whenever no other thread does."""
+        """A call that passes callbacks: served on worker threads while this thread waits
+        (and reads the connection whenever no other thread does)."""
         settings = self._srpc_settings
         depth = callback_depth()
         args, kwargs, targets = settings.split_callbacks(proc, args, kwargs)
@@ -950,31 +938,15 @@ class SyncClient(_StubBase):
         slot = _CallbackSlot(
             ClientCallbacks(id, codec.label, codec.callbacks, targets, send, depth, settings.known)
         )
-        lock = connection.lock
-        connection.start(slot, id, frame, deadline)
         try:
-            while True:
-                connection.wait_ready(slot, id, deadline)
-                with lock:
-                    if slot.message is not None:  # answered: callbacks still queued are moot
-                        break
-                    request = slot.work.popleft()
-                    slot.busy = True
-                try:
-                    slot.callbacks.run_here(request)
-                finally:
-                    with lock:
-                        slot.busy = False
+            connection.start(slot, id, frame, deadline)
+            connection.wait_ready(slot, id, deadline)
         except CallTimeout as exc:
             connection.cancel(id)
             raise settings.timed_out(proc, timeout, exc) from None
-        except BaseException:
-            if slot.message is None and slot.error is None:  # interrupted: give the call up
-                connection.forget(id)
-                connection.cancel(id)
-            raise
         finally:
             slot.callbacks.close()
+        assert slot.message is not None
         return settings.result(proc, slot.message)
 
     def _srpc_open(

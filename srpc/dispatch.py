@@ -29,9 +29,6 @@ import asyncio
 import contextlib
 import inspect
 import logging
-import os
-import queue
-import threading
 import time
 from collections import deque
 from collections.abc import Callable, Coroutine
@@ -65,6 +62,7 @@ from srpc.protocol import (
 from srpc.remote_errors import error_reply, exception_name, interface_exceptions
 from srpc.server_log import CallFailureLog
 from srpc.server_streams import AsyncArgumentStream, ResultStream, SyncArgumentStream
+from srpc.workers import WorkerPool
 
 __all__ = ["Dispatcher", "Responder", "inline"]
 
@@ -148,60 +146,6 @@ class _Procedure:
 def default_workers_per_connection(max_workers: int) -> int:
     """Half the pool, at least one thread: a connection can never hold every thread."""
     return max(1, max_workers // 2)
-
-
-class _WorkerPool:
-    """Daemon worker threads, started as calls need them, up to ``max_workers``."""
-
-    def __init__(self, max_workers: int | None, name: str) -> None:
-        if max_workers is None:
-            max_workers = min(32, (os.cpu_count() or 1) + 4)
-        if max_workers < 1:
-            raise ValueError("max_workers must be at least 1")
-        self.max_workers = max_workers
-        self.name = name
-        self.queue: queue.SimpleQueue[tuple[Callable[..., None], tuple[Any, ...]] | None]
-        self.queue = queue.SimpleQueue()
-        self.idle = threading.Semaphore(0)
-        self.threads: list[threading.Thread] = []
-        self.closed = False
-        self.lent = 0
-        """Threads that wait for a client's callback answer: the pool may start as many more
-        (it never runs out of threads for the nested calls those callbacks make)."""
-
-    def submit(self, fn: Callable[..., None], *args: Any) -> None:
-        if self.closed:
-            raise RuntimeError("the worker pool is shut down")
-        self.queue.put((fn, args))
-        if (
-            not self.idle.acquire(blocking=False)
-            and len(self.threads) < self.max_workers + self.lent
-        ):
-            thread = threading.Thread(
-                target=self._work, name=f"{self.name}-{len(self.threads)}", daemon=True
-            )
-            self.threads.append(thread)
-            thread.start()
-
-    def _work(self) -> None:
-        get = self.queue.get
-        while True:
-            item = get()
-            if item is None:
-                return
-            fn, args = item
-            try:
-                fn(*args)
-            except BaseException:  # pragma: no cover - the dispatcher's runners catch everything
-                log.exception("a worker's task failed")
-            del item, fn, args
-            self.idle.release()
-
-    def shutdown(self) -> None:
-        """Stop taking work; idle threads exit, busy ones when their call returns."""
-        self.closed = True
-        for _ in self.threads:
-            self.queue.put(None)
 
 
 class _Lane:
@@ -346,7 +290,7 @@ class Dispatcher:
         self.metrics = metrics
         self.send_tracebacks = send_tracebacks
         self.failures = CallFailureLog() if failures is None else failures
-        self.pool = _WorkerPool(max_workers, f"srpc-{descriptor.name}")
+        self.pool = WorkerPool(max_workers, f"srpc-{descriptor.name}")
         if max_workers_per_connection is None:
             max_workers_per_connection = default_workers_per_connection(self.pool.max_workers)
         if max_workers_per_connection < 1:

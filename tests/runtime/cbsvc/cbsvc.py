@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -66,3 +67,7 @@ class Cbsvc(CbsvcInterface):
 
     def is_proxy(self, progress: Progress) -> bool:
         return isinstance(progress, Progress)
+
+    def fan(self, n: int, fn: Callable[[int], int]) -> list[int]:
+        with concurrent.futures.ThreadPoolExecutor(n) as pool:
+            return list(pool.map(fn, range(n)))

@@ -74,3 +74,7 @@ class CbsvcInterface(ABC):
     @abstractmethod
     def is_proxy(self, progress: Progress) -> bool:
         """Whether the implementation received an instance of the callback's interface."""
+
+    @abstractmethod
+    def fan(self, n: int, fn: Callable[[int], int]) -> list[int]:
+        """``fn(0) .. fn(n - 1)`` called from ``n`` threads at once."""
