@@ -941,7 +941,7 @@ class _ModuleReader:
 
     def misplaced_callback(self, node: cst.CSTNode, where: str, what: str) -> StubgenError:
         """A callback type (an interface of the module, a Callable) anywhere but the whole
-        annotation of a procedure's parameter (SPEC §12a)."""
+        annotation of a procedure's parameter."""
         return self.error(
             node,
             expected=f"a type that travels in {where}",
@@ -1888,7 +1888,7 @@ class _ServiceBuilder:
             result_async=result_async,
         )
 
-    # -- callbacks (SPEC §12a) -----------------------------------------------
+    # -- callbacks (docs/STUBGEN.md) -----------------------------
 
     def callback_type(
         self, reader: _ModuleReader, node: cst.BaseExpression, skip: frozenset[str]

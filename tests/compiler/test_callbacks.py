@@ -1,4 +1,4 @@
-"""Callback parameters (SPEC §12a) in stubgen: what is accepted, the model, the refusals.
+"""Callback parameters in stubgen: what is accepted, the model, the refusals.
 
 A parameter typed with another interface of the module (an ABC with abstract methods), or
 with a ``Callable[[A, B], R]`` whose parameters and result are typed, is a callback. Its
