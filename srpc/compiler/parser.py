@@ -2135,17 +2135,25 @@ class _ServiceBuilder:
             index = _AWAITABLES.get(reader.canonical(result.value))
             if index is not None:
                 items = [e.slice.value for e in result.slice if isinstance(e.slice, cst.Index)]
-                if len(items) != index + 1:
-                    problems.append(
-                        reader.error(
-                            result,
-                            expected=f"the result of an async callable in {where}",
-                            found=f"`{reader.code_of(result)}`",
-                            fix="write `Awaitable[R]` or `Coroutine[Any, Any, R]`",
+                if len(items) != index + 1 or len(items) != len(result.slice):
+                    raise StubgenError(
+                        [d for p in problems for d in p.diagnostics]
+                        + list(
+                            reader.error(
+                                result,
+                                expected=f"the result of an async callable in {where}",
+                                found=f"`{reader.code_of(result)}`",
+                                fix="write `Awaitable[R]` or `Coroutine[Any, Any, R]`",
+                            ).diagnostics
                         )
                     )
-                    items = [result]
                 is_async, value = True, items[-1]
+                reader.need_names(result.value, where)
+                for other in items[:-1]:  # Coroutine[Any, Any, R]: what it sends and yields
+                    try:
+                        reader.check_annotation(other, where, skip=skip)
+                    except StubgenError as exc:
+                        problems.append(exc)
         try:
             self.check_callback_value(
                 reader,
@@ -2160,7 +2168,8 @@ class _ServiceBuilder:
             raise StubgenError([d for p in problems for d in p.diagnostics])
         if found.quoted:
             self.context.quoted = True
-        reader.need_names(node, where)
+        # The types were recorded as they were checked (type parameters skipped); the heads:
+        reader.need_names(node.value, where)
         method = CallbackMethodModel(
             "__call__", tuple(params), _substitute(reader, value, subst), is_async
         )
