@@ -1910,10 +1910,10 @@ class _ServiceBuilder:
         canonical = reader.canonical(head)
         if canonical in _CALLABLES:
             return _FoundCallback(node, None, quoted)
-        if isinstance(node, cst.Subscript):
-            return None
         local = canonical.removeprefix("<local>.")
-        if local != canonical and local not in reader.scope.classes:
+        if isinstance(node, cst.Subscript):
+            pass  # a generic interface (refused where it is read); else not a callback
+        elif local != canonical and local not in reader.scope.classes:
             value = reader.scope.aliases.get(local)
             if value is None:
                 return None
@@ -1998,6 +1998,13 @@ class _ServiceBuilder:
         where: str,
     ) -> CallbackModel:
         name = ref.cls.name.value
+        if isinstance(found.node, cst.Subscript):
+            raise reader.error(
+                ann,
+                expected=f"a callback interface without type arguments in {where}",
+                found=f"`{reader.code(ann)}`, a generic callback interface",
+                fix=f"declare {name}'s methods with the types they take and return",
+            )
         if ref.key == self.service_key:
             raise reader.error(
                 ann,

@@ -324,6 +324,15 @@ REFUSED = [
         id="awaitable-of-two",
     ),
     _case(
+        "def f(self, p: Watcher[int]) -> None: ...",
+        "Watcher[int]",
+        ["a callback interface without type arguments", "a generic callback interface"],
+        head=HEAD.replace("import Optional", "import Generic, Optional, TypeVar")
+        + 'T = TypeVar("T")\n\n\nclass Watcher(ABC, Generic[T]):\n    @abstractmethod\n'
+        + "    def seen(self, item: T) -> None: ...\n\n\n",
+        id="generic-callback-interface",
+    ),
+    _case(
         "def f(self, *ps: Progress) -> None: ...",
         "*ps",
         ["one named parameter of 'f'", "`*ps: Progress`, a callback per argument"],
