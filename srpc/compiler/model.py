@@ -45,7 +45,7 @@ class CallKind(enum.Enum):
 
 @dataclass(frozen=True)
 class CallbackMethodModel:
-    """One method of a callback (SPEC §12a): what the server may call back in the caller.
+    """One method of a callback: what the server may call back in the caller.
 
     A ``Callable[[A, B], R]`` has one, named ``__call__``, whose parameters are
     positional-only and named ``arg0``, ``arg1``, ...; a ``Callable[..., Awaitable[R]]``
@@ -89,7 +89,7 @@ class ParamModel:
     stream_async: bool = False
     """The interface declares it ``AsyncIterator[T]``."""
     callback: CallbackModel | None = None
-    """A callback parameter (SPEC §12a): the caller passes a local object or function."""
+    """A callback parameter: the caller passes a local object or function."""
 
     def client_source(self, *, async_stub: bool) -> str:
         """The parameter in a client stub: a streamed one takes any iterable of its items
@@ -384,7 +384,7 @@ class ServiceModel:
 
     @property
     def has_callbacks(self) -> bool:
-        """Some procedure takes a callback parameter (SPEC §12a)."""
+        """Some procedure takes a callback parameter."""
         return any(p.callback_params for p in self.procedures)
 
     @property

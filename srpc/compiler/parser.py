@@ -941,7 +941,7 @@ class _ModuleReader:
 
     def misplaced_callback(self, node: cst.CSTNode, where: str, what: str) -> StubgenError:
         """A callback type (an interface of the module, a Callable) anywhere but the whole
-        annotation of a procedure's parameter (SPEC §12a)."""
+        annotation of a procedure's parameter."""
         return self.error(
             node,
             expected=f"a type that travels in {where}",
@@ -1888,7 +1888,7 @@ class _ServiceBuilder:
             result_async=result_async,
         )
 
-    # -- callbacks (SPEC §12a) -----------------------------------------------
+    # -- callbacks (docs/STUBGEN.md) -----------------------------
 
     def callback_type(
         self, reader: _ModuleReader, node: cst.BaseExpression, skip: frozenset[str]
@@ -1910,10 +1910,10 @@ class _ServiceBuilder:
         canonical = reader.canonical(head)
         if canonical in _CALLABLES:
             return _FoundCallback(node, None, quoted)
-        if isinstance(node, cst.Subscript):
-            return None
         local = canonical.removeprefix("<local>.")
-        if local != canonical and local not in reader.scope.classes:
+        if isinstance(node, cst.Subscript):
+            pass  # a generic interface (refused where it is read); else not a callback
+        elif local != canonical and local not in reader.scope.classes:
             value = reader.scope.aliases.get(local)
             if value is None:
                 return None
@@ -1998,6 +1998,13 @@ class _ServiceBuilder:
         where: str,
     ) -> CallbackModel:
         name = ref.cls.name.value
+        if isinstance(found.node, cst.Subscript):
+            raise reader.error(
+                ann,
+                expected=f"a callback interface without type arguments in {where}",
+                found=f"`{reader.code(ann)}`, a generic callback interface",
+                fix=f"declare {name}'s methods with the types they take and return",
+            )
         if ref.key == self.service_key:
             raise reader.error(
                 ann,
@@ -2135,17 +2142,25 @@ class _ServiceBuilder:
             index = _AWAITABLES.get(reader.canonical(result.value))
             if index is not None:
                 items = [e.slice.value for e in result.slice if isinstance(e.slice, cst.Index)]
-                if len(items) != index + 1:
-                    problems.append(
-                        reader.error(
-                            result,
-                            expected=f"the result of an async callable in {where}",
-                            found=f"`{reader.code_of(result)}`",
-                            fix="write `Awaitable[R]` or `Coroutine[Any, Any, R]`",
+                if len(items) != index + 1 or len(items) != len(result.slice):
+                    raise StubgenError(
+                        [d for p in problems for d in p.diagnostics]
+                        + list(
+                            reader.error(
+                                result,
+                                expected=f"the result of an async callable in {where}",
+                                found=f"`{reader.code_of(result)}`",
+                                fix="write `Awaitable[R]` or `Coroutine[Any, Any, R]`",
+                            ).diagnostics
                         )
                     )
-                    items = [result]
                 is_async, value = True, items[-1]
+                reader.need_names(result.value, where)
+                for other in items[:-1]:  # Coroutine[Any, Any, R]: what it sends and yields
+                    try:
+                        reader.check_annotation(other, where, skip=skip)
+                    except StubgenError as exc:
+                        problems.append(exc)
         try:
             self.check_callback_value(
                 reader,
@@ -2160,7 +2175,8 @@ class _ServiceBuilder:
             raise StubgenError([d for p in problems for d in p.diagnostics])
         if found.quoted:
             self.context.quoted = True
-        reader.need_names(node, where)
+        # The types were recorded as they were checked (type parameters skipped); the heads:
+        reader.need_names(node.value, where)
         method = CallbackMethodModel(
             "__call__", tuple(params), _substitute(reader, value, subst), is_async
         )

@@ -1,4 +1,4 @@
-"""Callback parameters (SPEC §12a) in stubgen: what is accepted, the model, the refusals.
+"""Callback parameters in stubgen: what is accepted, the model, the refusals.
 
 A parameter typed with another interface of the module (an ABC with abstract methods), or
 with a ``Callable[[A, B], R]`` whose parameters and result are typed, is a callback. Its
@@ -318,6 +318,21 @@ REFUSED = [
         id="callable-result-that-does-not-travel",
     ),
     _case(
+        "async def f(self, fn: Callable[[int], Awaitable[int, str]]) -> None: ...",
+        "Awaitable[int, str]",
+        ["the result of an async callable", "`Awaitable[R]` or `Coroutine[Any, Any, R]`"],
+        id="awaitable-of-two",
+    ),
+    _case(
+        "def f(self, p: Watcher[int]) -> None: ...",
+        "Watcher[int]",
+        ["a callback interface without type arguments", "a generic callback interface"],
+        head=HEAD.replace("import Optional", "import Generic, Optional, TypeVar")
+        + 'T = TypeVar("T")\n\n\nclass Watcher(ABC, Generic[T]):\n    @abstractmethod\n'
+        + "    def seen(self, item: T) -> None: ...\n\n\n",
+        id="generic-callback-interface",
+    ),
+    _case(
         "def f(self, *ps: Progress) -> None: ...",
         "*ps",
         ["one named parameter of 'f'", "`*ps: Progress`, a callback per argument"],
@@ -491,6 +506,70 @@ def test_interfaces_without_callbacks_keep_their_fingerprint() -> None:
 # -- the generated stubs -----------------------------------------------------------
 
 STUBS: dict[str, dict[str, str]] = {
+    # A generic base's type parameter in a callable, substituted (and so never imported);
+    # overloads that take a callback; a generic service with a callable defaulting to `bool`.
+    "cbgeneric": {
+        "cbgeneric_interface.py": """
+            from abc import ABC, abstractmethod
+            from collections.abc import Callable
+            from typing import Generic, TypeVar, overload
+
+            T = TypeVar("T")
+
+
+            class Base(ABC, Generic[T]):
+                @abstractmethod
+                def each(self, fn: Callable[[T], T]) -> list[T]: ...
+
+
+            class CbgenericInterface(Base[int]):
+                @overload
+                def pick(self, fn: Callable[[int], int], n: int) -> int: ...
+                @overload
+                def pick(self, fn: Callable[[int], int], n: str) -> str: ...
+                @abstractmethod
+                def pick(self, fn: Callable[[int], int], n: int | str) -> int | str: ...
+            """,
+    },
+    "cbself": {
+        "cbself_interface.py": """
+            from abc import ABC, abstractmethod
+            from collections.abc import Callable
+            from typing import Generic, TypeVar
+
+            K = TypeVar("K")
+
+
+            class CbselfInterface(ABC, Generic[K]):
+                @abstractmethod
+                def each(self, key: K, fn: Callable[[K], bool] = bool) -> bool: ...
+            """,
+    },
+    # A callback interface imported only under TYPE_CHECKING, from a sibling module.
+    "cbdeferred": {
+        "cbdeferred_interface.py": """
+            from __future__ import annotations
+
+            from abc import ABC, abstractmethod
+            from typing import TYPE_CHECKING
+
+            if TYPE_CHECKING:
+                from .events import Events
+
+
+            class CbdeferredInterface(ABC):
+                @abstractmethod
+                def watch(self, events: Events) -> None: ...
+            """,
+        "events.py": """
+            from abc import ABC, abstractmethod
+
+
+            class Events(ABC):
+                @abstractmethod
+                def changed(self, key: str) -> None: ...
+            """,
+    },
     "cbtyping": {
         "cbtyping_interface.py": """
             import typing
