@@ -82,8 +82,6 @@ _monotonic = time.monotonic
 
 _TAG_REPLY, _TAG_ERROR_REPLY, _TAG_STREAM_END = 5, 6, 8
 _TAG_CANCEL, _TAG_PING = 9, 13
-_TAG_SERVER_REQUEST = 10
-_CALLBACK_ANSWERS = (11, 12)
 _FINAL = (_TAG_REPLY, _TAG_ERROR_REPLY, _TAG_STREAM_END)
 _CLIENT_ONLY = frozenset((1, 2, 3, 4, 9, 11, 12, 13, 15, 17))
 """Tags no instance sends on a call subject (Hello, Welcome, Refuse, Request, Cancel, the
@@ -181,8 +179,6 @@ class _Link:
         self.inbox = ""
         self.prefix = 0
         self.routes: dict[int, _Route] = {}
-        self.callbacks: dict[int, str] = {}
-        """Server-to-client calls (callbacks) in flight: the instance that made each."""
         self.out: Outbox | None = None
         self.timer: asyncio.TimerHandle | None = None
         self.probing: set[str] = set()
@@ -282,11 +278,6 @@ class _Link:
         if tag == _TAG_PING:  # liveness is the probes' job: answered here
             self.deliver(encode_payload(Pong(id)))
             return
-        if tag in _CALLBACK_ANSWERS:
-            instance = self.callbacks.pop(id, None)
-            if instance is not None:
-                self.post_call(instance, payload, id)
-            return
         known = self.routes.get(id)
         if known is None:  # the call is over: nothing to tell anyone
             return
@@ -374,8 +365,6 @@ class _Link:
                 self._located(mid, route, msg.reply)
             if tag in _FINAL:
                 del self.routes[mid]
-        elif tag == _TAG_SERVER_REQUEST and msg.reply:
-            self.callbacks[mid] = msg.reply
         self.deliver(data)
 
     def _drop(self, what: str) -> None:
@@ -471,9 +460,6 @@ class _Link:
                     f"{id}, {what}; the call's outcome is unknown"
                 ),
             )
-        for id, holder in list(self.callbacks.items()):
-            if holder == instance:
-                del self.callbacks[id]
 
     def _spawn(self, coro: Any) -> None:
         task = self._loop().create_task(coro)
