@@ -143,3 +143,25 @@ def test_max_in_flight_bounds_one_clients_calls_on_an_instance(tmp_path: Any) ->
         values, took = asyncio.run(main())
     assert values == [str(i) for i in range(6)]
     assert took >= 0.85  # three rounds of two: the rest waited in the backlog
+
+
+def test_a_clients_backlog_on_an_instance_is_bounded() -> None:
+    from .natsd import nats_server
+
+    with (
+        nats_server() as natsd,
+        SrpcKitchenServerStub(natsd.url, metrics_log=None, max_in_flight=1),
+    ):
+
+        async def main() -> list[Any]:
+            async with SrpcKitchenAsyncClientStub(natsd.url, timeout=10) as kitchen:
+                return await asyncio.gather(
+                    *(kitchen.async_sleep(0.1, str(i)) for i in range(12)),
+                    return_exceptions=True,
+                )
+
+        results = asyncio.run(main())
+    refused = [r for r in results if isinstance(r, srpc.ConnectError)]
+    assert len(refused) == 3, results  # 1 running + 8 (8 x max_in_flight) waiting
+    assert "try again later" in str(refused[0])
+    assert len([r for r in results if isinstance(r, str)]) == 9
