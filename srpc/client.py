@@ -27,6 +27,7 @@ import typing
 from typing import Any, ClassVar, TypeVar, overload
 
 from srpc import memory
+from srpc import nats as _nats
 from srpc._address import resolve_address
 from srpc.client_streams import (
     AsyncResultStream,
@@ -140,10 +141,19 @@ class _Settings:
         token: str | None,
         ssl: SslArg,
         max_frame: int,
+        nats_options: dict[str, Any] | None = None,
     ) -> None:
         self.descriptor = descriptor
         self.in_memory = host is not None and host.startswith(memory.SCHEME)
-        if self.in_memory:
+        self.nats: Any = None
+        """A ``nats://`` target's links (srpc.nats.client.NatsTarget), else ``None``."""
+        if _nats.is_nats(host):
+            from srpc.nats.client import NatsTarget
+
+            self.nats = NatsTarget(str(host), nats_options, ssl)
+            self.host, self.port, self.label = str(host), 0, self.nats.label
+            ssl = None
+        elif self.in_memory:
             assert host is not None
             memory.name_of(host)  # a malformed URL fails here, not at the first call
             self.host, self.port = host, 0
@@ -728,6 +738,8 @@ class _SyncShared:
 
     def _connect(self) -> _SyncConnection:
         settings = self.settings
+        if settings.nats is not None:
+            return settings.nats.connect_sync(settings)  # type: ignore[no-any-return]
         label = settings.label
         timeout = settings.connect_timeout
         try:
@@ -792,8 +804,11 @@ class _StubBase:
         token: str | None = None,
         ssl: SslArg = None,
         max_frame: int = DEFAULT_MAX_FRAME,
+        nats_options: dict[str, Any] | None = None,
     ) -> None:
-        settings = _Settings(self._srpc_service, host, port, connect_timeout, token, ssl, max_frame)
+        settings = _Settings(
+            self._srpc_service, host, port, connect_timeout, token, ssl, max_frame, nats_options
+        )
         self._srpc_settings = settings
         self._srpc_shared: Any = self._srpc_channel(settings)
         self._srpc_timeout = _check_timeout(timeout)
@@ -1125,6 +1140,8 @@ class _AsyncShared:
         settings = self.settings
         label = settings.label
         connection = _AsyncConnection(settings, loop)
+        if settings.nats is not None:
+            return await settings.nats.connect_async(settings, connection)  # type: ignore[no-any-return]
         if settings.in_memory:
             try:
                 memory.connect_async(settings.host, loop, connection)

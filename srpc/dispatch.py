@@ -299,6 +299,10 @@ class Dispatcher:
             self.procedures[name] = _Procedure(name, method, codec.procedures[name], inline_all)
         self.known = interface_exceptions(descriptor.interface)
         self.metrics = metrics
+        self.observer: Callable[[str, bool, float, str | None], None] | None = None
+        """Told of every finished call too (see :meth:`observe`)."""
+        self.recording = metrics.path is not None
+        """Whether finished calls are recorded (the metrics log, or an observer is set)."""
         self.send_tracebacks = send_tracebacks
         self.failures = CallFailureLog() if failures is None else failures
         self.pool = _WorkerPool(max_workers, f"srpc-{descriptor.name}")
@@ -317,6 +321,11 @@ class Dispatcher:
         self.calls: set[_Call] = set()
         """Calls dispatched and not finished (inline calls never are: they finish at once)."""
         self.closing = False
+
+    def observe(self, observer: Callable[[str, bool, float, str | None], None]) -> None:
+        """Tell ``observer`` of every finished call as well (NATS's ``$SRV.STATS``)."""
+        self.observer = observer
+        self.recording = True
 
     def bind_loop(self, loop: asyncio.AbstractEventLoop) -> None:
         """Serve on ``loop``; called on the loop's thread."""
@@ -366,7 +375,7 @@ class Dispatcher:
             finally:
                 slot.call = None
             responder.send_answer(id, frame)
-            if self.metrics.path is not None:
+            if self.recording:
                 self._record(responder.peer, frame, procedure.name, ok, error, size, received, 0, 0)
             return
         call = _Call(
@@ -506,7 +515,7 @@ class Dispatcher:
         """Answer a request that never reached the implementation with ``exc``."""
         frame = self.error_frame(id, exc)
         responder.send_answer(id, frame)
-        if self.metrics.path is not None:
+        if self.recording:
             error = exception_name(exc)
             self._record(responder.peer, frame, proc, False, error, size, received, 0, 0)
 
@@ -546,7 +555,7 @@ class Dispatcher:
         call.responder.send_answer(call.id, frame)
         if lane is not None and lane.waiting:
             self.pump(call.responder)
-        if self.metrics.path is not None:
+        if self.recording:
             self._record(
                 call.responder.peer,
                 frame,
@@ -583,6 +592,10 @@ class Dispatcher:
             resp_bytes = len(frame)
         done = _perf()
         latency = (done - received) * 1000.0
+        if self.observer is not None:
+            self.observer(proc, ok, latency, error)
+            if self.metrics.path is None:
+                return
         if streams:
             self.metrics.append_stream(
                 (done, proc, ok, latency, error, peer, req_bytes, resp_bytes, items_in, items_out)

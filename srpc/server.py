@@ -27,10 +27,11 @@ import typing
 from typing import Any, ClassVar, Literal
 
 from srpc import memory
+from srpc import nats as _nats
 from srpc._address import resolve_address
 from srpc.descriptor import ServiceDescriptor
 from srpc.dispatch import Dispatcher
-from srpc.errors import AddressInUse, InvalidAddress, ProtocolError
+from srpc.errors import AddressInUse, ConnectError, InvalidAddress, ProtocolError
 from srpc.framing import DEFAULT_MAX_FRAME, RECV_SIZE
 from srpc.guards import FrameProgress, PeerBuckets, PeerSlots
 from srpc.metrics import MetricsWriter
@@ -807,9 +808,12 @@ class Server:
         failed_handshake_rate: float = DEFAULT_FAILED_HANDSHAKE_RATE,
         failed_handshake_burst: float = DEFAULT_FAILED_HANDSHAKE_BURST,
         dispatch_budget: int = DEFAULT_DISPATCH_BUDGET,
+        nats_options: dict[str, Any] | None = None,
     ) -> None:
         descriptor = self._srpc_service
-        if host is not None and host.startswith(memory.SCHEME):
+        self.nats_options = nats_options
+        """For a ``nats://`` host: keyword arguments for ``nats.connect`` (docs/NATS.md)."""
+        if host is not None and (host.startswith(memory.SCHEME) or _nats.is_nats(host)):
             self.host, self.port = host, 0
         else:
             try:
@@ -928,6 +932,9 @@ class Server:
             except AddressInUse as exc:
                 print(f"srpc: {exc.strerror}", file=sys.stderr)  # without "[Errno 98]"
                 raise SystemExit(1) from None
+            except (ConnectError, InvalidAddress) as exc:  # a NATS server out of reach
+                print(f"srpc: {exc}", file=sys.stderr)
+                raise SystemExit(1) from None
             print(self._start_line(), flush=True)
             assert self._stop_event is not None
             stop_event = self._stop_event
@@ -944,7 +951,7 @@ class Server:
     def _start_line(self) -> str:
         descriptor = self._srpc_service
         host, port = self.address
-        where = host if host.startswith(memory.SCHEME) else f"{host}:{port}"
+        where = host if host.startswith(memory.SCHEME) or _nats.is_nats(host) else f"{host}:{port}"
         if self.metrics_log is None:
             metrics = "off"
         else:
@@ -1014,6 +1021,10 @@ class Server:
         self._core = core
         server: asyncio.base_events.Server | _TlsListener
         descriptor = self._srpc_service
+        if _nats.is_nats(self.host):
+            from srpc.nats.server import serve_nats
+
+            return await serve_nats(self, core)
         if self.host.startswith(memory.SCHEME):
             registration = memory.listen(self.host, loop, lambda: _Connection(core))
             self._address = (self.host, 0)
