@@ -164,9 +164,11 @@ def _timed(f: Callable[[int], object], arg: int) -> float:
 
 
 def _stdin_closed() -> None:
-    """Block until the driver closes our stdin (or sends EOF)."""
-    while sys.stdin.readline():
-        pass
+    """Block until the driver closes our stdin (or sends EOF); a ``CPU`` line is answered
+    with ``BENCH_CPU <seconds>``, this process's CPU time so far."""
+    while line := sys.stdin.readline():
+        if line.strip() == "CPU":
+            print(f"BENCH_CPU {time.process_time():.6f}", flush=True)
 
 
 def serve_srpc(url: str) -> None:
@@ -324,7 +326,7 @@ def load(url: str, callers: int, seconds: float, rounds: int, warmup_s: float) -
                 try:
                     pid = await stub.work(rounds)
                 except Exception as exc:
-                    calls.append([start, clock(), False, type(exc).__name__, None])
+                    calls.append([start, clock(), False, type(exc).__name__, None, str(exc)])
                 else:
                     calls.append([start, clock(), True, None, pid])
 
@@ -447,7 +449,10 @@ def run_n2(
         for n in order:
             servers = _servers(procs, url, n)
             client = _load(procs, url, opts.n2_callers, opts.n2_duration_s, rounds, 0.5)
+            client.expect("BENCH_GO", 120)
+            cpu0, wall0 = _cpu(servers), time.monotonic()
             calls = json.loads(client.expect("BENCH_RESULT", 120 + opts.n2_duration_s))["calls"]
+            cores = (_cpu(servers) - cpu0) / (time.monotonic() - wall0)
             client.stop()
             for s in servers:
                 s.stop()
@@ -462,10 +467,13 @@ def run_n2(
                 "failed": len(calls) - len(done),
                 "calls_per_s": len(done) / span if span > 0 else 0.0,
                 "per_instance": sorted(per_pid.values(), reverse=True),
+                "server_cores": cores,
+                "loadavg": os.getloadavg()[0],
             }
             log(
                 f"    N2 {n} instance{'s' if n > 1 else ' '} {results[str(n)]['calls_per_s']:,.0f} "
-                f"calls/s (per instance {results[str(n)]['per_instance']})"
+                f"calls/s (per instance {results[str(n)]['per_instance']}; the servers used "
+                f"{cores:.2f} cores; load average {os.getloadavg()[0]:.1f})"
             )
         passes.append({"order": order, "results": results})
 
@@ -478,6 +486,10 @@ def run_n2(
         "callers": opts.n2_callers,
         "passes": passes,
         "calls_per_s": {str(n): med(n) for n in opts.n2_instances},
+        "server_cores": {
+            str(n): statistics.median(p["results"][str(n)]["server_cores"] for p in passes)
+            for n in opts.n2_instances
+        },
         "ratio_to_1": {
             str(n): statistics.median(
                 p["results"][str(n)]["calls_per_s"] / p["results"][str(one)]["calls_per_s"]
@@ -486,6 +498,15 @@ def run_n2(
             for n in opts.n2_instances
         },
     }
+
+
+def _cpu(servers: list[Any]) -> float:
+    """The servers' CPU seconds so far, summed."""
+    total = 0.0
+    for s in servers:
+        s.send("CPU")
+        total += float(s.expect("BENCH_CPU", 30))
+    return total
 
 
 def run_n3(
@@ -524,6 +545,8 @@ def run_n3(
         "calls": len(calls),
         "lost": len(failed),
         "lost_errors": sorted({c[3] for c in failed}),
+        "lost_messages": [c[5] for c in failed[:10] if len(c) > 5],
+        "lost_after_s": [round(c[1] - killed_at, 3) for c in failed],
         "in_flight_at_kill": len(in_flight),
         "lost_after_kill": len(lost_after),
         "served_by_killed_after_kill": len(served_by_victim_after),
@@ -629,16 +652,22 @@ def render_nats(out: dict[str, Any]) -> str:
             f"N2 over NATS, work() of about {WORK_MS:g} ms ({n2['rounds']:,} rounds), "
             f"{n2['callers']} concurrent callers"
         )
-        lines.append(f"  {'instances':<11} {'calls/s':>9} {'/ 1 inst':>10}")
+        lines.append(f"  {'instances':<11} {'calls/s':>9} {'/ 1 inst':>10} {'server cores':>13}")
         for n, rate in n2["calls_per_s"].items():
-            lines.append(f"  {n:<11} {rate:>9,.0f} {n2['ratio_to_1'][n]:>9.2f}x")
+            cores = n2.get("server_cores", {}).get(n)
+            lines.append(
+                f"  {n:<11} {rate:>9,.0f} {n2['ratio_to_1'][n]:>9.2f}x "
+                f"{'-' if cores is None else format(cores, '.2f'):>13}"
+            )
     n3 = out.get("N3")
     if n3 and "error" not in n3:
         lines.append(
             f"N3 over NATS, kill -9 of 1 of 3 instances under {n3['callers']} callers: "
             f"lost {n3['lost']} of {n3['calls']:,} calls "
             f"({', '.join(n3['lost_errors']) or 'none'}; {n3['in_flight_at_kill']} in flight at "
-            f"the kill, {n3['lost_after_kill']} lost after it); survivors carry the load "
+            f"the kill, {n3['lost_after_kill']} lost after it; they failed "
+            f"{', '.join(format(t, '.2f') for t in n3.get('lost_after_s', []))} s after the "
+            f"kill); survivors carry the load "
             f"{n3['recovery_s']:.3f} s after the kill; {n3['calls_per_s_before']:,.0f} calls/s "
             f"before, {n3['calls_per_s_after']:,.0f} after"
         )

@@ -11,9 +11,8 @@ class Natsbench(NatsbenchInterface):
     def add(self, a: int, b: int) -> int:
         return a + b
 
-    # on the event loop too: the work holds the GIL either way, and a thread hop would add
-    # latency without adding parallelism; parallelism is what more instances are for
-    @srpc.inline
+    # on a worker thread, as srpc runs any procedure not marked inline: the instance's event
+    # loop stays free to take (and acknowledge) the calls queued behind it
     def work(self, rounds: int) -> int:
         total = 0
         for i in range(rounds):
