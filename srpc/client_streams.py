@@ -503,6 +503,11 @@ class AsyncSender:
             connection.cancel(self.id)
 
 
+def _cancelling(task: asyncio.Task[Any]) -> int:
+    cancelling = getattr(task, "cancelling", None)  # Python 3.11+
+    return 0 if cancelling is None else int(cancelling())
+
+
 class AsyncResultStream(AsyncIterator[T], Generic[T]):
     """The items of a streamed result (async stub): ``async for item in stub.tail(10)``.
 
@@ -556,6 +561,11 @@ class AsyncResultStream(AsyncIterator[T], Generic[T]):
             else:
                 remaining = max(self._deadline - _monotonic(), 0.0)
                 message = await asyncio.wait_for(state.next_message(connection), remaining)
+                task = asyncio.current_task()
+                if task is not None and _cancelling(task):
+                    # Python 3.11's wait_for returns a result that was ready as the task was
+                    # cancelled, dropping the cancellation: the stream would run on.
+                    raise asyncio.CancelledError
         except asyncio.TimeoutError:
             self._end(cancel=True)
             raise CallTimeout(f"{self._codec.label} timed out after {self._timeout} s") from None

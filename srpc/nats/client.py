@@ -55,6 +55,7 @@ from srpc.nats.wire import (
     Subjects,
     Target,
     chunks,
+    error_payload,
     message_head,
     parse_target,
 )
@@ -70,7 +71,6 @@ from srpc.protocol import (
     Welcome,
     encode_payload,
 )
-from srpc.remote_errors import error_reply
 
 if TYPE_CHECKING:
     from srpc.client import _AsyncConnection, _Settings, _SyncConnection
@@ -85,6 +85,9 @@ _TAG_CANCEL, _TAG_PING = 9, 13
 _TAG_SERVER_REQUEST = 10
 _CALLBACK_ANSWERS = (11, 12)
 _FINAL = (_TAG_REPLY, _TAG_ERROR_REPLY, _TAG_STREAM_END)
+_CLIENT_ONLY = frozenset((1, 2, 3, 4, 9, 11, 12, 13, 15, 17))
+"""Tags no instance sends on a call subject (Hello, Welcome, Refuse, Request, Cancel, the
+answers to callbacks, Ping, GoAway, Describe): dropped, never given to the session."""
 
 TICK = 0.25
 """Seconds between two looks at the calls in flight (only while there are some)."""
@@ -126,7 +129,9 @@ async def open_nats(target: Target, timeout: float, **callbacks: Any) -> Any:
     """A connected nats-py client for ``target`` (srpc's errors on failure)."""
     options: dict[str, Any] = {
         "connect_timeout": max(timeout, 0.1),
-        "max_reconnect_attempts": 0,
+        # nats-py's first connect also retries each server up to this: twice, then give up.
+        "max_reconnect_attempts": 1,
+        "reconnect_time_wait": 0.05,
         "allow_reconnect": False,
         **callbacks,
         **target.options,
@@ -188,6 +193,7 @@ class _Link:
         """Hands one server message (a payload) to the client's connection."""
         self.on_lost: Callable[[SrpcError], None] = lambda failure: None
         self.tasks: set[asyncio.Task[Any]] = set()
+        self.dropped_at = -100.0
 
     # -- opening -------------------------------------------------------------------
 
@@ -348,12 +354,20 @@ class _Link:
             try:
                 whole = self.reassembly.add(msg.subject, data)
             except ValueError as exc:
-                log.warning("%s: dropped a chunked message: %s", self.label, exc)
+                self._drop(f"a chunked message: {exc}")
                 return
             if whole is None:
                 return
             data = whole
         tag, mid = message_head(data)
+        if tag in _CLIENT_ONLY or tag < 0:
+            self._drop(f"a {tag} message on {msg.subject}")
+            return
+        try:
+            _decoder.decode(data)  # garbage from anyone who knows the inbox: dropped here
+        except DECODE_ERRORS as exc:
+            self._drop(f"not an srpc message on {msg.subject}: {exc}")
+            return
         route = self.routes.get(mid)
         if route is not None:
             if route.instance is None and msg.reply:
@@ -363,6 +377,12 @@ class _Link:
         elif tag == _TAG_SERVER_REQUEST and msg.reply:
             self.callbacks[mid] = msg.reply
         self.deliver(data)
+
+    def _drop(self, what: str) -> None:
+        now = _monotonic()
+        if now - self.dropped_at > 10.0:
+            self.dropped_at = now
+            log.warning("%s: dropped %s (and any more in the next 10 s)", self.label, what)
 
     def _located(self, id: int, route: _Route, instance: str) -> None:
         route.instance = instance
@@ -381,7 +401,7 @@ class _Link:
         route = self.routes.pop(id, None)
         if route is not None and route.cancelled:
             return
-        self.deliver(encode_payload(error_reply(id, error, {}, send_traceback=False)))
+        self.deliver(error_payload(id, error))
 
     # -- liveness --------------------------------------------------------------------
 

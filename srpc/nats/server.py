@@ -47,11 +47,11 @@ from srpc.nats.wire import (
     Reassembly,
     Subjects,
     chunks,
+    error_payload,
     message_head,
     parse_target,
 )
 from srpc.protocol import DECODE_ERRORS, Hello, Message, Request, answer_hello, encode_payload
-from srpc.remote_errors import error_reply
 from srpc.security import token_matches
 from srpc.session import ServerSession
 
@@ -197,7 +197,7 @@ class _Peer:
             f"{self.instance.subjects.name!r} stopped before the call finished"
         )
         for id in list(self.session.serving):
-            payload = encode_payload(error_reply(id, lost, {}, send_traceback=False))
+            payload = error_payload(id, lost)
             self.instance.publish(f"{self.inbox}.{id}", payload)
         self.forget("ServerShutdown")
 
@@ -408,7 +408,7 @@ class NatsInstance:
         )
         self.out.post(
             reply,
-            encode_payload(error_reply(id, refused, {}, send_traceback=False)),
+            error_payload(id, refused),
             self.instance_subject,
         )
 
@@ -480,7 +480,7 @@ class NatsInstance:
         closing = ConnectError(f"service {self.subjects.name!r} is shutting down")
         self.out.post(
             reply,
-            encode_payload(error_reply(id, closing, {}, send_traceback=False)),
+            error_payload(id, closing),
             self.instance_subject,
         )
 
@@ -605,11 +605,13 @@ async def serve_nats(server: Server, core: _Core) -> memory.Registration:
         target,
         5.0,
         allow_reconnect=True,
-        max_reconnect_attempts=-1,
-        reconnect_time_wait=0.5,
         disconnected_cb=disconnected,
         reconnected_cb=reconnected,
     )
+    # Connected: from now on, reconnect for ever (a NATS server restart), unless told otherwise.
+    given = server.nats_options or {}
+    nc.options["max_reconnect_attempts"] = given.get("max_reconnect_attempts", -1)
+    nc.options["reconnect_time_wait"] = given.get("reconnect_time_wait", 0.5)
     instance = NatsInstance(server, core, nc, target.address)
     try:
         await instance.start()

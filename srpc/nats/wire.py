@@ -11,7 +11,10 @@ import urllib.parse
 from dataclasses import dataclass
 from typing import Any, Final
 
-from srpc.errors import InvalidAddress
+import msgspec
+
+from srpc.errors import InvalidAddress, SrpcError
+from srpc.protocol import ErrorKind, ErrorReply, encode_payload
 
 __all__ = [
     "ACK",
@@ -20,6 +23,7 @@ __all__ = [
     "Reassembly",
     "Subjects",
     "chunks",
+    "error_payload",
     "message_head",
     "public_address",
 ]
@@ -66,6 +70,9 @@ class Subjects:
         return f"{self.service}.{instance_id}"
 
 
+_UINT_WIDTHS: Final = {0xCC: 1, 0xCD: 2, 0xCE: 4, 0xCF: 8}
+
+
 def message_head(payload: bytes | bytearray | memoryview) -> tuple[int, int]:
     """``(tag, id)`` of an encoded srpc message (its first two array elements, read without
     decoding the rest); ``(-1, -1)`` for bytes that do not start like one."""
@@ -76,7 +83,7 @@ def message_head(payload: bytes | bytearray | memoryview) -> tuple[int, int]:
     first = payload[2]
     if first < 0x80:
         return tag, first
-    width = {0xCC: 1, 0xCD: 2, 0xCE: 4, 0xCF: 8}.get(first)
+    width = _UINT_WIDTHS.get(first)
     if width is None or size < 3 + width:
         return tag, -1
     return tag, int.from_bytes(payload[3 : 3 + width], "big")
@@ -92,6 +99,28 @@ def chunks(payload: bytes | bytearray | memoryview, limit: int) -> list[bytes]:
             head + offset.to_bytes(4, "big") + view[offset : offset + step]
             for offset in range(0, total, step)
         ]
+
+
+_EMPTY_MAP = msgspec.Raw(b"\x80")
+_encoder = msgspec.msgpack.Encoder()
+
+
+def error_payload(id: int, error: SrpcError) -> bytes:
+    """The ErrorReply of call ``id`` that makes its caller raise ``error`` (an srpc error the
+    transport found: no responders, a lost instance), without the length prefix."""
+    message = str(error)
+    return encode_payload(
+        ErrorReply(
+            id,
+            ErrorKind.SRPC,
+            "srpc.errors",
+            type(error).__qualname__,
+            message,
+            msgspec.Raw(_encoder.encode([message])),
+            "",
+            _EMPTY_MAP,  # no attributes: an OSError's would override its message
+        )
+    )
 
 
 class _Partial:
