@@ -10,8 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from .transport import HAS_TRANSPORT, NO_TRANSPORT
-
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -79,7 +77,6 @@ def test_nats_py_baseline_answers_with_padded_payloads() -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not HAS_TRANSPORT, reason=NO_TRANSPORT)
 def test_n1_to_n3_run_at_tiny_sizes(tmp_path: Path) -> None:
     done = subprocess.run(
         [

@@ -9,13 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from .transport import HAS_TRANSPORT, NO_TRANSPORT
-
 CALC = Path(__file__).resolve().parents[2] / "examples" / "calc"
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not HAS_TRANSPORT, reason=NO_TRANSPORT)
 def test_demo_nats_spreads_the_calls_over_three_instances() -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SRPC_")}
     env["NO_COLOR"] = "1"
