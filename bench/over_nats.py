@@ -107,9 +107,22 @@ def _free_port() -> int:
         return port
 
 
+def process_cpu(pid: int) -> float:
+    """CPU seconds (user + system) process ``pid`` has used, from /proc (0.0 where none)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+NATS_PID: dict[str, int] = {}
+"""The pid of the nats-server serving each URL :func:`nats_server` yielded."""
+
+
 @contextlib.contextmanager
 def nats_server() -> Iterator[str]:
-    """A nats-server on a free port of 127.0.0.1; yields its URL."""
+    """A nats-server on a free port of 127.0.0.1; yields its URL (its pid in ``NATS_PID``)."""
     binary = _nats_server_binary()
     if binary is None:
         raise RuntimeError("nats-server is not installed")
@@ -130,7 +143,9 @@ def nats_server() -> Iterator[str]:
                     if process.poll() is not None or time.monotonic() > deadline:
                         raise RuntimeError("nats-server did not start") from None
                     time.sleep(0.02)
-            yield f"nats://127.0.0.1:{port}"
+            url = f"nats://127.0.0.1:{port}"
+            NATS_PID[url] = process.pid
+            yield url
         finally:
             process.terminate()
             try:
@@ -318,6 +333,7 @@ def load(url: str, callers: int, seconds: float, rounds: int, warmup_s: float) -
         while time.monotonic() < warm_end:
             await asyncio.gather(*(stub.work(rounds) for _ in range(callers)))
         print(f"BENCH_GO {time.monotonic():.6f}", flush=True)
+        cpu0, wall0 = time.process_time(), time.monotonic()
         end = time.monotonic() + seconds
 
         async def caller() -> None:
@@ -331,11 +347,13 @@ def load(url: str, callers: int, seconds: float, rounds: int, warmup_s: float) -
                     calls.append([start, clock(), True, None, pid])
 
         await asyncio.gather(*(caller() for _ in range(callers)))
+        usage.update(cpu_s=time.process_time() - cpu0, wall_s=time.monotonic() - wall0)
         await stub.close()
         return calls
 
+    usage: dict[str, float] = {}
     calls = asyncio.run(main())
-    print("BENCH_RESULT " + json.dumps({"calls": calls}), flush=True)
+    print("BENCH_RESULT " + json.dumps({"calls": calls, **usage}), flush=True)
 
 
 # --------------------------------------------------------------------------- the driver
@@ -450,9 +468,13 @@ def run_n2(
             servers = _servers(procs, url, n)
             client = _load(procs, url, opts.n2_callers, opts.n2_duration_s, rounds, 0.5)
             client.expect("BENCH_GO", 120)
-            cpu0, wall0 = _cpu(servers), time.monotonic()
-            calls = json.loads(client.expect("BENCH_RESULT", 120 + opts.n2_duration_s))["calls"]
-            cores = (_cpu(servers) - cpu0) / (time.monotonic() - wall0)
+            nats_pid = NATS_PID.get(url, 0)
+            cpu0, nats0, wall0 = _cpu(servers), process_cpu(nats_pid), time.monotonic()
+            done_load = json.loads(client.expect("BENCH_RESULT", 120 + opts.n2_duration_s))
+            wall = time.monotonic() - wall0
+            cores = (_cpu(servers) - cpu0) / wall
+            nats_cores = (process_cpu(nats_pid) - nats0) / wall
+            calls = done_load["calls"]
             client.stop()
             for s in servers:
                 s.stop()
@@ -468,12 +490,15 @@ def run_n2(
                 "calls_per_s": len(done) / span if span > 0 else 0.0,
                 "per_instance": sorted(per_pid.values(), reverse=True),
                 "server_cores": cores,
+                "client_cores": done_load["cpu_s"] / max(1e-9, done_load["wall_s"]),
+                "nats_server_cores": nats_cores,
                 "loadavg": os.getloadavg()[0],
             }
             log(
                 f"    N2 {n} instance{'s' if n > 1 else ' '} {results[str(n)]['calls_per_s']:,.0f} "
-                f"calls/s (per instance {results[str(n)]['per_instance']}; the servers used "
-                f"{cores:.2f} cores; load average {os.getloadavg()[0]:.1f})"
+                f"calls/s (per instance {results[str(n)]['per_instance']}; cores used: servers "
+                f"{cores:.2f}, client {results[str(n)]['client_cores']:.2f}, nats-server "
+                f"{nats_cores:.2f}; load average {os.getloadavg()[0]:.1f})"
             )
         passes.append({"order": order, "results": results})
 
@@ -486,9 +511,12 @@ def run_n2(
         "callers": opts.n2_callers,
         "passes": passes,
         "calls_per_s": {str(n): med(n) for n in opts.n2_instances},
-        "server_cores": {
-            str(n): statistics.median(p["results"][str(n)]["server_cores"] for p in passes)
-            for n in opts.n2_instances
+        **{
+            key: {
+                str(n): statistics.median(p["results"][str(n)][key] for p in passes)
+                for n in opts.n2_instances
+            }
+            for key in ("server_cores", "client_cores", "nats_server_cores")
         },
         "ratio_to_1": {
             str(n): statistics.median(
@@ -652,12 +680,19 @@ def render_nats(out: dict[str, Any]) -> str:
             f"N2 over NATS, work() of about {WORK_MS:g} ms ({n2['rounds']:,} rounds), "
             f"{n2['callers']} concurrent callers"
         )
-        lines.append(f"  {'instances':<11} {'calls/s':>9} {'/ 1 inst':>10} {'server cores':>13}")
+        lines.append(
+            f"  {'instances':<11} {'calls/s':>9} {'/ 1 inst':>10}   cores used: "
+            f"{'servers':>7} {'client':>6} {'nats-server':>11}"
+        )
         for n, rate in n2["calls_per_s"].items():
-            cores = n2.get("server_cores", {}).get(n)
+            used = [
+                n2.get(key, {}).get(n)
+                for key in ("server_cores", "client_cores", "nats_server_cores")
+            ]
+            shown = ["-" if u is None else format(u, ".2f") for u in used]
             lines.append(
-                f"  {n:<11} {rate:>9,.0f} {n2['ratio_to_1'][n]:>9.2f}x "
-                f"{'-' if cores is None else format(cores, '.2f'):>13}"
+                f"  {n:<11} {rate:>9,.0f} {n2['ratio_to_1'][n]:>9.2f}x   {'':12}"
+                f"{shown[0]:>7} {shown[1]:>6} {shown[2]:>11}"
             )
     n3 = out.get("N3")
     if n3 and "error" not in n3:
