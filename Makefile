@@ -35,6 +35,7 @@ demo-nats: install
 bench: install
 	$(BIN)/python -m pip install -q -e '.[bench]'
 	$(BIN)/python -m bench.run
+	$(BIN)/python -m bench.callbacks
 
 # Fuzz the server's receive path for FUZZ_SECONDS (default 60). atheris is
 # installed here only; if it cannot be, the harness runs its mutation fallback.
@@ -43,10 +44,12 @@ fuzz: install
 	$(BIN)/python fuzz/fuzz_receive.py -max_total_time=$(or $(FUZZ_SECONDS),60) -print_final_stats=1 -artifact_prefix=fuzz/
 
 # Many clients, injected faults, replies matched to calls; then streams both ways, every item
-# matched to its stream; SOAK_SECONDS (default 120) each.
+# matched to its stream; then callbacks at 1,000/s, each matched to its call; SOAK_SECONDS
+# (default 120) each.
 soak: install
 	$(BIN)/python -m tests.hardening.soak --seconds $(or $(SOAK_SECONDS),120)
 	$(BIN)/python -m tests.hardening.soak_streams --seconds $(or $(SOAK_SECONDS),120)
+	$(BIN)/python -m tests.hardening.soak_callbacks --seconds $(or $(SOAK_SECONDS),120) --rate 1000
 
 clean:
 	rm -rf $(VENV) dist build .mypy_cache .ruff_cache .pytest_cache

@@ -20,7 +20,7 @@ import asyncio
 import logging
 import sys
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +40,8 @@ from srpc.protocol import (  # noqa: E402
     Hello,
     MessageReader,
     Ping,
+    ServerErrorReply,
+    ServerReply,
     StreamEnd,
     StreamItem,
     encode_message,
@@ -74,6 +76,9 @@ class ShapesInterface(ABC):
     @abstractmethod
     def upper(self, values: Iterator[str]) -> AsyncIterator[str]: ...
 
+    @abstractmethod
+    async def visit(self, n: int, fn: Callable[[int], Awaitable[int]]) -> int: ...
+
 
 class Shapes(ShapesInterface):
     def total(self, *values: int) -> int:
@@ -98,9 +103,13 @@ class Shapes(ShapesInterface):
         async for value in values:  # type: ignore[attr-defined]
             yield value.upper()
 
+    async def visit(self, n: int, fn: Callable[[int], Awaitable[int]]) -> int:
+        return sum([await fn(i) for i in range(min(n, 3))])
+
 
 SHAPES = ServiceDescriptor("shapes", ShapesInterface, "shapes-fuzz",
-                           ("total", "mixed", "nested", "later", "count", "summed", "upper"))
+                           ("total", "mixed", "nested", "later", "count", "summed", "upper",
+                            "visit"))
 
 
 class ShapesServer(Server):
@@ -264,6 +273,16 @@ def seeds() -> list[bytes]:
         + b"".join(_item(i, i) for i in range(4)) + _msg(Cancel(2)),
         b"\x00" + _hello(calc) + _call(1, "add", (1, 2), {}) + _msg(Credit(1, 1, 1))
         + _item(1, 5),
+        # Callbacks: the client's answers to the server's callback requests, right and wrong.
+        b"\x01" + _hello(SHAPES) + _call(1, "visit", (2, 0), {})
+        + _msg(ServerReply(1, 1, msgspec.Raw(b"\x05")))
+        + _msg(ServerReply(1, 2, msgspec.Raw(b"\xa1x")))
+        + _msg(ServerReply(1, 9, msgspec.Raw(b"\x01"))),
+        b"\x01" + _hello(SHAPES) + _call(2, "visit", (3, 0), {})
+        + _msg(ServerErrorReply(2, 1, 0, "builtins", "KeyError", "k", msgspec.Raw(b"\x91\x01"), "",
+                                msgspec.Raw(b"\x80"))) + _msg(Cancel(2)),
+        b"\x01" + _hello(SHAPES) + _call(3, "visit", (1, 7), {}) + _call(4, "total", (1,), {})
+        + _msg(ServerReply(4, 1, msgspec.Raw(b"\x01"))),
     ]
     return out
 

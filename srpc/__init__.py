@@ -6,6 +6,7 @@ Importing ``srpc`` never imports the stub compiler (libcst, jinja2, typer).
 """
 
 from srpc._version import __version__
+from srpc.callbacks import MAX_CALLBACK_DEPTH
 from srpc.client import AsyncClient, SyncClient, close, with_timeout
 from srpc.client_streams import AsyncResultStream, ResultStream
 from srpc.context import CallContext, current_call
@@ -14,6 +15,8 @@ from srpc.dispatch import inline
 from srpc.errors import (
     AddressInUse,
     AuthenticationFailed,
+    CallbackExpired,
+    CallbackTooDeep,
     CallTimeout,
     ConnectError,
     ConnectionLost,
@@ -29,12 +32,15 @@ from srpc.errors import (
 from srpc.server import Server
 
 __all__ = [
+    "MAX_CALLBACK_DEPTH",
     "AddressInUse",
     "AsyncClient",
     "AsyncResultStream",
     "AuthenticationFailed",
     "CallContext",
     "CallTimeout",
+    "CallbackExpired",
+    "CallbackTooDeep",
     "ConnectError",
     "ConnectionLost",
     "IncompatibleStub",

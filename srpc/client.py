@@ -29,6 +29,7 @@ from typing import Any, ClassVar, TypeVar, overload
 from srpc import memory
 from srpc import nats as _nats
 from srpc._address import resolve_address
+from srpc.callbacks import ClientCallbacks, callback_depth
 from srpc.client_streams import (
     AsyncResultStream,
     AsyncSender,
@@ -66,6 +67,7 @@ from srpc.protocol import (
     ErrorReply,
     Message,
     Reply,
+    ServerRequest,
     encode_message,
     encode_request,
 )
@@ -177,6 +179,11 @@ class _Settings:
             if codec.stream_result or codec.stream_param is not None
         )
         """Procedures whose result or an argument streams: not the unary fast path."""
+        self.with_callbacks = frozenset(
+            name for name, codec in procedures.items() if codec.callbacks
+        )
+        """Procedures that take callbacks (SPEC 12a): not the unary fast path either."""
+        self.special = self.streaming | self.with_callbacks
 
     def open_stream(self, timeout: float) -> ByteStream:
         """A new connected byte stream to the server; raises ``OSError``."""
@@ -218,6 +225,41 @@ class _Settings:
         if name in kwargs:
             return args, {**kwargs, name: None}, kwargs[name]
         raise InvalidArguments(f"{codec.label}: missing the streamed argument {name!r}")
+
+    def split_callbacks(
+        self, proc: str, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> tuple[tuple[Any, ...], dict[str, Any], list[Any]]:
+        """The request's arguments with each callback's place holding its number, and the
+        callbacks (the caller's objects or functions) in that order."""
+        codec = self.codec.procedures[proc]
+        values = list(args)
+        kwargs = dict(kwargs)
+        targets: list[Any] = []
+        for number, param in enumerate(codec.callbacks):
+            if param.index is not None and param.index < len(values):
+                target = values[param.index]
+                values[param.index] = number
+            elif param.name in kwargs:
+                target = kwargs[param.name]
+                kwargs[param.name] = number
+            else:
+                raise InvalidArguments(f"{codec.label}: missing the callback {param.name!r}")
+            if param.interface is None:
+                if not callable(target):
+                    raise InvalidArguments(
+                        f"{codec.label}: {param.name!r} must be a callable, not "
+                        f"{type(target).__qualname__}"
+                    )
+            else:
+                missing = [m for m in param.methods if not callable(getattr(target, m, None))]
+                if missing:
+                    raise InvalidArguments(
+                        f"{codec.label}: {param.name!r} must implement "
+                        f"{param.interface.__qualname__}; {type(target).__qualname__} has no "
+                        f"method {missing[0]!r}"
+                    )
+            targets.append(target)
+        return tuple(values), kwargs, targets
 
     def _cannot_encode(self, proc: str, exc: Exception) -> InvalidArguments:
         return InvalidArguments(
@@ -336,6 +378,29 @@ class _Slot:
 
     def ready(self) -> bool:
         return self.message is not None
+
+
+class _CallbackSlot(_Slot):
+    """What a sync call that passed callbacks waits on: its answer, while the server's
+    callback requests go to ``callbacks``, which runs each on a worker thread.
+
+    Never on the calling thread, though it is idle: it may be the one reading
+    the connection, and a callback it ran could wait for another callback of
+    the same call that nobody would read then.
+    """
+
+    __slots__ = ("callbacks",)
+
+    def __init__(self, callbacks: ClientCallbacks) -> None:
+        super().__init__()
+        self.callbacks = callbacks
+
+    def push(self, message: Message) -> None:
+        """Under the connection's lock: ``serve`` only hands the request on."""
+        if type(message) is ServerRequest:
+            self.callbacks.serve(message)
+        else:
+            super().push(message)
 
 
 class _SyncConnection:
@@ -590,11 +655,7 @@ class _SyncConnection:
                 with lock:
                     if slot.ready():
                         return
-                    if (
-                        deadline is not None
-                        and slot.error is None
-                        and _monotonic() >= deadline
-                    ):
+                    if deadline is not None and slot.error is None and _monotonic() >= deadline:
                         if forget:
                             self.calls.pop(id, None)
                         raise CallTimeout(f"{self.label}: no reply within the timeout")
@@ -848,8 +909,10 @@ class SyncClient(_StubBase):
         timeout = self._srpc_timeout
         if _serving[0]:  # this process serves calls: a call from an implementation inherits
             timeout = inherited_timeout(timeout)  # what remains of its deadline
-        if proc in settings.streaming:
-            return self._srpc_client_stream(connection, proc, args, kwargs, timeout)
+        if proc in settings.special:
+            if proc in settings.streaming:
+                return self._srpc_client_stream(connection, proc, args, kwargs, timeout)
+            return self._srpc_callback_call(connection, proc, args, kwargs, timeout)
         deadline = None if timeout is None else now + timeout
         id = next(settings.ids)
         try:
@@ -864,6 +927,42 @@ class SyncClient(_StubBase):
             except DECODE_ERRORS:
                 return codec.decode_result(message.result)  # raises InvalidResult
         return settings.result(proc, message)
+
+    def _srpc_callback_call(
+        self,
+        connection: _SyncConnection,
+        proc: str,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        timeout: float | None,
+    ) -> Any:
+        """A call that passes callbacks: served on worker threads while this thread waits
+        (and reads the connection whenever no other thread does)."""
+        settings = self._srpc_settings
+        depth = callback_depth()
+        args, kwargs, targets = settings.split_callbacks(proc, args, kwargs)
+        codec = settings.codec.procedures[proc]
+        id = next(settings.ids)
+        frame = settings.encode(id, proc, args, kwargs, timeout)
+        deadline = None if timeout is None else _monotonic() + timeout
+
+        def send(frame: bytes | bytearray) -> None:
+            with contextlib.suppress(SrpcError):  # a lost connection fails the call itself
+                connection.send_frame(frame, None)
+
+        slot = _CallbackSlot(
+            ClientCallbacks(id, codec.label, codec.callbacks, targets, send, depth, settings.known)
+        )
+        try:
+            connection.start(slot, id, frame, deadline)
+            connection.wait_ready(slot, id, deadline)
+        except CallTimeout as exc:
+            connection.cancel(id)
+            raise settings.timed_out(proc, timeout, exc) from None
+        finally:
+            slot.callbacks.close()
+        assert slot.message is not None
+        return settings.result(proc, slot.message)
 
     def _srpc_open(
         self,
@@ -1005,6 +1104,11 @@ class _AsyncConnection(asyncio.BufferedProtocol):
                     continue
                 if type(waiting) is AsyncStreamState:
                     waiting.push(message)
+                elif type(waiting) is _AsyncCallbackWait:
+                    if type(message) is ServerRequest:
+                        waiting.callbacks.serve(message)
+                    elif not waiting.future.done():
+                        waiting.future.set_result(message)
                 elif type(message) is Reply or type(message) is ErrorReply:
                     if not waiting.done():
                         waiting.set_result(message)
@@ -1031,20 +1135,29 @@ class _AsyncConnection(asyncio.BufferedProtocol):
         for future in futures:
             if type(future) is AsyncStreamState:
                 future.fail(lost)
+            elif type(future) is _AsyncCallbackWait:
+                if not future.future.done():
+                    future.future.set_exception(lost)
             elif not future.done():
                 future.set_exception(lost)
         self.resume_writing()
         if self.transport is not None:
             self.transport.abort()
 
-    async def call(self, frame: bytearray, id: int, timeout: float | None) -> Message:
+    async def call(
+        self,
+        frame: bytearray,
+        id: int,
+        timeout: float | None,
+        callbacks: ClientCallbacks | None = None,
+    ) -> Message:
         session = self.session
         if session.failure is not None:
             raise ConnectionLost(str(session.failure))
         if len(frame) - 4 > session.server_max_frame:
             session.check_request_size(len(frame) - 4)
         future: asyncio.Future[Message] = self.loop.create_future()
-        self.calls[id] = future
+        self.calls[id] = future if callbacks is None else _AsyncCallbackWait(future, callbacks)
         assert self.transport is not None
         try:
             self.transport.write(frame)
@@ -1099,6 +1212,17 @@ class _AsyncConnection(asyncio.BufferedProtocol):
             # Shielded: on a timeout only this call stops waiting, not the others.
             await asyncio.shield(self.write_ready)
         return await answer
+
+
+class _AsyncCallbackWait:
+    """What an async call that passed callbacks waits on: its answer's future, and the
+    callbacks the server's requests go to."""
+
+    __slots__ = ("callbacks", "future")
+
+    def __init__(self, future: asyncio.Future[Message], callbacks: ClientCallbacks) -> None:
+        self.future = future
+        self.callbacks = callbacks
 
 
 class _AsyncShared:
@@ -1207,8 +1331,10 @@ class AsyncClient(_StubBase):
         timeout = self._srpc_timeout
         if _serving[0]:  # this process serves calls: a call from an implementation inherits
             timeout = inherited_timeout(timeout)  # what remains of its deadline
-        if proc in settings.streaming:
-            return await self._srpc_client_stream(proc, args, kwargs, timeout)
+        if proc in settings.special:
+            if proc in settings.streaming:
+                return await self._srpc_client_stream(proc, args, kwargs, timeout)
+            return await self._srpc_callback_call(proc, args, kwargs, timeout)
         id = next(settings.ids)
         frame = settings.encode(id, proc, args, kwargs, timeout)
         shared = self._srpc_shared
@@ -1224,6 +1350,43 @@ class AsyncClient(_StubBase):
             message = await connection.call(frame, id, timeout)
         except CallTimeout as exc:
             raise settings.timed_out(proc, timeout, exc) from None
+        return settings.result(proc, message)
+
+    async def _srpc_callback_call(
+        self, proc: str, args: tuple[Any, ...], kwargs: dict[str, Any], timeout: float | None
+    ) -> Any:
+        """A call that passes callbacks: plain-def ones run on worker threads, async ones as
+        tasks of this loop, while the call waits."""
+        settings = self._srpc_settings
+        depth = callback_depth()
+        args, kwargs, targets = settings.split_callbacks(proc, args, kwargs)
+        codec = settings.codec.procedures[proc]
+        connection = await self._srpc_shared.get()
+        id = next(settings.ids)
+        frame = settings.encode(id, proc, args, kwargs, timeout)
+        loop = connection.loop
+
+        def send(frame: bytes | bytearray) -> None:  # from a worker thread
+            with contextlib.suppress(RuntimeError):  # the loop is closed: the call is over
+                loop.call_soon_threadsafe(connection.send, frame)
+
+        callbacks = ClientCallbacks(
+            id,
+            codec.label,
+            codec.callbacks,
+            targets,
+            send,
+            depth,
+            settings.known,
+            loop,
+            connection.send,
+        )
+        try:
+            message = await connection.call(frame, id, timeout, callbacks)
+        except CallTimeout as exc:
+            raise settings.timed_out(proc, timeout, exc) from None
+        finally:
+            callbacks.close()
         return settings.result(proc, message)
 
     async def _srpc_open_stream(

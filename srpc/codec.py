@@ -478,10 +478,15 @@ class ProcedureCodec:
     """Its position among the positional parameters (``None``: keyword-only)."""
     stream_item: Any = None
     stream_item_decoder: msgspec.msgpack.Decoder[Any] | None = None
+    callbacks: tuple[CallbackParam, ...] = ()
+    """The callback parameters (SPEC 12a), in parameter order; in the request each one's
+    place holds its index in this tuple, and the implementation gets a proxy there."""
+    title: str = ""
+    """The label of a callback's method, which is not a procedure of the service."""
 
     @property
     def label(self) -> str:
-        return f"{self.service}.{self.name}()"
+        return self.title or f"{self.service}.{self.name}()"
 
     # -- server side ---------------------------------------------------------
 
@@ -575,9 +580,11 @@ class ProcedureCodec:
         fast = None
         if all(name in untyped.fast for name, tp in self.positional if _contains_untyped(tp)):
             try:
-                fast = msgspec.msgpack.Decoder(tuple.__class_getitem__(
-                    tuple(restrict(tp, True) for _, tp in self.positional) or ()
-                ))
+                fast = msgspec.msgpack.Decoder(
+                    tuple.__class_getitem__(
+                        tuple(restrict(tp, True) for _, tp in self.positional) or ()
+                    )
+                )
             except (NotRestrictable, TypeError):
                 fast = None
         return _BoundedDecoder(full, fast, self)  # type: ignore[return-value]
@@ -681,7 +688,8 @@ class ProcedureCodec:
         if count > MAX_ELEMENTS or count > len(kwargs):
             raise InvalidArguments(
                 f"{self.label}: a map of {count} keyword arguments is over the limit "
-                f"of {MAX_ELEMENTS}" if count <= len(kwargs)
+                f"of {MAX_ELEMENTS}"
+                if count <= len(kwargs)
                 else f"{self.label}: malformed keyword arguments (truncated map)"
             )
         try:
@@ -746,8 +754,10 @@ class ProcedureCodec:
         match = _PATH.search(text)
         if match is None:
             if name:
-                return (f"{self.label}: argument {short_name(name)}: {_cut(text)} "
-                        f"- at `{name[:MAX_NAME_ECHO]}`")
+                return (
+                    f"{self.label}: argument {short_name(name)}: {_cut(text)} "
+                    f"- at `{name[:MAX_NAME_ECHO]}`"
+                )
             return f"{self.label}: {_cut(text)}"
         index, rest = match.groups()
         if positional and index:
@@ -761,8 +771,10 @@ class ProcedureCodec:
             name = "arguments"
         else:
             rest = index + rest
-        return (f"{self.label}: argument {short_name(name)}: {_cut(text[: match.start()])} "
-                f"- at `{name[:MAX_NAME_ECHO]}{_cut(rest)}`")
+        return (
+            f"{self.label}: argument {short_name(name)}: {_cut(text[: match.start()])} "
+            f"- at `{name[:MAX_NAME_ECHO]}{_cut(rest)}`"
+        )
 
     def check_result(self, value: Any) -> bytes:
         """Encode ``value`` and validate it against the declared return type."""
@@ -1017,11 +1029,121 @@ def _type_name(tp: Any) -> str:
     return repr(tp).replace("typing.", "")
 
 
+@dataclass(frozen=True)
+class CallbackParam:
+    """A parameter whose argument is a callback: an object implementing another interface of
+    the module (``interface`` set) or a ``Callable[[A, B], R]`` (``interface`` is ``None``,
+    its one method is ``__call__``)."""
+
+    name: str
+    index: int | None
+    """Its position among the positional parameters (``None``: keyword-only)."""
+    interface: type | None
+    methods: dict[str, ProcedureCodec]
+    """Each callable method's codec: the client validates the arguments, the server the
+    result, as for a procedure."""
+    is_async: dict[str, bool]
+    """Whether each method is ``async def`` (a Callable whose result is awaitable)."""
+    label: str
+
+
+_CALLABLE_ORIGINS = (collections.abc.Callable,)
+_AWAITABLE_ORIGINS = (collections.abc.Awaitable, collections.abc.Coroutine)
+
+
+def _callback_param(
+    service: str,
+    label: str,
+    interface: type,
+    pname: str,
+    index: int | None,
+    tp: Any,
+    deferred_names: tuple[tuple[str, str, str], ...],
+) -> CallbackParam | None:
+    """The callback ``tp`` declares for parameter ``pname``, or ``None`` when it is data."""
+    where = f"{label}: parameter {pname!r}"
+    if typing.get_origin(tp) in _CALLABLE_ORIGINS or tp in _CALLABLE_ORIGINS:
+        args = typing.get_args(tp)
+        if len(args) != 2 or args[0] is Ellipsis or not isinstance(args[0], list):
+            raise InterfaceTypeError(
+                f"{where} is a Callable without typed parameters; declare them: "
+                "Callable[[int, str], bool]"
+            )
+        params, result = args
+        is_async = typing.get_origin(result) in _AWAITABLE_ORIGINS
+        if is_async:
+            inner = typing.get_args(result)
+            result = inner[-1] if inner else Any
+        holder = _callable_holder(params, result, is_async)
+        codec = build_procedure(
+            service,
+            holder,
+            "__call__",
+            deferred_names,
+            callback_of=f"callback {pname!r} of {label}",
+        )
+        return CallbackParam(pname, index, None, {"__call__": codec}, {"__call__": is_async}, where)
+    if not (
+        isinstance(tp, type)
+        and inspect.isabstract(tp)
+        and tp.__module__.partition(".")[0] not in sys.stdlib_module_names  # Iterator & co.
+    ):
+        return None
+    if tp is interface or issubclass(interface, tp):
+        raise InterfaceTypeError(f"{where}: the service's own interface cannot be a callback")
+    names = [
+        name
+        for klass in reversed(tp.__mro__)
+        for name in vars(klass)
+        if name in getattr(tp, "__abstractmethods__", ())
+    ]
+    methods: dict[str, ProcedureCodec] = {}
+    flags: dict[str, bool] = {}
+    for method in dict.fromkeys(names):
+        function = getattr(tp, method)
+        if not callable(function):
+            raise InterfaceTypeError(
+                f"{where}: callback interface {tp.__qualname__} has a non-method "
+                f"abstract member {method!r}"
+            )
+        methods[method] = build_procedure(
+            service,
+            tp,
+            method,
+            deferred_names,
+            callback_of=f"callback {pname!r} of {label}: {tp.__qualname__}.{method}()",
+        )
+        flags[method] = inspect.iscoroutinefunction(function)
+    return CallbackParam(pname, index, tp, methods, flags, where)
+
+
+def _callable_holder(params: list[Any], result: Any, is_async: bool) -> type:
+    """A class whose ``__call__`` declares ``params`` and ``result``: a Callable's codec is
+    built like an interface method's."""
+
+    def __call__(self: Any, *args: Any) -> Any:  # pragma: no cover - never called
+        raise NotImplementedError
+
+    parameters = [inspect.Parameter("self", inspect.Parameter.POSITIONAL_ONLY)]
+    annotations: dict[str, Any] = {}
+    for i, param in enumerate(params):
+        parameters.append(
+            inspect.Parameter(f"arg{i}", inspect.Parameter.POSITIONAL_ONLY, annotation=param)
+        )
+        annotations[f"arg{i}"] = param
+    annotations["return"] = result
+    __call__.__signature__ = inspect.Signature(parameters, return_annotation=result)  # type: ignore[attr-defined]
+    __call__.__annotations__ = annotations
+    return type("Callable", (), {"__call__": __call__})
+
+
 def build_procedure(
     service: str,
     interface: type,
     name: str,
     deferred_names: tuple[tuple[str, str, str], ...] = (),
+    *,
+    callback_of: str | None = None,
 ) -> ProcedureCodec:
     """The codec of one procedure, or :class:`InterfaceTypeError` naming what cannot travel.
 
@@ -1030,7 +1152,7 @@ def build_procedure(
     the names the interface imports only under ``TYPE_CHECKING``, imported here.
     Validation is never silently off: an annotation that does not resolve is an error.
     """
-    label = f"{service}.{name}()"
+    label = f"{service}.{name}()" if callback_of is None else callback_of
     function = getattr(interface, name)
     signature = inspect.signature(function)
     params = list(signature.parameters.values())
@@ -1047,8 +1169,20 @@ def build_procedure(
     var_keyword: Any = None
     min_positional = 0
     needs_keywords = False
+    callbacks: list[CallbackParam] = []
     for p in params:
         tp = hints.get(p.name, Any)
+        if p.kind not in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD):
+            index = None if p.kind is inspect.Parameter.KEYWORD_ONLY else len(positional)
+            callback = _callback_param(service, label, interface, p.name, index, tp, deferred_names)
+            if callback is not None:
+                if callback_of is not None:
+                    raise InterfaceTypeError(
+                        f"{label}: parameter {p.name!r}: a callback's methods cannot take "
+                        "callbacks themselves"
+                    )
+                callbacks.append(callback)
+                tp = int  # on the wire: the callback's index among the call's callbacks
         if p.default is None and not _admits_none(tp):
             tp = typing.Optional[tp]  # noqa: UP045 - implicit Optional, as stubgen types it
         is_stream, item = _stream_item(tp)
@@ -1076,6 +1210,13 @@ def build_procedure(
             min_positional = len(positional)
     return_type = hints.get("return", Any)
     streams = _streams(name, hints, positional, keyword)
+    if callbacks and (streams.result or streams.param is not None):
+        raise InterfaceTypeError(
+            f"{label}: a procedure that streams cannot take callbacks (yet); pass the "
+            "callback to a unary procedure"
+        )
+    if callback_of is not None and (streams.result or streams.param is not None):
+        raise InterfaceTypeError(f"{label}: a callback's methods cannot stream")
     if streams.result:
         return_type = streams.result_item
     _check_travels(label, "the result", return_type)
@@ -1110,6 +1251,8 @@ def build_procedure(
         stream_param_index=streams.param_index,
         stream_item=streams.param_item,
         stream_item_decoder=None if streams.param is None else _decoder_for(streams.param_item),
+        callbacks=tuple(callbacks),
+        title="" if callback_of is None else label,
     )
 
 
@@ -1218,7 +1361,7 @@ def _concrete(tp: Any) -> Any:
         return origin if dtype is None else typing.Annotated[origin, _DType(dtype)]
     if origin is os.PathLike:  # os.PathLike[str]: sent as its str, received as a Path
         return pathlib.Path
-    if not args:
+    if not args or origin in _CALLABLE_ORIGINS:  # a Callable is a callback: kept as declared
         return tp
     new = tuple(a if a is Ellipsis else _concrete(a) for a in args)
     if origin in _AS_LIST:

@@ -29,23 +29,40 @@ import asyncio
 import contextlib
 import inspect
 import logging
-import os
-import queue
-import threading
 import time
 from collections import deque
 from collections.abc import Callable, Coroutine
 from typing import Any, Protocol, TypeVar
 
+from srpc.callbacks import MAX_CALLBACK_DEPTH, ServerCallbacks, proxies
 from srpc.codec import ProcedureCodec, service_codec
 from srpc.context import CallContext, InlineSlot, _current, bind_inline_slot, serving
 from srpc.descriptor import ServiceDescriptor
-from srpc.errors import ConnectError, InvalidArguments, ProtocolError
+from srpc.errors import (
+    CallbackExpired,
+    CallTimeout,
+    ConnectError,
+    ConnectionLost,
+    InvalidArguments,
+    ProtocolError,
+    SrpcError,
+)
 from srpc.metrics import MetricsWriter
-from srpc.protocol import Cancel, Credit, Message, Request, StreamEnd, StreamItem, encode_message
+from srpc.protocol import (
+    Cancel,
+    Credit,
+    Message,
+    Request,
+    ServerErrorReply,
+    ServerReply,
+    StreamEnd,
+    StreamItem,
+    encode_message,
+)
 from srpc.remote_errors import error_reply, exception_name, interface_exceptions
 from srpc.server_log import CallFailureLog
 from srpc.server_streams import AsyncArgumentStream, ResultStream, SyncArgumentStream
+from srpc.workers import WorkerPool
 
 __all__ = ["Dispatcher", "Responder", "inline"]
 
@@ -121,6 +138,7 @@ class _Procedure:
         self.inline = (
             not self.is_async
             and not self.streams
+            and not codec.callbacks  # waits for its client: never on the loop
             and (inline or bool(getattr(method, _INLINE, False)))
         )
 
@@ -128,54 +146,6 @@ class _Procedure:
 def default_workers_per_connection(max_workers: int) -> int:
     """Half the pool, at least one thread: a connection can never hold every thread."""
     return max(1, max_workers // 2)
-
-
-class _WorkerPool:
-    """Daemon worker threads, started as calls need them, up to ``max_workers``."""
-
-    def __init__(self, max_workers: int | None, name: str) -> None:
-        if max_workers is None:
-            max_workers = min(32, (os.cpu_count() or 1) + 4)
-        if max_workers < 1:
-            raise ValueError("max_workers must be at least 1")
-        self.max_workers = max_workers
-        self.name = name
-        self.queue: queue.SimpleQueue[tuple[Callable[..., None], tuple[Any, ...]] | None]
-        self.queue = queue.SimpleQueue()
-        self.idle = threading.Semaphore(0)
-        self.threads: list[threading.Thread] = []
-        self.closed = False
-
-    def submit(self, fn: Callable[..., None], *args: Any) -> None:
-        if self.closed:
-            raise RuntimeError("the worker pool is shut down")
-        self.queue.put((fn, args))
-        if not self.idle.acquire(blocking=False) and len(self.threads) < self.max_workers:
-            thread = threading.Thread(
-                target=self._work, name=f"{self.name}-{len(self.threads)}", daemon=True
-            )
-            self.threads.append(thread)
-            thread.start()
-
-    def _work(self) -> None:
-        get = self.queue.get
-        while True:
-            item = get()
-            if item is None:
-                return
-            fn, args = item
-            try:
-                fn(*args)
-            except BaseException:  # pragma: no cover - the dispatcher's runners catch everything
-                log.exception("a worker's task failed")
-            del item, fn, args
-            self.idle.release()
-
-    def shutdown(self) -> None:
-        """Stop taking work; idle threads exit, busy ones when their call returns."""
-        self.closed = True
-        for _ in self.threads:
-            self.queue.put(None)
 
 
 class _Lane:
@@ -188,10 +158,13 @@ class _Lane:
     calls of each busy connection, not behind all of them (round-robin in effect).
     """
 
-    __slots__ = ("running", "waiting")
+    __slots__ = ("lent", "running", "waiting")
 
     def __init__(self) -> None:
         self.running = 0
+        self.lent = 0
+        """Threads of this connection's calls that wait for a callback's answer: they are
+        lent back (not counted in ``running``), at most MAX_CALLBACK_DEPTH at a time."""
         self.waiting: deque[tuple[_Call, tuple[Any, ...], dict[str, Any]]] = deque()
 
 
@@ -201,6 +174,7 @@ class _Call:
 
     __slots__ = (
         "argument",
+        "callbacks",
         "context",
         "finished",
         "id",
@@ -241,6 +215,7 @@ class _Call:
         self.items_in = 0
         self.items_out = 0
         self.lane: _Lane | None = None
+        self.callbacks: ServerCallbacks | None = None
 
     def receive(self, message: Message) -> None:
         """A message the caller sent for this call (on the loop); ProtocolError if it may not."""
@@ -253,6 +228,8 @@ class _Call:
             self.argument.push(message.item)  # type: ignore[union-attr]
         elif kind is StreamEnd and self.argument is not None:
             self.argument.end()
+        elif (kind is ServerReply or kind is ServerErrorReply) and self.callbacks is not None:
+            self.callbacks.receive(message)  # type: ignore[arg-type]
         else:
             raise ProtocolError(
                 f"unexpected {kind.__name__} for call {self.id} ({self.procedure.name})"
@@ -264,12 +241,24 @@ class _Call:
             return
         self.context.cancel()
         self.reason = reason
+        if self.callbacks is not None:
+            self.callbacks.end(_ended(self, reason))
         if self.argument is not None:
             self.argument.abort()
         if self.task is not None:
             self.task.cancel()
         if self.result is not None:
             self.result.cancel()
+
+
+def _ended(call: _Call, reason: str) -> SrpcError:
+    """What a proxy of ``call``'s callbacks raises once the call was stopped for ``reason``."""
+    label = call.procedure.codec.label
+    if reason == "ConnectionLost":
+        return ConnectionLost(f"{label}: the caller was lost during the call")
+    if reason == "DeadlineExceeded":
+        return CallTimeout(f"{label}: the call's deadline passed")
+    return CallbackExpired(f"{label}: the call was stopped ({reason}); its callbacks are gone")
 
 
 class Dispatcher:
@@ -305,7 +294,7 @@ class Dispatcher:
         """Whether finished calls are recorded (the metrics log, or an observer is set)."""
         self.send_tracebacks = send_tracebacks
         self.failures = CallFailureLog() if failures is None else failures
-        self.pool = _WorkerPool(max_workers, f"srpc-{descriptor.name}")
+        self.pool = WorkerPool(max_workers, f"srpc-{descriptor.name}")
         if max_workers_per_connection is None:
             max_workers_per_connection = default_workers_per_connection(self.pool.max_workers)
         if max_workers_per_connection < 1:
@@ -386,6 +375,12 @@ class Dispatcher:
             size,
             received,
         )
+        if procedure.codec.callbacks:
+            try:
+                args, kwargs = self._with_proxies(call, args, kwargs)
+            except InvalidArguments as exc:
+                self._refuse(responder, request.id, procedure.name, exc, size, received)
+                return
         responder.attach(request.id, call)
         self.calls.add(call)
         if timeout is not None:
@@ -408,6 +403,44 @@ class Dispatcher:
                 self._submit(lane, call, args, kwargs)
             else:
                 lane.waiting.append((call, args, kwargs))
+
+    def _with_proxies(
+        self, call: _Call, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> tuple[tuple[Any, ...], dict[str, Any]]:
+        """``call``'s arguments with a proxy in each callback's place."""
+        assert self.loop is not None
+        pool = self.pool
+
+        def lend() -> bool:
+            lane = call.lane
+            if lane is None or lane.lent >= MAX_CALLBACK_DEPTH or pool.lent >= pool.max_workers * 4:
+                return False  # past the bounds the waiting thread stays counted
+            lane.running -= 1
+            lane.lent += 1
+            pool.lent += 1
+            self.pump(call.responder)
+            return True
+
+        def reclaim() -> None:
+            lane = call.lane
+            if lane is not None:
+                lane.running += 1
+                lane.lent -= 1
+            pool.lent -= 1
+
+        callbacks = ServerCallbacks(
+            call.id,
+            call.procedure.codec.label,
+            call.procedure.codec.callbacks,
+            call.responder.send,
+            self.loop,
+            self.known,
+            call.context.time_remaining,
+            lend,
+            reclaim,
+        )
+        call.callbacks = callbacks
+        return proxies(callbacks, args, kwargs)
 
     def _submit(
         self, lane: _Lane, call: _Call, args: tuple[Any, ...], kwargs: dict[str, Any]
@@ -541,6 +574,8 @@ class Dispatcher:
         if call.finished:
             return
         call.finished = True
+        if call.callbacks is not None:
+            call.callbacks.end(CallbackExpired(f"{call.procedure.codec.label} has ended"))
         self.calls.discard(call)
         if call.procedure.streams:
             self.open_streams -= 1

@@ -42,6 +42,7 @@ from typing import Any, Final
 
 import msgspec
 
+from srpc import nats as _nats
 from srpc._address import resolve_address
 from srpc.descriptor import ServiceDescriptor
 from srpc.errors import (
@@ -79,7 +80,7 @@ from srpc.protocol import (
 )
 from srpc.security import resolve_token
 from srpc.session import ClientSession
-from srpc.transport import SocketStream, open_stream
+from srpc.transport import ByteStream, open_stream
 
 __all__ = [
     "ArgumentError",
@@ -137,8 +138,8 @@ def parse_target(target: str) -> tuple[str, int]:
     text = target.strip()
     if text.lower().startswith("nats://"):
         raise InvalidAddress(
-            f"target {target!r}: nats:// targets are not supported yet; "
-            "give the server's tcp://host:port"
+            f"target {target!r} is a NATS target: DynamicClient takes it "
+            "(nats://host:port/SERVICE), parse_target only tcp://host:port"
         )
     if not text:
         raise InvalidAddress("the target is empty; give tcp://host:port or host:port")
@@ -185,8 +186,15 @@ class DynamicClient:
         ssl: _ssl.SSLContext | None = None,
         max_frame: int = DEFAULT_MAX_FRAME,
     ) -> None:
-        self.host, self.port = parse_target(target)
-        self.label = f"{self.host}:{self.port}"
+        self._nats: Any = None
+        if _nats.is_nats(target):  # nats://host:port/SERVICE
+            from srpc.nats.client import DynamicTarget
+
+            self._nats = DynamicTarget(target, ssl)
+            self.host, self.port, self.label = target, 0, self._nats.label
+        else:
+            self.host, self.port = parse_target(target)
+            self.label = f"{self.host}:{self.port}"
         raw = resolve_token(token)
         self.token = None if raw is None else raw.decode("utf-8", "replace")
         self.timeout = timeout
@@ -196,7 +204,7 @@ class DynamicClient:
         self.service = ""
         """The server's service name, known once connected."""
         self.fingerprint = ""
-        self._stream: SocketStream | None = None
+        self._stream: ByteStream | None = None
         self._session: ClientSession[int] | None = None
         self._ids = itertools.count(1)
         self._buffer = bytearray(RECV_SIZE)
@@ -212,13 +220,25 @@ class DynamicClient:
             return 0.0
         start = time.perf_counter()
         label = self.label
+        session: ClientSession[int] = ClientSession(
+            DYNAMIC, label, token=self.token, max_frame=self.max_frame
+        )
+        if self._nats is not None:  # the link shook hands with one instance
+            self._stream, answer = self._nats.connect(
+                self.token, self.connect_timeout, self.max_frame
+            )
+            self._session = session
+            try:
+                session.handshake(answer)
+            except BaseException:
+                self.close()
+                raise
+            self.service, self.fingerprint = answer.service, answer.fingerprint
+            return time.perf_counter() - start
         try:
             stream = open_stream(self.host, self.port, self.connect_timeout, self.ssl)
         except OSError as exc:
             raise ConnectError(f"cannot connect to {label}: {_reason(exc)}") from None
-        session: ClientSession[int] = ClientSession(
-            DYNAMIC, label, token=self.token, max_frame=self.max_frame
-        )
         self._stream, self._session = stream, session
         try:
             stream.sendall(session.hello())
@@ -258,7 +278,7 @@ class DynamicClient:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    def _connected(self) -> tuple[SocketStream, ClientSession[int]]:
+    def _connected(self) -> tuple[ByteStream, ClientSession[int]]:
         self.connect()
         assert self._stream is not None and self._session is not None
         return self._stream, self._session

@@ -11,6 +11,8 @@ __all__ = [
     "AddressInUse",
     "AuthenticationFailed",
     "CallTimeout",
+    "CallbackExpired",
+    "CallbackTooDeep",
     "ConnectError",
     "ConnectionLost",
     "IncompatibleStub",
@@ -94,3 +96,13 @@ class RemoteError(SrpcError):
 
 class InvalidResult(SrpcError, TypeError):
     """The implementation returned a value that does not match the declared return type."""
+
+
+class CallbackExpired(SrpcError, RuntimeError):
+    """A callback proxy was used after the call that passed the callback had ended (a
+    callback is valid only while its call runs)."""
+
+
+class CallbackTooDeep(SrpcError, RecursionError):
+    """A call made from inside a callback would nest callbacks deeper than
+    :data:`srpc.MAX_CALLBACK_DEPTH`."""

@@ -49,6 +49,9 @@ __all__ = [
     "RefuseCode",
     "Reply",
     "Request",
+    "ServerErrorReply",
+    "ServerReply",
+    "ServerRequest",
     "StreamEnd",
     "StreamItem",
     "Welcome",
@@ -72,6 +75,9 @@ TAG_ERROR_REPLY: Final = 6
 TAG_STREAM_ITEM: Final = 7
 TAG_STREAM_END: Final = 8
 TAG_CANCEL: Final = 9
+TAG_SERVER_REQUEST: Final = 10
+TAG_SERVER_REPLY: Final = 11
+TAG_SERVER_ERROR_REPLY: Final = 12
 TAG_PING: Final = 13
 TAG_PONG: Final = 14
 TAG_GO_AWAY: Final = 15
@@ -79,12 +85,8 @@ TAG_CREDIT: Final = 16
 TAG_DESCRIBE: Final = 17
 TAG_DESCRIPTION: Final = 18
 
-RESERVED_TAGS: Final[dict[int, str]] = {
-    10: "ServerRequest: a call from server to client (id, proc, args, kwargs)",
-    11: "ServerReply: the client's answer to a ServerRequest (id, result)",
-    12: "ServerErrorReply: the client's error answer to a ServerRequest",
-}
-"""Tags 10-12 are reserved for these future messages; 19-63 for later protocol versions."""
+RESERVED_TAGS: Final[dict[int, str]] = {}
+"""Tags reserved for future messages of this version (none: 19-63 are for later versions)."""
 
 STREAM_WINDOW_ITEMS: Final = 256
 """Items a stream's sender may send before the receiver grants more (per call, each way)."""
@@ -205,6 +207,47 @@ class Credit(msgspec.Struct, array_like=True, tag=TAG_CREDIT, frozen=True, gc=Fa
     bytes: int
 
 
+class ServerRequest(msgspec.Struct, array_like=True, tag=TAG_SERVER_REQUEST, frozen=True, gc=False):
+    """Server -> client: call ``method`` of callback ``target`` (the index of the callback
+    among the arguments of call ``id``, in parameter order) with ``args``/``kwargs``.
+
+    ``seq`` numbers the callback requests of call ``id`` (from 1): callback ids are scoped
+    to the call that passed the callbacks, and the answer echoes both.
+    """
+
+    id: int
+    seq: int
+    target: int
+    method: str
+    args: msgspec.Raw
+    kwargs: msgspec.Raw
+
+
+class ServerReply(msgspec.Struct, array_like=True, tag=TAG_SERVER_REPLY, frozen=True, gc=False):
+    """Client -> server: callback request ``seq`` of call ``id`` returned ``result``."""
+
+    id: int
+    seq: int
+    result: msgspec.Raw
+
+
+class ServerErrorReply(
+    msgspec.Struct, array_like=True, tag=TAG_SERVER_ERROR_REPLY, frozen=True, gc=False
+):
+    """Client -> server: callback request ``seq`` of call ``id`` raised an exception; the
+    fields after ``seq`` are those of :class:`ErrorReply`."""
+
+    id: int
+    seq: int
+    kind: int
+    module: str
+    qualname: str
+    message: str
+    args: msgspec.Raw
+    traceback: str
+    attrs: msgspec.Raw
+
+
 class Ping(msgspec.Struct, array_like=True, tag=TAG_PING, frozen=True, gc=False):
     """Liveness probe; the peer answers with a Pong carrying the same ``nonce``."""
 
@@ -255,6 +298,9 @@ Message = Union[  # noqa: UP007
     GoAway,
     Describe,
     Description,
+    ServerRequest,
+    ServerReply,
+    ServerErrorReply,
 ]
 
 _encoder = msgspec.msgpack.Encoder()

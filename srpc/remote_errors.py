@@ -21,7 +21,7 @@ import msgspec
 from srpc import errors
 from srpc._address import is_loopback
 from srpc.codec import encoder
-from srpc.protocol import ErrorKind, ErrorReply
+from srpc.protocol import ErrorKind, ErrorReply, ServerErrorReply
 
 __all__ = [
     "RemoteTraceback",
@@ -240,8 +240,9 @@ def _instantiate(cls: type[BaseException], args: list[Any]) -> BaseException:
         return exc
 
 
-def rebuild_exception(reply: ErrorReply, known: ExceptionMap) -> BaseException:
-    """The exception the client raises for ``reply``."""
+def rebuild_exception(reply: ErrorReply | ServerErrorReply, known: ExceptionMap) -> BaseException:
+    """The exception the client raises for ``reply`` (the server, for a callback's
+    :class:`~srpc.protocol.ServerErrorReply`: the same fields)."""
     remote_name = (
         f"{reply.module}.{reply.qualname}" if reply.module != "builtins" else reply.qualname
     )

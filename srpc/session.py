@@ -60,6 +60,9 @@ from srpc.protocol import (
     RefuseCode,
     Reply,
     Request,
+    ServerErrorReply,
+    ServerReply,
+    ServerRequest,
     StreamEnd,
     StreamItem,
     Welcome,
@@ -163,9 +166,7 @@ class ClientSession(_Session[C]):
                 f"the server at {label} refused the client: {refuse.message}"
             )
         if refuse.code == RefuseCode.TOO_MANY_CONNECTIONS:
-            return TooManyConnections(
-                f"the server at {label} refused the client: {refuse.message}"
-            )
+            return TooManyConnections(f"the server at {label} refused the client: {refuse.message}")
         return ConnectError(f"the server at {label} refused the connection: {refuse.message}")
 
     def check_request_size(self, size: int) -> None:
@@ -181,7 +182,8 @@ class ClientSession(_Session[C]):
         (the call gave up) or it is about the connection itself.
 
         A call's last message (Reply, ErrorReply, StreamEnd) removes it from
-        the table; a stream item or a credit leaves it there. GoAway marks the
+        the table; a stream item, a credit or a callback request (ServerRequest:
+        the server calls one of the callbacks the call passed) leaves it there. GoAway marks the
         session closing: no new call may start on it. Raises
         :class:`ProtocolError` for a message a server may not send: the
         connection must then be failed.
@@ -189,7 +191,7 @@ class ClientSession(_Session[C]):
         kind = type(message)
         if kind is Reply or kind is ErrorReply or kind is StreamEnd:
             return self.calls.pop(message.id, None)  # type: ignore[union-attr]
-        if kind is StreamItem or kind is Credit:
+        if kind is StreamItem or kind is Credit or kind is ServerRequest:
             return self.calls.get(message.id)  # type: ignore[union-attr]
         if kind is GoAway:
             self.closing = True
@@ -279,7 +281,14 @@ class ServerSession(_Session[Any]):
         if not self.welcomed:
             self._answer_hello(message)
             return None
-        if kind is StreamItem or kind is StreamEnd or kind is Cancel or kind is Credit:
+        if (
+            kind is StreamItem
+            or kind is StreamEnd
+            or kind is Cancel
+            or kind is Credit
+            or kind is ServerReply
+            or kind is ServerErrorReply
+        ):
             id = message.id  # type: ignore[union-attr]
             call = self.serving.get(id)
             if type(call) is list:  # backlogged: kept for when it runs (a window at most)

@@ -8,7 +8,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from srpc.compiler.model import CallKind, ProcedureModel
+from srpc.compiler.model import CallbackModel, CallKind, ParamModel, ProcedureModel
 
 __all__ = ["fingerprint", "normalise"]
 
@@ -22,8 +22,8 @@ def normalise(expression: str | None) -> str | None:
 
 
 def fingerprint(service: str, procedures: Sequence[ProcedureModel]) -> str:
-    """sha256 hex over what a peer would notice: names, kinds, types, defaults, async, and
-    the call kind (what streams).
+    """sha256 hex over what a peer would notice: names, kinds, types, defaults, async, the
+    call kind (what streams), and the methods of each callback parameter's type.
 
     Docstrings, comments, formatting and the name of ``self`` do not count.
     """
@@ -39,14 +39,35 @@ def _procedure(proc: ProcedureModel) -> dict[str, Any]:
     out: dict[str, Any] = {
         "name": proc.name,
         "async": proc.is_async,
-        "params": [
-            [p.name, p.kind.value, normalise(p.annotation), normalise(p.default)]
-            for p in proc.params
-        ],
+        "params": [_param(p) for p in proc.params],
         "returns": normalise(proc.returns),
     }
+    # Likewise only procedures with callback parameters carry their callbacks' signatures.
+    callbacks = {p.name: _callback(p.callback) for p in proc.params if p.callback is not None}
+    if callbacks:
+        out["callbacks"] = callbacks
     # Only streaming calls carry their kind, so a unary service keeps the fingerprint that
     # stubs generated before streams have (and peers built from them still connect).
     if proc.kind is not CallKind.UNARY:
         out["call"] = proc.kind.value
     return out
+
+
+def _param(p: ParamModel) -> list[str | None]:
+    return [p.name, p.kind.value, normalise(p.annotation), normalise(p.default)]
+
+
+def _callback(callback: CallbackModel) -> dict[str, Any]:
+    """A callback's type as a peer sees it: its methods' names, signatures and async-ness."""
+    return {
+        "interface": callback.interface,
+        "methods": [
+            {
+                "name": m.name,
+                "async": m.is_async,
+                "params": [_param(p) for p in m.params],
+                "returns": normalise(m.returns),
+            }
+            for m in callback.methods
+        ],
+    }

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import ast
 import enum
+import textwrap
 from dataclasses import dataclass
 
 __all__ = [
     "CallKind",
+    "CallbackMethodModel",
+    "CallbackModel",
     "ImportModel",
     "OverloadModel",
     "ParamKind",
@@ -41,6 +44,39 @@ class CallKind(enum.Enum):
 
 
 @dataclass(frozen=True)
+class CallbackMethodModel:
+    """One method of a callback: what the server may call back in the caller.
+
+    A ``Callable[[A, B], R]`` has one, named ``__call__``, whose parameters are
+    positional-only and named ``arg0``, ``arg1``, ...; a ``Callable[..., Awaitable[R]]``
+    (or ``Coroutine[Any, Any, R]``) is async with ``returns`` the text of ``R``.
+    """
+
+    name: str
+    params: tuple[ParamModel, ...]
+    """The parameters after ``self``, as the callback declares them."""
+    returns: str
+    """The text of the result type (of ``R`` for an async callable)."""
+    is_async: bool
+
+
+@dataclass(frozen=True)
+class CallbackModel:
+    """A callback parameter's type: another interface of the module, or a typed Callable."""
+
+    annotation: str
+    """The parameter's annotation as written (``Progress``, ``Callable[[int], int]``)."""
+    interface: str | None
+    """The callback interface's class name, or ``None`` for a ``Callable``."""
+    methods: tuple[CallbackMethodModel, ...]
+    """The interface's abstract methods in source order (a Callable's one ``__call__``)."""
+
+    @property
+    def is_callable(self) -> bool:
+        return self.interface is None
+
+
+@dataclass(frozen=True)
 class ParamModel:
     """A parameter of a procedure; ``annotation`` and ``default`` are source text."""
 
@@ -52,6 +88,8 @@ class ParamModel:
     """A streamed argument (``Iterator[T]``/``AsyncIterator[T]``): the text of ``T``."""
     stream_async: bool = False
     """The interface declares it ``AsyncIterator[T]``."""
+    callback: CallbackModel | None = None
+    """A callback parameter: the caller passes a local object or function."""
 
     def client_source(self, *, async_stub: bool) -> str:
         """The parameter in a client stub: a streamed one takes any iterable of its items
@@ -103,6 +141,22 @@ class ProcedureModel:
     """The result streams (``Iterator[T]``/``AsyncIterator[T]``): the text of ``T``."""
     result_async: bool = False
     """The interface declares the result ``AsyncIterator[T]``."""
+
+    @property
+    def callback_params(self) -> tuple[ParamModel, ...]:
+        """The callback parameters, in order."""
+        return tuple(p for p in self.params if p.callback is not None)
+
+    @property
+    def callback_note(self) -> tuple[str, ...]:
+        """Comment lines for the client stubs' method: which arguments are callbacks."""
+        names = [f"`{p.name}`" for p in self.callback_params]
+        if not names:
+            return ()
+        which = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+        verb = "is a callback" if len(names) == 1 else "are callbacks"
+        text = f"{which} {verb}: the server calls back into this process while the call runs."
+        return tuple(f"# {line}" for line in textwrap.wrap(text, width=88))
 
     @property
     def stream_param(self) -> ParamModel | None:
@@ -327,6 +381,11 @@ class ServiceModel:
     def streams_arguments(self) -> bool:
         """Some procedure streams an argument: the client stub names ``Iterable``."""
         return any(p.stream_param is not None for p in self.procedures)
+
+    @property
+    def has_callbacks(self) -> bool:
+        """Some procedure takes a callback parameter."""
+        return any(p.callback_params for p in self.procedures)
 
     @property
     def has_overloads(self) -> bool:

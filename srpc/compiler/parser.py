@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 import builtins
 import collections.abc
+import contextlib
 import difflib
 import enum
 import hashlib
@@ -18,7 +19,7 @@ import importlib
 import keyword
 import re
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -36,6 +37,8 @@ from srpc.codec import ABSTRACT_COLLECTIONS
 from srpc.compiler.errors import Diagnostic, StubgenError
 from srpc.compiler.fingerprint import fingerprint
 from srpc.compiler.model import (
+    CallbackMethodModel,
+    CallbackModel,
     CallKind,
     ImportModel,
     OverloadModel,
@@ -158,9 +161,15 @@ _STREAM_WHY = {
     "travel whole)",
 }
 
+_CALLABLES = frozenset({"typing.Callable", "collections.abc.Callable"})
+
+# The result of an async callable: ``Callable[[...], Awaitable[R]]``; the value is where R is.
+_AWAITABLES = {
+    **{f"{m}.Awaitable": 0 for m in ("typing", "collections.abc")},
+    **{f"{m}.Coroutine": 2 for m in ("typing", "collections.abc")},
+}
+
 _REFUSED_WHY = {
-    "typing.Callable": "callbacks are not supported yet",
-    "collections.abc.Callable": "callbacks are not supported yet",
     "typing.Self": "a procedure cannot send or receive the service itself",
     "typing.Type": "classes do not travel, only values",
     "builtins.type": "classes do not travel, only values",
@@ -518,6 +527,19 @@ class _ClassRef:
     @property
     def key(self) -> tuple[str, str]:
         return (self.reader.dotted, self.cls.name.value)
+
+
+@dataclass(frozen=True)
+class _FoundCallback:
+    """A callback parameter's type, found before it is checked."""
+
+    node: cst.BaseExpression
+    """The interface's name, or the ``Callable[...]`` (an alias's value, a string's inside)."""
+    ref: _ClassRef | None
+    """The callback interface; None for a Callable."""
+    quoted: bool = False
+    alias: str | None = None
+    """The module-level alias the annotation names (``Notify = Callable[...]``)."""
 
 
 @dataclass
@@ -914,6 +936,23 @@ class _ModuleReader:
             "in the interface module",
         )
 
+    def code_of(self, node: cst.CSTNode) -> str:
+        return self.code(node) if node in self.positions else _code(node)
+
+    def misplaced_callback(self, node: cst.CSTNode, where: str, what: str) -> StubgenError:
+        """A callback type (an interface of the module, a Callable) anywhere but the whole
+        annotation of a procedure's parameter."""
+        return self.error(
+            node,
+            expected=f"a type that travels in {where}",
+            found=f"`{self.code_of(node)}`: {what}, so a callback; a callback can only be the "
+            "whole annotation of a procedure's parameter, not a result, a stream's item, a "
+            "field, or inside a container, Optional or Union",
+            fix="pass the callback as a parameter of its own, e.g. `progress: Progress` or "
+            "`fn: Callable[[int], int]` (a caller without one passes a function that does "
+            "nothing)",
+        )
+
     def check_type_name(
         self, node: cst.BaseExpression, qualified: str, root: str, where: str, *, record: bool
     ) -> None:
@@ -940,6 +979,8 @@ class _ModuleReader:
             return
         if canonical in _STREAMS:
             raise self.unsupported(node, where, _STREAM_WHY[canonical.rsplit(".", 1)[1]])
+        if canonical in _CALLABLES:
+            raise self.misplaced_callback(node, where, "a Callable")
         if canonical in _REFUSED_WHY:
             raise self.unsupported(node, where, f" ({_REFUSED_WHY[canonical]})")
         if canonical.startswith("builtins."):
@@ -985,7 +1026,7 @@ class _ModuleReader:
         if not reader.is_data_type(name):
             kind = "an exception" if reader.is_exception(name) else "a plain class"
             if reader.is_interface(name):
-                kind = "an interface (callbacks are not supported yet)"
+                raise self.misplaced_callback(node, where, f"{name} is an interface")
             raise self.unsupported(
                 node,
                 where,
@@ -1226,6 +1267,11 @@ class _ServiceBuilder:
         self.service = context.service
         self.class_name = f"{pascal_case(self.service)}Interface"
         self.streams_arguments = False
+        self.service_key: tuple[str, str] | None = None
+        self.callback_of: str | None = None
+        """While a callback interface's methods are read: its name (they are checked like
+        procedures, and may not stream or take callbacks themselves)."""
+        self.callbacks: dict[tuple[str, str], tuple[CallbackMethodModel, ...]] = {}
 
     def build(self) -> ParsedService:
         reader = self.reader
@@ -1233,6 +1279,7 @@ class _ServiceBuilder:
         if cls is None:
             raise self.missing_class()
         top = _ClassRef(reader, cls)
+        self.service_key = top.key
         mro, markers = self.mro(top)
         if not markers["abc"]:
             raise reader.error(
@@ -1591,6 +1638,8 @@ class _ServiceBuilder:
             )
             return None
         if not member:
+            if self.callback_of is not None:
+                return None  # a callback's own helpers run where the callback object lives
             if _clashes_with_client_base(reader, fn):
                 self.context.base_clash = True
             if group.name.startswith("__") and group.name.endswith("__"):
@@ -1709,6 +1758,8 @@ class _ServiceBuilder:
         models: list[ParamModel] = []
         problems: list[StubgenError] = []
         streamed: str | None = None
+        # In a callback interface's method, places are named after the callback's class.
+        shown = name if self.callback_of is None else f"{self.callback_of}.{name}"
         for param, kind in all_params:
             pname = param.name.value
             if param.annotation is None:
@@ -1722,8 +1773,22 @@ class _ServiceBuilder:
                 )
                 continue
             ann = param.annotation.annotation
-            where = f"parameter {pname!r} of {name!r}"
+            where = f"parameter {pname!r} of {shown!r}"
+            found_callback = self.callback_type(reader, ann, skip)
+            if found_callback is not None:
+                try:
+                    models.append(
+                        self.read_callback_param(
+                            reader, param, kind, shown, found_callback, subst, skip
+                        )
+                    )
+                except StubgenError as exc:
+                    problems.append(exc)
+                continue
             stream = reader.stream_of(ann)
+            if stream is not None and self.callback_of is not None:
+                problems.append(self.stream_in_callback(reader, ann, where))
+                continue
             if stream is not None:
                 try:
                     model = self.read_stream_param(
@@ -1773,9 +1838,13 @@ class _ServiceBuilder:
         else:
             result_stream = reader.stream_of(fn.returns.annotation)
             try:
+                if result_stream is not None and self.callback_of is not None:
+                    raise self.stream_in_callback(
+                        reader, fn.returns.annotation, f"the return type of {shown!r}"
+                    )
                 if result_stream is None:
                     reader.check_annotation(
-                        fn.returns.annotation, f"the return type of {name!r}", skip=skip
+                        fn.returns.annotation, f"the return type of {shown!r}", skip=skip
                     )
                 else:
                     result_async, item = result_stream
@@ -1817,6 +1886,333 @@ class _ServiceBuilder:
             returns_any=reader.is_any(fn.returns.annotation),
             result_item=result_item,
             result_async=result_async,
+        )
+
+    # -- callbacks (docs/STUBGEN.md) -----------------------------
+
+    def callback_type(
+        self, reader: _ModuleReader, node: cst.BaseExpression, skip: frozenset[str]
+    ) -> _FoundCallback | None:
+        """The callback an annotation declares: an interface of the project's modules (a class
+        with abstract methods), a ``Callable[...]``, or an alias of one; else None."""
+        quoted = False
+        if isinstance(node, cst.SimpleString):
+            try:
+                node = cst.parse_expression(node.evaluated_value)  # type: ignore[arg-type]
+            except Exception:
+                return None
+            quoted = True
+        head = node.value if isinstance(node, cst.Subscript) else node
+        if not isinstance(head, (cst.Name, cst.Attribute)):
+            return None
+        if isinstance(head, cst.Name) and head.value in skip:
+            return None
+        canonical = reader.canonical(head)
+        if canonical in _CALLABLES:
+            return _FoundCallback(node, None, quoted)
+        local = canonical.removeprefix("<local>.")
+        if isinstance(node, cst.Subscript):
+            pass  # a generic interface (refused where it is read); else not a callback
+        elif local != canonical and local not in reader.scope.classes:
+            value = reader.scope.aliases.get(local)
+            if value is None:
+                return None
+            value_head = value.value if isinstance(value, cst.Subscript) else value
+            if (
+                isinstance(value_head, (cst.Name, cst.Attribute))
+                and reader.canonical(value_head) in _CALLABLES
+            ):
+                return _FoundCallback(value, None, quoted, alias=local)
+            return None
+        ref = reader.class_ref(head)
+        if ref is None:
+            return None
+        name = ref.cls.name.value
+        if ref.reader.is_data_type(name) or not ref.reader.is_interface(name):
+            return None
+        return _FoundCallback(node, ref, quoted)
+
+    def read_callback_param(
+        self,
+        reader: _ModuleReader,
+        param: cst.Param,
+        kind: ParamKind,
+        proc: str,
+        found: _FoundCallback,
+        subst: dict[str, str],
+        skip: frozenset[str],
+    ) -> ParamModel:
+        """A parameter typed with a callback: the caller passes a local object or function."""
+        assert param.annotation is not None
+        pname = param.name.value
+        ann = param.annotation.annotation
+        spelled = reader.code(ann)
+        where = f"parameter {pname!r} of {proc!r}"
+        if self.callback_of is not None:
+            raise reader.error(
+                param,
+                expected=f"values as the parameters of {proc!r}, a method of the callback "
+                f"{self.callback_of}",
+                found=f"`{pname}: {spelled}`, a callback passed to a callback",
+                fix="callbacks do not nest: pass plain values to the callback, and pass the "
+                "other callback to the procedure as a parameter of its own",
+            )
+        if kind in (ParamKind.VAR_POSITIONAL, ParamKind.VAR_KEYWORD):
+            star = "*" if kind is ParamKind.VAR_POSITIONAL else "**"
+            raise reader.error(
+                param,
+                expected=f"a callback that is one named parameter of {proc!r}",
+                found=f"`{star}{pname}: {spelled}`, a callback per argument",
+                fix=f"declare `{pname}: {spelled}` without `{star}`, or a callback interface "
+                "with one method for each thing the server calls back",
+            )
+        if param.default is not None and reader.code(param.default) == "None":
+            raise reader.error(
+                param.default,
+                expected=f"a callback the caller always passes in {where}",
+                found="default `None`: an optional callback (a callback cannot be inside "
+                "Optional or Union)",
+                fix="remove the default; a caller with nothing to be told passes a callback "
+                "that does nothing",
+            )
+        previous, reader.anchor = reader.anchor, ann
+        try:
+            if found.ref is not None:
+                callback = self.interface_callback(reader, ann, found, found.ref, where)
+            else:
+                callback = self.callable_callback(reader, ann, found, pname, proc, subst, skip)
+            default = None
+            if param.default is not None:
+                default = reader.code(param.default)
+                reader.need_names(param.default, where)
+        finally:
+            reader.anchor = previous
+        return ParamModel(pname, kind, _substitute(reader, ann, subst), default, callback=callback)
+
+    def interface_callback(
+        self,
+        reader: _ModuleReader,
+        ann: cst.BaseExpression,
+        found: _FoundCallback,
+        ref: _ClassRef,
+        where: str,
+    ) -> CallbackModel:
+        name = ref.cls.name.value
+        if isinstance(found.node, cst.Subscript):
+            raise reader.error(
+                ann,
+                expected=f"a callback interface without type arguments in {where}",
+                found=f"`{reader.code(ann)}`, a generic callback interface",
+                fix=f"declare {name}'s methods with the types they take and return",
+            )
+        if ref.key == self.service_key:
+            raise reader.error(
+                ann,
+                expected=f"a callback interface other than the service's own in {where}",
+                found=f"`{reader.code(ann)}`, the service interface itself (a client cannot "
+                "serve the whole service back to the server)",
+                fix="declare the methods the server calls back in an interface of their own, "
+                f"e.g. `class {pascal_case(self.service)}Events(ABC)`, and type the "
+                "parameter with it",
+            )
+        if found.quoted:
+            self.context.quoted = True
+        reader.need_names(found.node, where)
+        return CallbackModel(
+            annotation=reader.code(ann), interface=name, methods=self.callback_methods(ref)
+        )
+
+    def callback_methods(self, ref: _ClassRef) -> tuple[CallbackMethodModel, ...]:
+        """A callback interface's abstract methods, checked like procedures (once per class).
+
+        What they name is not imported by the stubs, which never spell it."""
+        if ref.key in self.callbacks:
+            return self.callbacks[ref.key]
+        self.callbacks[ref.key] = ()
+        previous = self.callback_of
+        with self.unrecorded():
+            mro, _ = self.mro(ref)
+            self.callback_of = ref.cls.name.value
+            try:
+                procedures = self.read_procedures(mro)
+            finally:
+                self.callback_of = previous
+        methods = tuple(
+            CallbackMethodModel(p.name, p.params, p.returns, p.is_async) for p in procedures
+        )
+        if not methods and not self.context.errors:  # pragma: no cover - an interface has some
+            raise ref.reader.error(
+                ref.cls,
+                expected=f"abstract methods in the callback interface {ref.cls.name.value}",
+                found="none",
+                fix="decorate each method the server calls back with @abstractmethod",
+            )
+        self.callbacks[ref.key] = methods
+        return methods
+
+    @contextlib.contextmanager
+    def unrecorded(self) -> Iterator[None]:
+        """Checks whose names the stubs never spell: what they would import is dropped."""
+        context = self.context
+        readers = [r for r in context.readers.values() if r is not None] + context.extra_readers
+        needed = {id(r): dict(r.needed) for r in readers}
+        state = (set(context.typing_spellings), context.quoted, context.bare_generics)
+        try:
+            yield
+        finally:
+            for r in [r for r in context.readers.values() if r is not None] + context.extra_readers:
+                r.needed = needed.get(id(r), {})
+            context.typing_spellings, context.quoted, context.bare_generics = state
+
+    def callable_callback(
+        self,
+        reader: _ModuleReader,
+        ann: cst.BaseExpression,
+        found: _FoundCallback,
+        pname: str,
+        proc: str,
+        subst: dict[str, str],
+        skip: frozenset[str],
+    ) -> CallbackModel:
+        """``Callable[[A, B], R]``: one method, ``__call__``; ``R`` may be ``Awaitable[X]``."""
+        node = found.node
+        where = f"parameter {pname!r} of {proc!r}"
+        spelled = reader.code_of(node)
+        if found.alias is not None:
+            # The stubs would repeat the alias, and what it names (the types of the callable's
+            # parameters) would not be imported; spelled out, the signature is checked whole.
+            raise reader.error(
+                ann,
+                expected=f"a callback's Callable type written in the annotation of {where}",
+                found=f"`{found.alias}`, an alias of `{spelled}` (a callable alias)",
+                fix=f"write `{pname}: {spelled}`, or declare a callback interface (an ABC with "
+                "abstract methods) in the module",
+            )
+        if not isinstance(node, cst.Subscript):
+            raise reader.error(
+                ann,
+                expected=f"a Callable with typed parameters and result in {where}",
+                found=f"`{spelled}` without them",
+                fix=f"write the types, e.g. `{pname}: Callable[[int], int]`",
+            )
+        elements = [e.slice.value for e in node.slice if isinstance(e.slice, cst.Index)]
+        if len(elements) != 2 or len(node.slice) != 2:
+            raise reader.error(
+                node,
+                expected=f"`Callable[[A, B], R]` in {where}",
+                found=f"`{spelled}`",
+                fix="write the parameter types as a list, then the result type, e.g. "
+                "`Callable[[int, str], bool]`",
+            )
+        args, result = elements
+        if isinstance(args, cst.Ellipsis):
+            raise reader.error(
+                args,
+                expected=f"the parameter types of the callable in {where}",
+                found=f"`{spelled}`: `...`, parameters of any type, which the server cannot "
+                "check or encode",
+                fix=f"list them, e.g. `Callable[[int, str], {reader.code_of(result)}]`, or "
+                "declare a callback interface (an ABC with abstract methods) in the module",
+            )
+        if not isinstance(args, cst.List):
+            raise reader.error(
+                args,
+                expected=f"the parameter types of the callable in {where} as a list",
+                found=f"`{reader.code_of(args)}`",
+                fix="write `Callable[[int, str], R]`; ParamSpec and Concatenate do not travel",
+            )
+        params: list[ParamModel] = []
+        problems: list[StubgenError] = []
+        for i, element in enumerate(args.elements):
+            value = element.value
+            try:
+                self.check_callback_value(
+                    reader,
+                    value,
+                    f"parameter {i + 1} of the callable {pname!r} of {proc!r}",
+                    skip,
+                )
+            except StubgenError as exc:
+                problems.append(exc)
+                continue
+            text = _substitute(reader, value, subst)
+            params.append(ParamModel(f"arg{i}", ParamKind.POSITIONAL_ONLY, text))
+        is_async, value = False, result
+        if isinstance(result, cst.Subscript):
+            index = _AWAITABLES.get(reader.canonical(result.value))
+            if index is not None:
+                items = [e.slice.value for e in result.slice if isinstance(e.slice, cst.Index)]
+                if len(items) != index + 1 or len(items) != len(result.slice):
+                    raise StubgenError(
+                        [d for p in problems for d in p.diagnostics]
+                        + list(
+                            reader.error(
+                                result,
+                                expected=f"the result of an async callable in {where}",
+                                found=f"`{reader.code_of(result)}`",
+                                fix="write `Awaitable[R]` or `Coroutine[Any, Any, R]`",
+                            ).diagnostics
+                        )
+                    )
+                is_async, value = True, items[-1]
+                reader.need_names(result.value, where)
+                for other in items[:-1]:  # Coroutine[Any, Any, R]: what it sends and yields
+                    try:
+                        reader.check_annotation(other, where, skip=skip)
+                    except StubgenError as exc:
+                        problems.append(exc)
+        try:
+            self.check_callback_value(
+                reader,
+                value,
+                f"the result of the callable {pname!r} of {proc!r}",
+                skip,
+                result=True,
+            )
+        except StubgenError as exc:
+            problems.append(exc)
+        if problems:
+            raise StubgenError([d for p in problems for d in p.diagnostics])
+        if found.quoted:
+            self.context.quoted = True
+        # The types were recorded as they were checked (type parameters skipped); the heads:
+        reader.need_names(node.value, where)
+        method = CallbackMethodModel(
+            "__call__", tuple(params), _substitute(reader, value, subst), is_async
+        )
+        return CallbackModel(annotation=reader.code(ann), interface=None, methods=(method,))
+
+    def check_callback_value(
+        self,
+        reader: _ModuleReader,
+        node: cst.BaseExpression,
+        where: str,
+        skip: frozenset[str],
+        *,
+        result: bool = False,
+    ) -> None:
+        """A parameter or result type of a callable: a value that travels, not a callback."""
+        if self.callback_type(reader, node, skip) is not None:
+            raise reader.error(
+                node,
+                expected=f"a value type in {where}",
+                found=f"`{reader.code_of(node)}`, a callback "
+                + ("returned by a callback" if result else "passed to a callback"),
+                fix="callbacks do not nest: a callback takes and returns plain values; pass "
+                "another callback to the procedure as a parameter of its own",
+            )
+        if reader.stream_of(node) is not None:
+            raise self.stream_in_callback(reader, node, where)
+        reader.check_annotation(node, where, skip=skip)
+
+    def stream_in_callback(
+        self, reader: _ModuleReader, node: cst.BaseExpression, where: str
+    ) -> StubgenError:
+        return reader.error(
+            node,
+            expected=f"a value type in {where}",
+            found=f"`{reader.code_of(node)}`, a stream: a callback takes and returns whole values",
+            fix="use list[...] for a whole collection, or call the callback once per item",
         )
 
     def read_stream_param(

@@ -263,6 +263,10 @@ _DEPRECATED_TYPING_IMPORTS = frozenset(
         "AsyncIterator",
         "MutableSet",
         "Reversible",
+        # and what a callback's Callable type is spelled with
+        "Callable",
+        "Awaitable",
+        "Coroutine",
     }
 )
 

@@ -29,6 +29,7 @@ import logging
 import os
 import threading
 import time
+import urllib.parse
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -41,6 +42,7 @@ from srpc.errors import (
     ConnectError,
     ConnectionLost,
     IncompatibleStub,
+    InvalidAddress,
     ProtocolError,
     SrpcError,
 )
@@ -66,7 +68,6 @@ from srpc.protocol import (
     Cancel,
     Hello,
     Message,
-    Pong,
     Refuse,
     Welcome,
     encode_payload,
@@ -75,16 +76,15 @@ from srpc.protocol import (
 if TYPE_CHECKING:
     from srpc.client import _AsyncConnection, _Settings, _SyncConnection
 
-__all__ = ["NatsTarget"]
+__all__ = ["DynamicTarget", "NatsTarget"]
 
 log = logging.getLogger("srpc.client")
 _monotonic = time.monotonic
 
 _TAG_REPLY, _TAG_ERROR_REPLY, _TAG_STREAM_END = 5, 6, 8
-_TAG_CANCEL, _TAG_PING = 9, 13
-_TAG_SERVER_REQUEST = 10
-_CALLBACK_ANSWERS = (11, 12)
-_FINAL = (_TAG_REPLY, _TAG_ERROR_REPLY, _TAG_STREAM_END)
+_TAG_CANCEL, _TAG_PING, _TAG_DESCRIBE, _TAG_DESCRIPTION = 9, 13, 17, 18
+_FINAL = (_TAG_REPLY, _TAG_ERROR_REPLY, _TAG_STREAM_END, _TAG_DESCRIPTION)
+_TAG_PONG = 14
 _CLIENT_ONLY = frozenset((1, 2, 3, 4, 9, 11, 12, 13, 15, 17))
 """Tags no instance sends on a call subject (Hello, Welcome, Refuse, Request, Cancel, the
 answers to callbacks, Ping, GoAway, Describe): dropped, never given to the session."""
@@ -181,8 +181,6 @@ class _Link:
         self.inbox = ""
         self.prefix = 0
         self.routes: dict[int, _Route] = {}
-        self.callbacks: dict[int, str] = {}
-        """Server-to-client calls (callbacks) in flight: the instance that made each."""
         self.out: Outbox | None = None
         self.timer: asyncio.TimerHandle | None = None
         self.probing: set[str] = set()
@@ -194,6 +192,8 @@ class _Link:
         self.on_lost: Callable[[SrpcError], None] = lambda failure: None
         self.tasks: set[asyncio.Task[Any]] = set()
         self.dropped_at = -100.0
+        self.choose: str | None = None
+        """A client without a stub: the fingerprint is found by discovery (this prefix)."""
 
     # -- opening -------------------------------------------------------------------
 
@@ -213,6 +213,9 @@ class _Link:
                 pending_bytes_limit=max(256 * 1024 * 1024, 4 * self.reassembly.max_frame),
             )
             self.out = Outbox(nc, self.loop, self._publish_failed, self.headers)
+            if self.choose is not None:
+                self.fingerprint = await self._choose_fingerprint(self.choose)
+                self.subjects = Subjects(self.name, self.fingerprint)
             hello = encode_payload(
                 Hello(PROTOCOL_VERSION, self.name, self.fingerprint, self.token)
             )
@@ -237,6 +240,23 @@ class _Link:
         except BaseException:
             await self.aclose()
             raise
+
+    async def _choose_fingerprint(self, prefix: str) -> str:
+        served = await fingerprints_served(self.nc, self.name)
+        matching = [f for f in served if f.startswith(prefix)]
+        if not matching:
+            other = f" (they serve {', '.join(served)})" if served else ""
+            raise ConnectError(
+                f"cannot reach service {self.name!r} at {self.target.address}: no instance "
+                f"serves it{' with fingerprint ' + prefix if prefix else ''}{other}"
+            )
+        if len(matching) > 1:
+            raise ConnectError(
+                f"instances of service {self.name!r} at {self.target.address} serve "
+                f"{len(matching)} interface versions ({', '.join(matching)}): choose one with "
+                f"{self.target.address}/{self.name}/FINGERPRINT (its first characters)"
+            )
+        return matching[0]
 
     async def no_responders(self) -> SrpcError:
         """The error for "nobody serves this subject": which other fingerprints are served?"""
@@ -267,7 +287,7 @@ class _Link:
         if self.closed:
             return
         tag, id = message_head(payload)
-        if tag == TAG_REQUEST:
+        if tag in (TAG_REQUEST, _TAG_DESCRIBE):
             route = self.routes[id] = _Route(_monotonic())
             reply = f"{self.inbox}.{id}"
             if len(payload) > self.chunk_limit:
@@ -279,13 +299,8 @@ class _Link:
             if self.timer is None:
                 self.timer = self._loop().call_later(TICK, self._tick)
             return
-        if tag == _TAG_PING:  # liveness is the probes' job: answered here
-            self.deliver(encode_payload(Pong(id)))
-            return
-        if tag in _CALLBACK_ANSWERS:
-            instance = self.callbacks.pop(id, None)
-            if instance is not None:
-                self.post_call(instance, payload, id)
+        if tag == _TAG_PING:  # any instance answers (liveness of calls is the probes' job)
+            self.post(self.subjects.service, payload, f"{self.inbox}.g")
             return
         known = self.routes.get(id)
         if known is None:  # the call is over: nothing to tell anyone
@@ -336,6 +351,10 @@ class _Link:
             if msg.reply:
                 self.post(msg.reply, b"", "")
             return
+        if token == "g":  # a Pong
+            if message_head(data)[0] == _TAG_PONG:
+                self.deliver(data)
+            return
         try:
             id = int(token)
         except ValueError:
@@ -374,8 +393,6 @@ class _Link:
                 self._located(mid, route, msg.reply)
             if tag in _FINAL:
                 del self.routes[mid]
-        elif tag == _TAG_SERVER_REQUEST and msg.reply:
-            self.callbacks[mid] = msg.reply
         self.deliver(data)
 
     def _drop(self, what: str) -> None:
@@ -471,9 +488,6 @@ class _Link:
                     f"{id}, {what}; the call's outcome is unknown"
                 ),
             )
-        for id, holder in list(self.callbacks.items()):
-            if holder == instance:
-                del self.callbacks[id]
 
     def _spawn(self, coro: Any) -> None:
         task = self._loop().create_task(coro)
@@ -756,6 +770,42 @@ class _LinkStream:
 
 
 # -- what the client stubs call ----------------------------------------------------------------
+
+
+class DynamicTarget:
+    """``nats://host:port/SERVICE[/FINGERPRINT]`` for a client without a stub (``srpc
+    describe``, ``call``, ``ping``): the fingerprint, or the one version served, is found
+    through the service protocol."""
+
+    def __init__(self, text: str, ssl: Any) -> None:
+        parts = urllib.parse.urlsplit(text.strip())
+        names = [name for name in parts.path.split("/") if name]
+        if not names or len(names) > 2 or parts.query or parts.fragment:
+            raise InvalidAddress(
+                f"target {text!r}: a NATS target names the service: "
+                "nats://host:port/SERVICE (or nats://host:port/SERVICE/FINGERPRINT)"
+            )
+        self.service = names[0]
+        self.prefix = names[1] if len(names) > 1 else ""
+        self.target = parse_target(
+            urllib.parse.urlunsplit((parts.scheme, parts.netloc, "", "", "")), None, ssl
+        )
+        self.label = f"{self.target.address}/{self.service}"
+
+    def connect(
+        self, token: str | None, timeout: float, max_frame: int
+    ) -> tuple[_LinkStream, Welcome | Refuse]:
+        link = _Link(self.target, self.service, "", token, self.label, max_frame)
+        link.choose = self.prefix
+        loop = background_loop()
+        stream = _LinkStream(link, loop)
+        future = asyncio.run_coroutine_threadsafe(link.open(timeout), loop)
+        try:
+            return stream, future.result(timeout + 5.0)
+        except concurrent.futures.TimeoutError:
+            future.cancel()
+            link.close_soon()
+            raise ConnectError(f"cannot connect to {self.label}: timed out") from None
 
 
 class NatsTarget:

@@ -51,7 +51,16 @@ from srpc.nats.wire import (
     message_head,
     parse_target,
 )
-from srpc.protocol import DECODE_ERRORS, Hello, Message, Request, answer_hello, encode_payload
+from srpc.protocol import (
+    DECODE_ERRORS,
+    Describe,
+    Hello,
+    Message,
+    Ping,
+    Request,
+    answer_hello,
+    encode_payload,
+)
 from srpc.security import token_matches
 from srpc.session import ServerSession
 
@@ -465,15 +474,18 @@ class NatsInstance:
                     if self.ack_timer is None:
                         self.ack_timer = self.loop.call_later(ACK_AFTER, self._ack_due)
             return
-        if peer is None:  # a late message for a call that has ended
-            return
+        if peer is None:
+            if (kind is not Describe and kind is not Ping) or self.closing:
+                return  # a late message for a call that has ended
+            peer = self.peers[inbox] = _Peer(self, inbox)
+            self.core.connections.add(peer)  # type: ignore[arg-type]
         peer.heard = _monotonic()
         try:
             peer.session.receive(message, len(data), received)
         except ProtocolError as exc:
             self.dropped.note(f"from {inbox}: {exc}")
             return
-        for frame in peer.session.take_outgoing():  # a Pong
+        for frame in peer.session.take_outgoing():  # a Pong, a Description
             self.out.post(reply, bytes(frame[4:]), self.instance_subject)
 
     def _refuse_closing(self, reply: str, id: int) -> None:

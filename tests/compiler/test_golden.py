@@ -26,6 +26,7 @@ CASES = {
             "timeline",
             "longsig",
             "streams",
+            "callbacks",
         )
     },
     # Shapes from the real-interface corpus: a generic ABC, a Protocol over sibling-module

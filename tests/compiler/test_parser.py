@@ -447,10 +447,18 @@ INVALID = [
     pytest.param(
         "from typing import Callable\n"
         + C
-        + "    def f(self, cb: Callable[[int], int]) -> int: ...\n",
-        "calc/calc_interface.py:6:21",
-        ["found `Callable`"],
+        + "    def f(self, cb: list[Callable[[int], int]]) -> int: ...\n",
+        "calc/calc_interface.py:6:26",
+        ["found `Callable`", "the whole annotation of a procedure's parameter"],
         id="callable",
+    ),
+    pytest.param(
+        "from typing import Callable\n"
+        + C
+        + "    def f(self, cb: Callable[..., int]) -> int: ...\n",
+        "calc/calc_interface.py:6:30",
+        ["parameter types of the callable", "`...`", "Callable[[int, str], int]"],
+        id="callable-ellipsis",
     ),
     pytest.param(
         C + "    def f(self, x: 'Nope') -> int: ...\n",
@@ -707,9 +715,9 @@ def test_self_and_callables_are_refused_with_the_reason() -> None:
         H + "from typing import Self\n\nclass CalcInterface(ABC):\n    @abstractmethod\n"
         "    def f(self) -> Self: ...\n"
     )
-    assert "callbacks are not supported yet" in parse_error(
+    assert "a callback can only be the whole annotation" in parse_error(
         H + "from typing import Callable\n\nclass CalcInterface(ABC):\n    @abstractmethod\n"
-        "    def f(self, cb: Callable[[int], int]) -> None: ...\n"
+        "    def f(self) -> Callable[[int], int]: ...\n"
     )
 
 

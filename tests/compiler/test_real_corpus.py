@@ -29,7 +29,7 @@ SERVICES = sorted(p.name for p in REAL.iterdir() if (p / f"{p.name}_interface.py
 REFUSED = {
     "byte_store": "a stream is the whole annotation of the result or of one parameter",
     "bot_storage": "a return annotation on 'write'",
-    "db_connector": "callbacks are not supported yet",
+    "db_connector": "an alias of `Callable[[str, str], Awaitable[None]]` (a callable alias)",
     "error_transport": "Envelope is a plain class",
     "fsm_storage": "State is a plain class",
     "memo_core": "`threading.Condition`",

@@ -22,6 +22,9 @@ from srpc.protocol import (
     RefuseCode,
     Reply,
     Request,
+    ServerErrorReply,
+    ServerReply,
+    ServerRequest,
     StreamEnd,
     StreamItem,
     Welcome,
@@ -162,6 +165,18 @@ def test_message_layout_is_a_tagged_array() -> None:
         (Ping(9), b"\x92\x0d\x09"),
         (Pong(9), b"\x92\x0e\x09"),
         (GoAway(12, "stopping"), b"\x93\x0f\x0c\xa8stopping"),
+        (
+            ServerRequest(3, 1, 0, "update", msgspec.Raw(b"\x92\x01\x02"), msgspec.Raw(b"\x80")),
+            b"\x97\x0a\x03\x01\x00\xa6update\x92\x01\x02\x80",
+        ),
+        (ServerReply(3, 1, msgspec.Raw(b"\xc0")), b"\x94\x0b\x03\x01\xc0"),
+        (
+            ServerErrorReply(
+                3, 2, 0, "builtins", "KeyError", "7", msgspec.Raw(b"\x91\x07"), "",
+                msgspec.Raw(b"\x80"),
+            ),
+            b"\x9a\x0c\x03\x02\x00\xa8builtins\xa8KeyError\xa17\x91\x07\xa0\x80",
+        ),
     ],
 )  # fmt: skip
 def test_version_2_messages_are_tagged_arrays(message: object, layout: bytes) -> None:
@@ -172,7 +187,7 @@ def test_version_2_messages_are_tagged_arrays(message: object, layout: bytes) ->
 
 
 def test_reserved_tags_do_not_collide_with_messages() -> None:
-    used = {1, 2, 3, 4, 5, 6, 7, 8, 9, 13, 14, 15, 16}
+    used = set(range(1, 19))
     assert not used & set(RESERVED_TAGS)
 
 
@@ -184,7 +199,8 @@ def test_reserved_tags_do_not_collide_with_messages() -> None:
         msgspec.msgpack.encode([99, 1, 2]),  # unknown tag
         msgspec.msgpack.encode([4, "not an id", "add", [], {}]),  # wrong shape
         msgspec.msgpack.encode({"a": 1}),
-        msgspec.msgpack.encode([10, 1, "f", [], {}]),  # a reserved tag is not a message yet
+        msgspec.msgpack.encode([10, 1, "f", [], {}]),  # a ServerRequest of the wrong shape
+        msgspec.msgpack.encode([19, 1]),  # a tag of a later version
     ],
 )
 def test_invalid_messages_are_protocol_errors(payload: bytes) -> None:

@@ -27,6 +27,8 @@ from srpc.protocol import (
     Refuse,
     Reply,
     Request,
+    ServerReply,
+    ServerRequest,
     encode_message,
     encode_request,
 )
@@ -209,3 +211,28 @@ def test_a_request_over_the_servers_limit_is_refused_by_the_client_session() -> 
     pair.pump()
     with pytest.raises(ProtocolError, match="over the server's limit of 1048576"):
         pair.client.check_request_size((1 << 20) + 1)
+
+
+def test_callback_messages_route_by_the_call_that_passed_the_callbacks() -> None:
+    pair = SessionPair("whole")
+    pair.pump()
+    waiting = pair.call(7, "echo_int", 1)
+    request = ServerRequest(7, 1, 0, "update", msgspec.Raw(b"\x90"), msgspec.Raw(b"\x80"))
+    assert pair.client.route(request) is waiting  # the call stays in the table
+    assert pair.client.calls == {7: waiting}
+    assert pair.client.route(ServerRequest(8, 1, 0, "f", request.args, request.kwargs)) is None
+
+    received: list[Message] = []
+
+    class Call:
+        def receive(self, message: Message) -> None:
+            received.append(message)
+
+    pair.server.serving[5] = Call()
+    reply = ServerReply(5, 1, msgspec.Raw(b"\xc0"))
+    assert pair.server.receive(reply, 6, 0.0) is None
+    assert received == [reply]
+    assert pair.server.receive(ServerReply(6, 1, reply.result), 6, 0.0) is None  # no such call
+    assert received == [reply]
+    with pytest.raises(ProtocolError, match="unexpected ServerRequest message"):
+        pair.server.receive(request, 10, 0.0)  # only a server sends those

@@ -244,7 +244,7 @@ def test_reflection_off() -> None:
 @pytest.mark.parametrize(
     ("target", "status", "text"),
     [
-        ("nats://127.0.0.1:4222/calc", 1, "nats:// targets are not supported yet"),
+        ("nats://127.0.0.1:1/calc", 1, "cannot connect to the NATS server at nats://127.0.0.1:1"),
         ("http://127.0.0.1:1", 2, "unsupported srpc URL scheme"),
         ("127.0.0.1:99999", 2, "out of range"),
     ],
