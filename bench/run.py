@@ -37,9 +37,10 @@ from bench.gen import (
     generate_grpc,
     generate_srpc,
 )
+from bench.over_nats import NATS_WORKLOADS, NatsOptions, render_nats, run_nats_workloads
 from bench.streams import S3_UPLOAD, STREAM_WORKLOADS
 
-ALL_WORKLOADS = ("W1", "W2", "W3", "W4", "W4s", "W5", "W6", *STREAM_WORKLOADS)
+ALL_WORKLOADS = ("W1", "W2", "W3", "W4", "W4s", "W5", "W6", *STREAM_WORKLOADS, *NATS_WORKLOADS)
 # one-client workloads, measured in alternating slices
 INTERLEAVED = ("W1", "W3", "W4", "W4s", "W6", *STREAM_WORKLOADS)
 RESULTS_DIR = REPO_ROOT / "bench" / "results"
@@ -416,7 +417,8 @@ def run_passes(
     contestants' order rotates by one every pass. W5 follows the W1 block.
     """
     opts = runner.opts
-    main_workloads = [w for w in workloads if w != "W5"]
+    # N1-N3 are not per contestant: bench.over_nats runs them after the passes
+    main_workloads = [w for w in workloads if w != "W5" and w not in NATS_WORKLOADS]
     w5 = "W5" in workloads and SRPC in contestants
     blocks = list(main_workloads)
     if w5:
@@ -842,6 +844,16 @@ def main(argv: list[str] | None = None) -> int:
             f"{opts.passes} pass(es) of {opts.duration_s}s per run (+{opts.warmup_s}s warm-up)"
         )
         passes = run_passes(runner, names, opts.workloads) if names else []
+    nats_workloads = tuple(w for w in opts.workloads if w in NATS_WORKLOADS)
+    nats: dict[str, Any] | None = None
+    if nats_workloads:
+        nats_opts = NatsOptions(
+            workloads=nats_workloads,
+            passes=opts.passes,
+            duration_s=opts.duration_s,
+            warmup_s=opts.warmup_s,
+        )
+        nats = run_nats_workloads(nats_opts, log)
 
     summary = summarise(passes, names, opts.workloads)
     finished = time.time()
@@ -873,6 +885,8 @@ def main(argv: list[str] | None = None) -> int:
         "passes": passes,
         **summary,
     }
+    if nats is not None:
+        report["nats"] = nats
     results_dir = Path(opts.results_dir)
     results_dir.mkdir(parents=True, exist_ok=True)
     stamp = datetime.fromtimestamp(started, timezone.utc).strftime("%Y%m%dT%H%M%SZ")
@@ -881,6 +895,9 @@ def main(argv: list[str] | None = None) -> int:
 
     print()
     print(render(summary, names, opts.workloads, opts, skipped))
+    if nats is not None:
+        print()
+        print(render_nats(nats))
     for k, v in errors.items():
         print(f"note: error {k}: {v}")
     print(
@@ -891,6 +908,10 @@ def main(argv: list[str] | None = None) -> int:
     had_errors = bool(errors) or any(
         "error" in r for p in passes for c in p["results"].values() for r in _flat(c)
     )
+    if nats is not None:
+        had_errors = (
+            had_errors or "error" in nats or any("error" in nats.get(w, {}) for w in nats_workloads)
+        )
     return 1 if had_errors else 0
 
 

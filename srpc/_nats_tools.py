@@ -126,8 +126,13 @@ async def ask_services(
         infos, stats = await asyncio.gather(
             discover(nc, target.service, timeout), collect_stats(nc, target.service, timeout)
         )
+    except Exception as exc:  # the connection broke while we asked
+        raise NatsUnavailable(
+            f"lost the NATS server at {target.address}: {exc or type(exc).__name__}"
+        ) from None
     finally:
-        await nc.close()
+        with contextlib.suppress(Exception):
+            await nc.close()
     return infos, stats
 
 

@@ -9,6 +9,7 @@ connection, with a :class:`ServiceStats` the test feeds through ``record``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime
 import threading
 from collections.abc import Coroutine, Iterator
@@ -122,14 +123,22 @@ class ServedInstances:
 
         return self.run(serve())
 
+    def __enter__(self) -> ServedInstances:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def close(self) -> None:
         async def close() -> None:
             for handle in self._handles.values():
                 await handle.stop()
             for service in self._micro:
-                await service.stop()
+                with contextlib.suppress(Exception):
+                    await service.stop()
             for nc in self._connections:
-                await nc.close()
+                with contextlib.suppress(Exception):  # the NATS server may be gone already
+                    await nc.close()
 
         try:
             self.run(close())

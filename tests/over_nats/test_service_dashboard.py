@@ -201,3 +201,26 @@ def test_a_log_path_still_works_beside(tmp_path: object) -> None:
     assert isinstance(tmp_path, Path)
     result = runner.invoke(app, ["metrics", str(tmp_path / "missing.log"), "--once"])
     assert result.exit_code == 1 and "no metrics log at" in result.stderr
+
+
+def test_the_poller_says_when_nats_is_gone_and_reconnects_when_it_is_back() -> None:
+    from srpc._nats_tools import NatsUnavailable, StatsPoller, parse_nats_target
+
+    from .natsd import nats_server
+
+    with nats_server() as first:
+        port = first.port
+        with ServedInstances(first.url) as served:
+            served.add(identity("calc", FINGERPRINT_A, "back-1"))
+            poller = StatsPoller(parse_nats_target(f"{first.url}/calc"), 0.15)
+            try:
+                assert [s.instance_id for s in poller.poll()] == ["back-1"]
+                first.stop()
+                with pytest.raises(NatsUnavailable):
+                    for _ in range(20):  # the client notices the close within a poll or two
+                        poller.poll()
+                with nats_server(port=port) as second, ServedInstances(second.url) as again:
+                    again.add(identity("calc", FINGERPRINT_A, "back-2"))
+                    assert [s.instance_id for s in poller.poll()] == ["back-2"]
+            finally:
+                poller.close()
