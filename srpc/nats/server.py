@@ -85,8 +85,6 @@ CLIENT_PROBE_TIMEOUT = 1.0
 CLIENT_STRIKES = 3
 """Unanswered probes in a row after which a (hung) client's calls are cancelled; a client
 that is gone (no responders) has them cancelled at the first probe."""
-BACKLOG_PER_FLIGHT = 8
-"""A client's requests waiting on one instance, in ``max_in_flight``s: past it, refused."""
 _BIG = 64 * 1024
 IDLE_PEER = 30.0
 """Seconds an idle client's session is kept (it is recreated at its next call anyway)."""
@@ -282,7 +280,6 @@ class NatsInstance:
         self.instance_subject: str = self.subjects.instance(self.instance_id)
         self.token = server._token
         self.peers: dict[str, _Peer] = {}
-        self.max_backlog = BACKLOG_PER_FLIGHT * server.max_in_flight
         self.out = Outbox(nc, self.loop, self._publish_failed)
         self.chunk_limit = max(int(nc.max_payload) - HEADROOM, 4096)
         self.reassembly = Reassembly(server.max_frame, 2 * server.max_frame)
@@ -476,7 +473,7 @@ class NatsInstance:
                 peer = self.peers[inbox] = _Peer(self, inbox)
                 self.core.connections.add(peer)  # type: ignore[arg-type]
             peer.heard = _monotonic()
-            if len(peer.session.backlog) >= self.max_backlog or (
+            if peer.session.saturated or (
                 peer.pending + len(data) > self.server.max_pending_bytes and peer.session.serving
             ):
                 self._refuse_busy(reply, peer, message.id)  # type: ignore[union-attr]
