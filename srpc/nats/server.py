@@ -292,6 +292,7 @@ class NatsInstance:
         self.closed = False
         self.tasks: set[asyncio.Task[Any]] = set()
         self.dropped = _DropLog()
+        self.publish_failed_at = -100.0
         # What the TCP server's connection set asks of a member.
         self.session = _NoCalls()
         self.established = False
@@ -338,7 +339,10 @@ class NatsInstance:
             self.out.post(subject, payload, reply)
 
     def _publish_failed(self, exc: Exception) -> None:
-        log.warning("publishing to NATS failed: %s", exc)
+        now = _monotonic()
+        if now - self.publish_failed_at > 10.0:  # while NATS is away, one line per 10 s
+            self.publish_failed_at = now
+            log.warning("publishing to NATS failed (and may again for 10 s): %s", exc)
 
     def ack(self, peer: _Peer, id: int) -> None:
         self.out.post(f"{peer.inbox}.{id}", b"", self.instance_subject)
