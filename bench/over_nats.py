@@ -212,6 +212,7 @@ def serve_natspy(url: str, reply_bytes: int) -> None:
             a, b, _ = decode(msg.data)
             await msg.respond(encode([a + b, b"r" * pad]))
 
+        sys.path.insert(0, str(Path(__file__).resolve().parent / "srpc_service"))
         from natsbench.natsbench import Natsbench  # the same work as srpc's servers do
 
         work = Natsbench().work
