@@ -264,3 +264,34 @@ def test_stats_ignore_bad_latencies_and_unknown_procedures() -> None:
     (add,) = stats.endpoint_stats("s", "q")
     assert (add["num_requests"], add["num_errors"], add["last_error"]) == (2, 1, "error")
     assert add["processing_time"] == 0 and add["data"]["srpc_latency_zero"] == 2
+
+
+def test_a_real_server_stub_answers_schema_valid_and_counts_its_calls(natsd: NatsServer) -> None:
+    from tests.runtime.stubs import SrpcCalcClientStub, SrpcCalcServerStub
+
+    with SrpcCalcServerStub(natsd.url, metrics_log=None):
+        calc = SrpcCalcClientStub(natsd.url)
+        try:
+            assert calc.add(2, 3) == 5 and calc.add(1, 1) == 2
+            with pytest.raises(ZeroDivisionError):
+                calc.div(1, 0)
+        finally:
+            calc.close()
+        replies = {
+            verb: asyncio.run(_requests(natsd.url, f"$SRV.{verb}.calc"))
+            for verb in ("PING", "INFO", "STATS")
+        }
+        ids = {r["id"] for r in replies["INFO"] if "srpc_fingerprint" in (r.get("metadata") or {})}
+        (instance_id,) = ids  # this module's calc instance
+        for verb, got in replies.items():
+            jsonschema.validate(_only(got, instance_id), _schema(verb.lower()))
+        info = _only(replies["INFO"], instance_id)
+        assert isinstance(info["description"], str)
+        assert [e["name"] for e in info["endpoints"]] == list(
+            SrpcCalcServerStub._srpc_service.procedures
+        )
+        assert info["metadata"]["srpc_fingerprint"] == SrpcCalcServerStub._srpc_service.fingerprint
+        stats = {e["name"]: e for e in _only(replies["STATS"], instance_id)["endpoints"]}
+        assert stats["add"]["num_requests"] == 2 and stats["add"]["num_errors"] == 0
+        assert stats["div"]["num_errors"] == 1 and stats["div"]["last_error"] == "ZeroDivisionError"
+        assert stats["add"]["processing_time"] > 0
