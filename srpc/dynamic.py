@@ -72,6 +72,8 @@ from srpc.protocol import (
     Refuse,
     RefuseCode,
     Reply,
+    ServerErrorReply,
+    ServerRequest,
     StreamEnd,
     StreamItem,
     Welcome,
@@ -478,6 +480,26 @@ class DynamicClient:
                 return _decode(message.result)  # type: ignore[union-attr]
             elif kind is ErrorReply:
                 raise RemoteCallFailed(message)  # type: ignore[arg-type]
+            elif kind is ServerRequest:  # no stub, so no callback to run: the server is told
+                self._send(_no_callbacks(message))  # type: ignore[arg-type]
+
+
+def _no_callbacks(request: ServerRequest) -> bytearray:
+    """The answer to a callback request of a call this client made without a stub."""
+    text = "this caller (srpc call, without a stub) cannot run callbacks"
+    return encode_message(
+        ServerErrorReply(
+            request.id,
+            request.seq,
+            ErrorKind.SRPC,
+            "srpc.errors",
+            "InvalidArguments",
+            text,
+            msgspec.Raw(msgspec.msgpack.encode([text])),
+            "",
+            msgspec.Raw(b"\x80"),
+        )
+    )
 
 
 _END: Final = object()
@@ -654,6 +676,12 @@ def prepare_arguments(
         return args, kwargs, None
     proc = str(procedure.get("name", "?"))
     params: list[dict[str, Any]] = list(procedure.get("parameters", []))
+    callback = next((p for p in params if p.get("callback")), None)
+    if callback is not None:
+        raise ArgumentError(
+            f"{proc}() takes a callback ({callback.get('name')!r}), which calls back into the "
+            "caller's process: call it through the generated client stub"
+        )
     positional = [p for p in params if p.get("kind") in _POSITIONAL]
     var_positional = next((p for p in params if p.get("kind") == "var_positional"), None)
     by_name = {p["name"]: p for p in params if p.get("kind") in _BY_NAME}

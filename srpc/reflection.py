@@ -11,8 +11,10 @@ map's keys are documented in docs/PROTOCOL.md ("Reflection"):
   interface, ``self`` left out), ``doc``, ``kind`` (``unary``,
   ``server_stream``, ``client_stream`` or ``bidirectional``),
   ``parameters`` (``name``, ``kind``, ``required``, ``streamed``,
-  ``schema``, maybe ``note``) and ``result`` (``streamed``, ``schema``,
-  maybe ``note``).
+  ``schema``, maybe ``note``, and for a callback ``callback``: its
+  ``interface`` (``None`` for a Callable) and ``methods``, each with
+  ``name``, ``async``, ``parameters`` and ``result`` as a procedure's) and
+  ``result`` (``streamed``, ``schema``, maybe ``note``).
 
 Every ``schema`` is a self-contained JSON Schema (2020-12) from
 ``msgspec.json.schema``; a streamed parameter's or result's schema is that
@@ -30,7 +32,7 @@ from typing import Any, Final
 
 import msgspec
 
-from srpc.codec import ProcedureCodec, service_codec
+from srpc.codec import CallbackParam, ProcedureCodec, service_codec
 from srpc.descriptor import ServiceDescriptor
 
 __all__ = ["CALL_KINDS", "describe_service", "encode_description", "type_schema"]
@@ -144,7 +146,7 @@ def _with_schema(entry: dict[str, Any], tp: Any) -> dict[str, Any]:
     return entry
 
 
-def _procedure(interface: type, codec: ProcedureCodec) -> dict[str, Any]:
+def _procedure(interface: type, codec: ProcedureCodec, own: bool = True) -> dict[str, Any]:
     parameters = []
     for param in codec.signature.parameters.values():
         entry: dict[str, Any] = {
@@ -154,9 +156,17 @@ def _procedure(interface: type, codec: ProcedureCodec) -> dict[str, Any]:
             and param.kind not in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD),
             "streamed": param.name == codec.stream_param,
         }
+        callback = next((c for c in codec.callbacks if c.name == param.name), None)
+        if callback is not None:
+            entry["callback"] = _callback(callback)
         parameters.append(_with_schema(entry, _param_type(codec, param)))
     streams_in = codec.stream_param is not None
     kind = CALL_KINDS[int(codec.stream_result) + 2 * int(streams_in)]
+    if not own:  # a callback's method: no signature or docstring of its own here
+        return {
+            "parameters": parameters,
+            "result": _with_schema({"streamed": False}, codec.return_type),
+        }
     return {
         "name": codec.name,
         "signature": _signature_text(interface, codec.name, codec),
@@ -164,6 +174,25 @@ def _procedure(interface: type, codec: ProcedureCodec) -> dict[str, Any]:
         "kind": kind,
         "parameters": parameters,
         "result": _with_schema({"streamed": codec.stream_result}, codec.return_type),
+    }
+
+
+def _callback(param: CallbackParam) -> dict[str, Any]:
+    """What a callback parameter's methods take and return (the wire carries its number)."""
+    methods = []
+    for name, method in param.methods.items():
+        entry = _procedure(param.interface or type(None), method, own=False)
+        methods.append(
+            {
+                "name": name,
+                "async": param.is_async[name],
+                "parameters": entry["parameters"],
+                "result": entry["result"],
+            }
+        )
+    return {
+        "interface": None if param.interface is None else param.interface.__qualname__,
+        "methods": methods,
     }
 
 

@@ -72,7 +72,14 @@ from srpc.protocol import (
 )
 from srpc.security import DEFAULT_MAX_IN_FLIGHT, HELLO_MAX_FRAME
 
-__all__ = ["ClientSession", "ServerSession", "lost_error"]
+__all__ = ["BACKLOG_CALLS", "MAX_BACKLOG_BYTES", "ClientSession", "ServerSession", "lost_error"]
+
+BACKLOG_CALLS = 8
+"""Requests a connection's backlog may hold, in multiples of ``max_in_flight``."""
+
+MAX_BACKLOG_BYTES = 16 * 1024 * 1024
+"""Bytes of backlogged requests (and the messages kept for them) a connection may hold before
+the server stops reading it."""
 
 C = TypeVar("C")
 """What a transport waits on for one call's answer."""
@@ -213,9 +220,11 @@ class ServerSession(_Session[Any]):
 
     __slots__ = (
         "backlog",
+        "backlog_bytes",
         "close_after_send",
         "described",
         "descriptor",
+        "early",
         "max_frame",
         "max_in_flight",
         "outgoing",
@@ -243,6 +252,10 @@ class ServerSession(_Session[Any]):
         self.outgoing: list[bytearray] = []
         self.close_after_send = False
         self.backlog: collections.deque[tuple[Request, int, float]] = collections.deque()
+        self.backlog_bytes = 0
+        """Bytes of the backlogged requests and of the messages kept for them."""
+        self.early: dict[int, int] = {}
+        """Bytes of the messages kept for each backlogged call."""
         self.reflection: bytes | None = None
         """The encoded description a Describe is answered with (``None``: reflection off)."""
         self.described = 0
@@ -254,8 +267,18 @@ class ServerSession(_Session[Any]):
 
     @property
     def saturated(self) -> bool:
-        """Whether the transport should stop reading: the calls in flight are at the limit."""
-        return len(self.serving) >= self.max_in_flight or bool(self.backlog)
+        """Whether the transport should stop reading: the backlog is full.
+
+        Past ``max_in_flight`` calls in flight, requests wait in the backlog, and reading
+        goes on until the backlog holds :data:`BACKLOG_CALLS` x ``max_in_flight`` requests
+        or :data:`MAX_BACKLOG_BYTES` (theirs and the messages kept for them). Reading must go
+        on while calls run: their Credit, Cancel and callback answers come the same way,
+        and a call that waits for one would otherwise never end, nor the backlog drain.
+        """
+        return (
+            len(self.backlog) >= BACKLOG_CALLS * self.max_in_flight
+            or self.backlog_bytes >= MAX_BACKLOG_BYTES
+        )
 
     def receive(self, message: Message, size: int, received: float) -> Request | None:
         """Take one message read from the peer (``size`` bytes on the wire, read at the
@@ -274,6 +297,7 @@ class ServerSession(_Session[Any]):
                 raise ProtocolError(f"{self.label}: request id {id} is already in flight")
             if len(serving) >= self.max_in_flight or self.backlog:
                 self.backlog.append((message, size, received))  # type: ignore[arg-type]
+                self.backlog_bytes += size
                 serving[id] = []  # the id is taken from now on; its early messages wait here
                 return None
             serving[id] = None
@@ -296,6 +320,8 @@ class ServerSession(_Session[Any]):
                     self._drop_backlogged(id)
                 else:
                     call.append(message)
+                    self.early[id] = self.early.get(id, 0) + size
+                    self.backlog_bytes += size
             elif call is not None:
                 call.receive(message)
             # else: the call has ended (an item the implementation did not read): dropped
@@ -316,15 +342,18 @@ class ServerSession(_Session[Any]):
         items); the messages that came while it waited in the backlog are given first."""
         early = self.serving.get(id)
         self.serving[id] = call
+        self.backlog_bytes -= self.early.pop(id, 0)
         if type(early) is list:
             for message in early:
                 call.receive(message)
 
     def _drop_backlogged(self, id: int) -> None:
         self.serving.pop(id, None)
-        for i, (request, _, _) in enumerate(self.backlog):
+        self.backlog_bytes -= self.early.pop(id, 0)
+        for i, (request, size, _) in enumerate(self.backlog):
             if request.id == id:
                 del self.backlog[i]
+                self.backlog_bytes -= size
                 return
 
     def go_away(self, reason: str) -> None:
@@ -373,5 +402,7 @@ class ServerSession(_Session[Any]):
         """The backlogged request that may run now (with its size and receive time), if any."""
         backlog = self.backlog
         if backlog and len(self.serving) - len(backlog) < self.max_in_flight:
-            return backlog.popleft()
+            ready = backlog.popleft()
+            self.backlog_bytes -= ready[1]
+            return ready
         return None

@@ -402,6 +402,8 @@ class _Link:
             log.warning("%s: dropped %s (and any more in the next 10 s)", self.label, what)
 
     def _located(self, id: int, route: _Route, instance: str) -> None:
+        if not instance.startswith(self.subjects.service + ".") or instance == self.subjects.who:
+            return  # not an instance of this service's version: never trusted with the call
         route.instance = instance
         held, route.held = route.held, []
         reply = f"{self.inbox}.{id}"

@@ -57,7 +57,9 @@ from srpc.protocol import (
     Hello,
     Message,
     Ping,
+    Pong,
     Request,
+    answer_describe,
     answer_hello,
     encode_payload,
 )
@@ -83,6 +85,7 @@ CLIENT_PROBE_TIMEOUT = 1.0
 CLIENT_STRIKES = 3
 """Unanswered probes in a row after which a (hung) client's calls are cancelled; a client
 that is gone (no responders) has them cancelled at the first probe."""
+_BIG = 64 * 1024
 IDLE_PEER = 30.0
 """Seconds an idle client's session is kept (it is recreated at its next call anyway)."""
 
@@ -158,6 +161,9 @@ class _Peer:
         self.draining = False
         self.established = False
         self.progress = _NoProgress()
+        self.pending = 0
+        """Bytes of the large requests (64 KiB and up) this client has on the instance."""
+        self.sizes: dict[int, int] = {}
 
     # -- the dispatcher's Responder ---------------------------------------------------
 
@@ -184,6 +190,8 @@ class _Peer:
             self.instance.publish(f"{self.inbox}.{id}", payload)
         session = self.session
         session.finished(id)
+        if self.sizes:
+            self.pending -= self.sizes.pop(id, 0)
         if session.backlog and not self.draining and not self.closed:
             self._drain()
         if self.instance.core.closing:
@@ -284,6 +292,7 @@ class NatsInstance:
         self.closed = False
         self.tasks: set[asyncio.Task[Any]] = set()
         self.dropped = _DropLog()
+        self.publish_failed_at = -100.0
         # What the TCP server's connection set asks of a member.
         self.session = _NoCalls()
         self.established = False
@@ -330,7 +339,10 @@ class NatsInstance:
             self.out.post(subject, payload, reply)
 
     def _publish_failed(self, exc: Exception) -> None:
-        log.warning("publishing to NATS failed: %s", exc)
+        now = _monotonic()
+        if now - self.publish_failed_at > 10.0:  # while NATS is away, one line per 10 s
+            self.publish_failed_at = now
+            log.warning("publishing to NATS failed (and may again for 10 s): %s", exc)
 
     def ack(self, peer: _Peer, id: int) -> None:
         self.out.post(f"{peer.inbox}.{id}", b"", self.instance_subject)
@@ -430,6 +442,10 @@ class NatsInstance:
             self.dropped.note(f"not an srpc message from {reply[:100]!r}: {exc}")
             return
         kind = type(message)
+        if kind is Ping:  # any instance answers; no session needed
+            pong = encode_payload(Pong(message.nonce))  # type: ignore[union-attr]
+            self.out.post(reply, pong, self.instance_subject)
+            return
         if kind is Hello:
             answer = answer_hello(
                 message,
@@ -448,6 +464,10 @@ class NatsInstance:
             if kind is Request:
                 self._refuse_unauthorized(reply, message.id)  # type: ignore[union-attr]
             return
+        if kind is Describe:  # answered at once, like over TCP (reflection may be off)
+            described = answer_describe(message, self.server._reflection)  # type: ignore[arg-type]
+            self.out.post(reply, bytes(described[4:]), self.instance_subject)
+            return
         peer = self.peers.get(inbox)
         if kind is Request:
             if peer is None:
@@ -457,14 +477,22 @@ class NatsInstance:
                 peer = self.peers[inbox] = _Peer(self, inbox)
                 self.core.connections.add(peer)  # type: ignore[arg-type]
             peer.heard = _monotonic()
+            if peer.session.saturated or (
+                peer.pending + len(data) > self.server.max_pending_bytes and peer.session.serving
+            ):
+                self._refuse_busy(reply, peer, message.id)  # type: ignore[union-attr]
+                return
             try:
                 request = peer.session.receive(message, len(data), received)
             except ProtocolError as exc:
                 self.dropped.note(f"from {inbox}: {exc}")
                 return
+            id = message.id  # type: ignore[union-attr]
+            if len(data) >= _BIG:
+                peer.sizes[id] = len(data)
+                peer.pending += len(data)
             if request is not None:
                 self.dispatcher.dispatch(peer, request, len(data), received)
-            id = message.id  # type: ignore[union-attr]
             if id in peer.session.serving:  # not answered at once
                 procedure = self.dispatcher.procedures.get(message.proc)  # type: ignore[union-attr]
                 if procedure is not None and procedure.streams:
@@ -474,19 +502,21 @@ class NatsInstance:
                     if self.ack_timer is None:
                         self.ack_timer = self.loop.call_later(ACK_AFTER, self._ack_due)
             return
-        if peer is None:
-            if (kind is not Describe and kind is not Ping) or self.closing:
-                return  # a late message for a call that has ended
-            peer = self.peers[inbox] = _Peer(self, inbox)
-            self.core.connections.add(peer)  # type: ignore[arg-type]
+        if peer is None:  # a late message for a call that has ended
+            return
         peer.heard = _monotonic()
         try:
             peer.session.receive(message, len(data), received)
         except ProtocolError as exc:
             self.dropped.note(f"from {inbox}: {exc}")
-            return
-        for frame in peer.session.take_outgoing():  # a Pong, a Description
-            self.out.post(reply, bytes(frame[4:]), self.instance_subject)
+
+    def _refuse_busy(self, reply: str, peer: _Peer, id: int) -> None:
+        busy = ConnectError(
+            f"the instance {self.instance_id} of service {self.subjects.name!r} already holds "
+            f"{len(peer.session.serving)} calls of this client "
+            f"({len(peer.session.backlog)} waiting); try again later"
+        )
+        self.out.post(reply, error_payload(id, busy), self.instance_subject)
 
     def _refuse_closing(self, reply: str, id: int) -> None:
         closing = ConnectError(f"service {self.subjects.name!r} is shutting down")

@@ -75,8 +75,36 @@ def _calls() -> dict[str, list[Call]]:
             (lambda c: list(c.scale(2.0, values=[1.0, 1.5])), [2.0, 3.0]),
             (lambda c: c.plain((3, 1, 2)), [1, 2, 3]),
         ],
-        # callbacks: runtime support lands separately (issue 13); its calls join here then.
+        "callbacks": [
+            (lambda c: c.each([1, 2], lambda x: x * 7), [7, 14]),
+            (lambda c: c.amap([3], _plus_one), [4]),
+            (lambda c: _notified(c), [("done", 0), ("done", 1)]),
+            (lambda c: c.run(3, _progress()), 3),
+        ],
     }
+
+
+async def _plus_one(x: int) -> int:
+    return x + 1
+
+
+def _notified(client: Any) -> list[tuple[str, int]]:
+    seen: list[tuple[str, int]] = []
+    client.notify(label="done", on_done=lambda label, i: seen.append((label, i)), times=2)
+    return seen
+
+
+def _progress() -> Any:
+    from callbacks.callbacks_interface import Progress
+
+    class Counting(Progress):
+        def update(self, done: int, total: int) -> None:
+            assert 1 <= done <= total
+
+        def should_stop(self) -> bool:
+            return False
+
+    return Counting()
 
 
 def _bank() -> None:

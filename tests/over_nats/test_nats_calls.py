@@ -14,6 +14,7 @@ from tests.runtime.stubs import (
     SrpcCalcServerStub,
     SrpcKitchenAsyncClientStub,
     SrpcKitchenClientStub,
+    SrpcKitchenServerStub,
 )
 
 from .natsd import NatsServer
@@ -120,3 +121,47 @@ def test_the_metrics_log_names_the_instance(natsd: NatsServer, tmp_path: Any) ->
     assert calls, lines
     assert all(line["instance"] == instance for line in calls)
     assert all(line["peer"].startswith("_INBOX.") for line in calls)
+
+
+def test_max_in_flight_bounds_one_clients_calls_on_an_instance(tmp_path: Any) -> None:
+    from .natsd import nats_server
+
+    with (
+        nats_server() as natsd,
+        SrpcKitchenServerStub(natsd.url, metrics_log=None, max_in_flight=2),
+    ):
+
+        async def main() -> tuple[list[str], float]:
+            async with SrpcKitchenAsyncClientStub(natsd.url, timeout=10) as kitchen:
+                loop = asyncio.get_running_loop()
+                start = loop.time()
+                values = await asyncio.gather(
+                    *(kitchen.async_sleep(0.3, str(i)) for i in range(6))
+                )
+                return values, loop.time() - start
+
+        values, took = asyncio.run(main())
+    assert values == [str(i) for i in range(6)]
+    assert took >= 0.85  # three rounds of two: the rest waited in the backlog
+
+
+def test_a_clients_backlog_on_an_instance_is_bounded() -> None:
+    from .natsd import nats_server
+
+    with (
+        nats_server() as natsd,
+        SrpcKitchenServerStub(natsd.url, metrics_log=None, max_in_flight=1),
+    ):
+
+        async def main() -> list[Any]:
+            async with SrpcKitchenAsyncClientStub(natsd.url, timeout=10) as kitchen:
+                return await asyncio.gather(
+                    *(kitchen.async_sleep(0.1, str(i)) for i in range(12)),
+                    return_exceptions=True,
+                )
+
+        results = asyncio.run(main())
+    refused = [r for r in results if isinstance(r, srpc.ConnectError)]
+    assert len(refused) == 3, results  # 1 running + 8 (8 x max_in_flight) waiting
+    assert "try again later" in str(refused[0])
+    assert len([r for r in results if isinstance(r, str)]) == 9

@@ -336,3 +336,33 @@ def test_garbage_on_every_subject_never_stops_an_instance(lonely: NatsServer) ->
             assert calc.add(i, i) == 2 * i
     with SrpcCalcClientStub(lonely.url, timeout=10):
         pass
+
+
+# -- the NATS server restarts ----------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_instances_and_clients_come_back_after_a_nats_restart() -> None:
+    from .natsd import _free_port
+
+    port = _free_port()
+    with nats_server(port=port) as first:
+        url = first.url
+        server = SrpcCalcServerStub(url, metrics_log=None).start_in_background()
+        calc = SrpcCalcClientStub(url, timeout=10)
+        assert calc.add(1, 2) == 3
+    try:
+        with nats_server(port=port):
+            deadline = time.monotonic() + 10
+            while True:  # the client's connection failed; its next call connects again
+                try:
+                    assert calc.add(2, 3) == 5
+                    break
+                except (srpc.ConnectionLost, srpc.ConnectError):
+                    if time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.2)  # the instance is still reconnecting
+            assert calc.mult(3, 3) == 9
+    finally:
+        calc.close()
+        server.stop()

@@ -343,3 +343,18 @@ def test_cancelling_the_task_cancels_its_callbacks(server: SrpcCbsvcServerStub) 
             return cancelled.is_set(), await client.add(20, 22)
 
     assert asyncio.run(main()) == (True, 42)
+
+
+def test_more_calls_than_max_in_flight_all_waiting_for_callbacks() -> None:
+    # Past max_in_flight, requests wait in the server's backlog; the running calls' callback
+    # answers come over the same connection, so the server must go on reading meanwhile.
+    async def main() -> list[list[int]]:
+        async def slow(x: int) -> int:
+            await asyncio.sleep(0.05)
+            return x + 1
+
+        async with SrpcCbsvcAsyncClientStub(*server.address, timeout=30) as client:
+            return list(await asyncio.gather(*(client.amap([i], slow) for i in range(12))))
+
+    with SrpcCbsvcServerStub(port=0, metrics_log=None, max_in_flight=4) as server:
+        assert asyncio.run(main()) == [[i + 1] for i in range(12)]

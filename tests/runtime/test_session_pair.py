@@ -21,6 +21,7 @@ from srpc.framing import encode_frame
 from srpc.metrics import MetricsWriter
 from srpc.protocol import (
     PROTOCOL_VERSION,
+    Cancel,
     ErrorReply,
     Hello,
     Message,
@@ -29,12 +30,13 @@ from srpc.protocol import (
     Request,
     ServerReply,
     ServerRequest,
+    StreamItem,
     encode_message,
     encode_request,
 )
 from srpc.remote_errors import interface_exceptions, rebuild_exception
 from srpc.security import HELLO_MAX_FRAME
-from srpc.session import ClientSession, ServerSession
+from srpc.session import BACKLOG_CALLS, MAX_BACKLOG_BYTES, ClientSession, ServerSession
 
 from .stubs import KITCHEN_SERVICE
 
@@ -180,7 +182,8 @@ def test_requests_past_max_in_flight_wait_in_the_backlog_in_order() -> None:
     ]
     admitted = [session.receive(r, 10, float(r.id)) for r in requests]
     assert admitted[:2] == requests[:2] and admitted[2:] == [None, None, None]
-    assert session.saturated and session.running == 2 and len(session.serving) == 5
+    assert not session.saturated  # reading goes on: the running calls' messages come that way
+    assert session.running == 2 and len(session.serving) == 5 and session.backlog_bytes == 30
     assert session.next_ready() is None  # still two running
     session.finished(0)
     ready = session.next_ready()
@@ -191,7 +194,27 @@ def test_requests_past_max_in_flight_wait_in_the_backlog_in_order() -> None:
     assert [r[0].id for r in iter(session.next_ready, None)] == [3, 4]
     for i in (3, 4):
         session.finished(i)
-    assert not session.saturated and not session.serving
+    assert not session.saturated and not session.serving and session.backlog_bytes == 0
+
+
+def test_reading_stops_when_the_backlog_is_full() -> None:
+    session = ServerSession(KITCHEN_SERVICE, "client", max_in_flight=2)
+    session.receive(Hello(PROTOCOL_VERSION, "kitchen", KITCHEN_SERVICE.fingerprint), 10, 0.0)
+    raw = (msgspec.Raw(b"\x91\x01"), msgspec.Raw(b"\x80"))
+    for i in range(2 + BACKLOG_CALLS * 2 - 1):
+        session.receive(Request(i, "echo_int", *raw), 10, 0.0)
+    assert not session.saturated
+    session.receive(StreamItem(5, raw[0]), 7, 0.0)  # kept for backlogged call 5, counted
+    assert session.backlog_bytes == (BACKLOG_CALLS * 2 - 1) * 10 + 7
+    session.receive(Request(99, "echo_int", *raw), 10, 0.0)
+    assert session.saturated
+    session.receive(Cancel(5), 3, 0.0)  # a backlogged call given up: its bytes go too
+    assert session.backlog_bytes == (BACKLOG_CALLS * 2 - 1) * 10
+    big = ServerSession(KITCHEN_SERVICE, "client", max_in_flight=1)
+    big.receive(Hello(PROTOCOL_VERSION, "kitchen", KITCHEN_SERVICE.fingerprint), 10, 0.0)
+    big.receive(Request(1, "echo_int", *raw), 10, 0.0)
+    big.receive(Request(2, "echo_int", *raw), MAX_BACKLOG_BYTES, 0.0)
+    assert big.saturated  # a backlog of few but large requests
 
 
 def test_before_the_handshake_only_a_small_frame_is_read() -> None:

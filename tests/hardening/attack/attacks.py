@@ -345,6 +345,22 @@ def pool_blocked(target: Target) -> list[str]:
     return []
 
 
+def callback_hoarder(target: Target) -> list[str]:
+    """Calls that pass a callback, pipelined on one connection, whose callback requests are
+    read and never answered: every call's worker thread waits for the caller."""
+    calls = 256 if target.full else 64
+    attack_for = 10.0 if target.full else 4.0
+    problems: list[str] = []
+    with closing_all([handshake(target)]) as (sock,):
+        sock.sendall(b"".join(bytes(encode_request(encoder, i + 1, "notify", (100, 0), {}))
+                              for i in range(calls)))
+        got = read_messages(sock, calls, time.monotonic() + attack_for)  # read, never answered
+        asked = sum(1 for m in got if type(m).__name__ == "ServerRequest")
+        if not asked:
+            problems.append(f"no callback request came ({[type(m).__name__ for m in got[:3]]})")
+    return problems
+
+
 def pipelined_adds(target: Target) -> list[str]:
     """One client pipelining 200k ``add`` calls (the issue: the others wait 1-3 s).
 

@@ -34,4 +34,6 @@ ROWS: list[Row] = [
         note="the full form (the table's 200k on one connection) is at the edge here: worst "
              "probe 0.64 s in one run, over 1 s in the next; the quick form uses 6 x 100k"),
     Row("huge-name", "an unknown procedure name of many MiB", attacks.huge_name),
+    Row("callback-hoarder", "pipelined calls whose callback requests are never answered",
+        attacks.callback_hoarder),
 ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from typing import Any
 
 from target.target_interface import TargetInterface
@@ -44,3 +45,6 @@ class Target(TargetInterface):
 
     def unprintable(self) -> None:
         raise Unprintable("never shown")
+
+    def notify(self, times: int, fn: Callable[[int], int]) -> int:
+        return sum(fn(i) for i in range(max(0, min(times, 100))))

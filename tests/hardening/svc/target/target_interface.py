@@ -8,6 +8,7 @@ one, and one whose exception cannot even be printed.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from typing import Any
 
 
@@ -49,3 +50,7 @@ class TargetInterface(ABC):
     @abstractmethod
     def unprintable(self) -> None:
         """Raise an exception whose ``__str__`` raises ``KeyboardInterrupt``."""
+
+    @abstractmethod
+    def notify(self, times: int, fn: Callable[[int], int]) -> int:
+        """Call the caller's ``fn`` ``times`` times (at most 100) from a worker thread."""
