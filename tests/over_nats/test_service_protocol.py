@@ -215,6 +215,10 @@ def test_garbage_requests_do_not_break_it_and_garbage_replies_are_skipped(
                 b'"metadata": {"srpc_fingerprint": "ff"}, "endpoints": [{"name": "add", '
                 b'"num_requests": 2, "data": {"srpc_latency_hist": {"x": "y"}, '
                 b'"srpc_latency_min_ms": "low"}}]}',
+                b'{"type": "io.nats.micro.v1.stats_response", "name": "sturdy", "id": "w", '
+                b'"metadata": {"srpc_fingerprint": "ff"}, "endpoints": [{"name": "add", '
+                b'"num_requests": 1, "data": {"srpc_latency_hist": {"100000": 1}, '
+                b'"srpc_latency_min_ms": 1.0, "srpc_latency_max_ms": 1.0}}]}',
             ]
 
             async def liar(msg: Any) -> None:
@@ -231,10 +235,16 @@ def test_garbage_requests_do_not_break_it_and_garbage_replies_are_skipped(
     found, stats = asyncio.run(scenario())
     assert [i.instance_id for i in found] == ["sturdy-1"]
     by_id = {s.instance_id: s for s in stats}
-    assert set(by_id) == {"sturdy-1", "z"}  # "z" is well-formed enough; its junk data is dropped
+    assert set(by_id) == {"sturdy-1", "z", "w"}  # well-formed enough; their junk data dropped
     z = by_id["z"].endpoints[0]
     assert z.num_requests == 2 and z.latency_hist == {} and z.latency_min_ms is None
     assert not z.has_histogram
+    assert by_id["w"].endpoints[0].latency_hist == {}  # a bucket no latency can be in
+    from srpc.dashboard.instances import InstancesAggregate
+
+    agg = InstancesAggregate("sturdy")
+    agg.feed(stats, 1.0)
+    assert agg.snapshot(1.0).calls == 3  # the dashboard takes them without a fuss
     # and it still answers
     assert _only(asyncio.run(_requests(natsd.url, "$SRV.PING.sturdy")), "sturdy-1")
 
