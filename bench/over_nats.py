@@ -212,8 +212,17 @@ def serve_natspy(url: str, reply_bytes: int) -> None:
             a, b, _ = decode(msg.data)
             await msg.respond(encode([a + b, b"r" * pad]))
 
+        sys.path.insert(0, str(Path(__file__).resolve().parent / "srpc_service"))
+        from natsbench.natsbench import Natsbench  # the same work as srpc's servers do
+
+        work = Natsbench().work
+
+        async def work_cb(msg: Any) -> None:
+            await msg.respond(encode(work(decode(msg.data))))
+
         pad = max(0, reply_bytes - len(encode([3, b""])))
         await nc.subscribe("bench.natspy.add", queue="natspy", cb=add)
+        await nc.subscribe("bench.natspy.work", queue="natspy", cb=work_cb)
         await nc.flush()
         print(f"BENCH_READY {os.getpid()}", flush=True)
         await asyncio.get_running_loop().run_in_executor(None, _stdin_closed)
@@ -320,14 +329,41 @@ def n1_client(kind: str, url: str, duration_s: float, warmup_s: float, request_b
     print("BENCH_RESULT " + json.dumps(result), flush=True)
 
 
-def load(url: str, callers: int, seconds: float, rounds: int, warmup_s: float) -> None:
-    """``callers`` async tasks calling ``work(rounds)`` back to back for ``seconds``; prints
-    every call as ``[start, end, ok, error, pid]`` (monotonic seconds: one clock for every
-    process of the machine)."""
-    from srpc_natsbench_client_stub import SrpcNatsbenchAsyncClientStub
+class _NatspyWork:
+    """nats-py's own request/reply standing in for the stub: ``work`` and ``close``."""
+
+    def __init__(self, nc: Any) -> None:
+        import msgspec
+
+        self.nc = nc
+        self.encode, self.decode = msgspec.msgpack.encode, msgspec.msgpack.decode
+
+    async def work(self, rounds: int) -> int:
+        reply = await self.nc.request("bench.natspy.work", self.encode(rounds), timeout=30)
+        pid: int = self.decode(reply.data)
+        return pid
+
+    async def close(self) -> None:
+        await self.nc.close()
+
+
+def load(
+    url: str, callers: int, seconds: float, rounds: int, warmup_s: float, natspy: bool = False
+) -> None:
+    """``callers`` async tasks calling ``work(rounds)`` back to back for ``seconds`` (through
+    srpc's async stub, or nats-py's request/reply); prints every call as ``[start, end, ok,
+    error, pid]`` (monotonic seconds: one clock for every process of the machine)."""
 
     async def main() -> list[list[Any]]:
-        stub: Any = SrpcNatsbenchAsyncClientStub(url)
+        stub: Any
+        if natspy:
+            import nats
+
+            stub = _NatspyWork(await nats.connect(url))
+        else:
+            from srpc_natsbench_client_stub import SrpcNatsbenchAsyncClientStub
+
+            stub = SrpcNatsbenchAsyncClientStub(url)
         calls: list[list[Any]] = []
         warm_end = time.monotonic() + warmup_s
         while time.monotonic() < warm_end:
@@ -449,82 +485,106 @@ def run_n1(
 
 
 def _load(
-    procs: _Procs, url: str, callers: int, seconds: float, rounds: int, warmup_s: float
+    procs: _Procs,
+    url: str,
+    callers: int,
+    seconds: float,
+    rounds: int,
+    warmup_s: float,
+    natspy: bool = False,
 ) -> Any:
     return procs.start(
         "load", url, "--callers", str(callers), "--seconds", str(seconds),
-        "--rounds", str(rounds), "--warmup", str(warmup_s),
+        "--rounds", str(rounds), "--warmup", str(warmup_s), *(["--natspy"] if natspy else []),
     )  # fmt: skip
+
+
+def _n2_measure(
+    opts: NatsOptions, procs: _Procs, url: str, rounds: int, n: int, natspy: bool
+) -> dict[str, Any]:
+    """``n`` instances (srpc's, or nats-py services doing the same work) under the N2 load."""
+    if natspy:
+        servers = [procs.start("serve-natspy", url) for _ in range(n)]
+        for s in servers:
+            s.expect("BENCH_READY", 60)
+    else:
+        servers = _servers(procs, url, n)
+    client = _load(procs, url, opts.n2_callers, opts.n2_duration_s, rounds, 0.5, natspy)
+    client.expect("BENCH_GO", 120)
+    nats_pid = NATS_PID.get(url, 0)
+    cpu0, nats0, wall0 = _cpu(servers), process_cpu(nats_pid), time.monotonic()
+    done_load = json.loads(client.expect("BENCH_RESULT", 120 + opts.n2_duration_s))
+    wall = time.monotonic() - wall0
+    cores = (_cpu(servers) - cpu0) / wall
+    nats_cores = (process_cpu(nats_pid) - nats0) / wall
+    client.stop()
+    for s in servers:
+        s.stop()
+    calls = done_load["calls"]
+    done = [c for c in calls if c[2]]
+    span = max(c[1] for c in calls) - min(c[0] for c in calls) if calls else 0.0
+    per_pid: dict[str, int] = {}
+    for c in done:
+        per_pid[str(c[4])] = per_pid.get(str(c[4]), 0) + 1
+    return {
+        "instances": n,
+        "calls": len(done),
+        "failed": len(calls) - len(done),
+        "calls_per_s": len(done) / span if span > 0 else 0.0,
+        "per_instance": sorted(per_pid.values(), reverse=True),
+        "server_cores": cores,
+        "client_cores": done_load["cpu_s"] / max(1e-9, done_load["wall_s"]),
+        "nats_server_cores": nats_cores,
+        "loadavg": os.getloadavg()[0],
+    }
 
 
 def run_n2(
     opts: NatsOptions, procs: _Procs, url: str, rounds: int, log: Callable[[str], None]
 ) -> dict[str, Any]:
+    """srpc's instances, and as the baseline nats-py services doing the same work, on 1, 2
+    and 4 processes: the baseline shows what the machine's cores allow in the same run."""
     passes: list[dict[str, Any]] = []
+    kinds = (("srpc", False), ("nats-py", True))
     for p in range(opts.passes):
-        results: dict[str, Any] = {}
+        results: dict[str, dict[str, Any]] = {"srpc": {}, "nats-py": {}}
         order = list(opts.n2_instances) if p % 2 == 0 else list(reversed(opts.n2_instances))
         for n in order:
-            servers = _servers(procs, url, n)
-            client = _load(procs, url, opts.n2_callers, opts.n2_duration_s, rounds, 0.5)
-            client.expect("BENCH_GO", 120)
-            nats_pid = NATS_PID.get(url, 0)
-            cpu0, nats0, wall0 = _cpu(servers), process_cpu(nats_pid), time.monotonic()
-            done_load = json.loads(client.expect("BENCH_RESULT", 120 + opts.n2_duration_s))
-            wall = time.monotonic() - wall0
-            cores = (_cpu(servers) - cpu0) / wall
-            nats_cores = (process_cpu(nats_pid) - nats0) / wall
-            calls = done_load["calls"]
-            client.stop()
-            for s in servers:
-                s.stop()
-            done = [c for c in calls if c[2]]
-            span = max(c[1] for c in calls) - min(c[0] for c in calls) if calls else 0.0
-            per_pid: dict[str, int] = {}
-            for c in done:
-                per_pid[str(c[4])] = per_pid.get(str(c[4]), 0) + 1
-            results[str(n)] = {
-                "instances": n,
-                "calls": len(done),
-                "failed": len(calls) - len(done),
-                "calls_per_s": len(done) / span if span > 0 else 0.0,
-                "per_instance": sorted(per_pid.values(), reverse=True),
-                "server_cores": cores,
-                "client_cores": done_load["cpu_s"] / max(1e-9, done_load["wall_s"]),
-                "nats_server_cores": nats_cores,
-                "loadavg": os.getloadavg()[0],
-            }
-            log(
-                f"    N2 {n} instance{'s' if n > 1 else ' '} {results[str(n)]['calls_per_s']:,.0f} "
-                f"calls/s (per instance {results[str(n)]['per_instance']}; cores used: servers "
-                f"{cores:.2f}, client {results[str(n)]['client_cores']:.2f}, nats-server "
-                f"{nats_cores:.2f}; load average {os.getloadavg()[0]:.1f})"
-            )
+            for kind, natspy in kinds if p % 2 == 0 else kinds[::-1]:
+                r = results[kind][str(n)] = _n2_measure(opts, procs, url, rounds, n, natspy)
+                log(
+                    f"    N2 {kind:<7} {n} instance{'s' if n > 1 else ' '} "
+                    f"{r['calls_per_s']:,.0f} calls/s (per instance {r['per_instance']}; cores "
+                    f"used: servers {r['server_cores']:.2f}, client {r['client_cores']:.2f}, "
+                    f"nats-server {r['nats_server_cores']:.2f}; load average {r['loadavg']:.1f})"
+                )
         passes.append({"order": order, "results": results})
 
-    def med(n: int) -> float:
-        return statistics.median(p["results"][str(n)]["calls_per_s"] for p in passes)
+    one = "1" if 1 in opts.n2_instances else str(opts.n2_instances[0])
 
-    one = 1 if 1 in opts.n2_instances else opts.n2_instances[0]
+    def summary(kind: str) -> dict[str, Any]:
+        def med(n: int, key: str) -> float:
+            return statistics.median(p["results"][kind][str(n)][key] for p in passes)
+
+        keys = ("calls_per_s", "server_cores", "client_cores", "nats_server_cores")
+        out: dict[str, Any] = {
+            key: {str(n): med(n, key) for n in opts.n2_instances} for key in keys
+        }
+        out["ratio_to_1"] = {
+            str(n): statistics.median(
+                p["results"][kind][str(n)]["calls_per_s"] / p["results"][kind][one]["calls_per_s"]
+                for p in passes
+            )
+            for n in opts.n2_instances
+        }
+        return out
+
     return {
         "rounds": rounds,
         "callers": opts.n2_callers,
         "passes": passes,
-        "calls_per_s": {str(n): med(n) for n in opts.n2_instances},
-        **{
-            key: {
-                str(n): statistics.median(p["results"][str(n)][key] for p in passes)
-                for n in opts.n2_instances
-            }
-            for key in ("server_cores", "client_cores", "nats_server_cores")
-        },
-        "ratio_to_1": {
-            str(n): statistics.median(
-                p["results"][str(n)]["calls_per_s"] / p["results"][str(one)]["calls_per_s"]
-                for p in passes
-            )
-            for n in opts.n2_instances
-        },
+        **summary("srpc"),
+        "nats-py": summary("nats-py"),
     }
 
 
@@ -681,19 +741,22 @@ def render_nats(out: dict[str, Any]) -> str:
             f"{n2['callers']} concurrent callers"
         )
         lines.append(
-            f"  {'instances':<11} {'calls/s':>9} {'/ 1 inst':>10}   cores used: "
+            f"  {'service':<8} {'instances':>9} {'calls/s':>9} {'/ 1 inst':>9}   cores used: "
             f"{'servers':>7} {'client':>6} {'nats-server':>11}"
         )
-        for n, rate in n2["calls_per_s"].items():
-            used = [
-                n2.get(key, {}).get(n)
-                for key in ("server_cores", "client_cores", "nats_server_cores")
-            ]
-            shown = ["-" if u is None else format(u, ".2f") for u in used]
-            lines.append(
-                f"  {n:<11} {rate:>9,.0f} {n2['ratio_to_1'][n]:>9.2f}x   {'':12}"
-                f"{shown[0]:>7} {shown[1]:>6} {shown[2]:>11}"
-            )
+        for kind, figures in (("srpc", n2), ("nats-py", n2.get("nats-py"))):
+            if not figures:
+                continue
+            for n, rate in figures["calls_per_s"].items():
+                used = [
+                    figures.get(key, {}).get(n)
+                    for key in ("server_cores", "client_cores", "nats_server_cores")
+                ]
+                shown = ["-" if u is None else format(u, ".2f") for u in used]
+                lines.append(
+                    f"  {kind:<8} {n:>9} {rate:>9,.0f} {figures['ratio_to_1'][n]:>8.2f}x   "
+                    f"{'':12}{shown[0]:>7} {shown[1]:>6} {shown[2]:>11}"
+                )
     n3 = out.get("N3")
     if n3 and "error" not in n3:
         lines.append(
@@ -759,6 +822,7 @@ def main(argv: list[str] | None = None) -> int:
     loader.add_argument("--seconds", type=float, default=3.0)
     loader.add_argument("--rounds", type=int, default=20_000)
     loader.add_argument("--warmup", type=float, default=0.5)
+    loader.add_argument("--natspy", action="store_true", help="nats-py's request/reply instead")
     args = parser.parse_args(argv if argv is not None else (sys.argv[1:] or ["run"]))
     if args.role == "serve-srpc":
         serve_srpc(args.url)
@@ -769,7 +833,7 @@ def main(argv: list[str] | None = None) -> int:
     elif args.role == "n1-client":
         n1_client(args.kind, args.url, args.duration, args.warmup, args.request_bytes)
     elif args.role == "load":
-        load(args.url, args.callers, args.seconds, args.rounds, args.warmup)
+        load(args.url, args.callers, args.seconds, args.rounds, args.warmup, args.natspy)
     else:
         workloads = tuple(w.strip().upper() for w in args.workloads.split(",") if w.strip())
         bad = [w for w in workloads if w not in NATS_WORKLOADS]

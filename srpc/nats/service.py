@@ -78,6 +78,9 @@ _MAX_REPLY = 4 * 1024 * 1024
 """A reply to INFO or STATS larger than this is skipped unread (no srpc instance sends one)."""
 _MAX_HIST_BUCKETS = 4096
 """A histogram with more buckets than this in a STATS reply is not srpc's: it is dropped."""
+_BUCKET_RANGE = range(-4000, 4001)
+"""Bucket numbers a latency can have (1 ns is about -690, a day about 900); a histogram with
+others is dropped (their representatives would overflow a float)."""
 
 
 def schema_name(name: str) -> str:
@@ -504,6 +507,9 @@ def _endpoint_stats(e: _Endpoint) -> EndpointStats:
             try:
                 bucket = int(key)
             except ValueError:
+                hist = {}
+                break
+            if bucket not in _BUCKET_RANGE:
                 hist = {}
                 break
             if isinstance(count, bool) or not isinstance(count, int) or count <= 0:

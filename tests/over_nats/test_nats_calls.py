@@ -135,9 +135,7 @@ def test_max_in_flight_bounds_one_clients_calls_on_an_instance(tmp_path: Any) ->
             async with SrpcKitchenAsyncClientStub(natsd.url, timeout=10) as kitchen:
                 loop = asyncio.get_running_loop()
                 start = loop.time()
-                values = await asyncio.gather(
-                    *(kitchen.async_sleep(0.3, str(i)) for i in range(6))
-                )
+                values = await asyncio.gather(*(kitchen.async_sleep(0.3, str(i)) for i in range(6)))
                 return values, loop.time() - start
 
         values, took = asyncio.run(main())

@@ -20,6 +20,7 @@ from .natsd import nats_server
 
 REPO = Path(__file__).resolve().parents[2]
 
+
 def _ip(*args: str) -> None:
     subprocess.run(["ip", *args], check=True, capture_output=True, text=True)
 
@@ -82,8 +83,17 @@ def test_instances_on_two_other_hosts_serve_and_one_dies(hosts: _Hosts, tmp_path
                 url = f"nats://{token}@{hosts.gateway(i)}:{natsd.port}"
                 log = tmp_path / f"calls-{i}.log"
                 process = subprocess.Popen(
-                    ["ip", "netns", "exec", name, sys.executable, "-m",
-                     "tests.over_nats.instance", url, str(log)],
+                    [
+                        "ip",
+                        "netns",
+                        "exec",
+                        name,
+                        sys.executable,
+                        "-m",
+                        "tests.over_nats.instance",
+                        url,
+                        str(log),
+                    ],
                     cwd=REPO,
                     stdout=subprocess.PIPE,
                     text=True,

@@ -215,6 +215,10 @@ def test_garbage_requests_do_not_break_it_and_garbage_replies_are_skipped(
                 b'"metadata": {"srpc_fingerprint": "ff"}, "endpoints": [{"name": "add", '
                 b'"num_requests": 2, "data": {"srpc_latency_hist": {"x": "y"}, '
                 b'"srpc_latency_min_ms": "low"}}]}',
+                b'{"type": "io.nats.micro.v1.stats_response", "name": "sturdy", "id": "w", '
+                b'"metadata": {"srpc_fingerprint": "ff"}, "endpoints": [{"name": "add", '
+                b'"num_requests": 1, "data": {"srpc_latency_hist": {"100000": 1}, '
+                b'"srpc_latency_min_ms": 1.0, "srpc_latency_max_ms": 1.0}}]}',
             ]
 
             async def liar(msg: Any) -> None:
@@ -231,10 +235,16 @@ def test_garbage_requests_do_not_break_it_and_garbage_replies_are_skipped(
     found, stats = asyncio.run(scenario())
     assert [i.instance_id for i in found] == ["sturdy-1"]
     by_id = {s.instance_id: s for s in stats}
-    assert set(by_id) == {"sturdy-1", "z"}  # "z" is well-formed enough; its junk data is dropped
+    assert set(by_id) == {"sturdy-1", "z", "w"}  # well-formed enough; their junk data dropped
     z = by_id["z"].endpoints[0]
     assert z.num_requests == 2 and z.latency_hist == {} and z.latency_min_ms is None
     assert not z.has_histogram
+    assert by_id["w"].endpoints[0].latency_hist == {}  # a bucket no latency can be in
+    from srpc.dashboard.instances import InstancesAggregate
+
+    agg = InstancesAggregate("sturdy")
+    agg.feed(stats, 1.0)
+    assert agg.snapshot(1.0).calls == 3  # the dashboard takes them without a fuss
     # and it still answers
     assert _only(asyncio.run(_requests(natsd.url, "$SRV.PING.sturdy")), "sturdy-1")
 
@@ -264,3 +274,34 @@ def test_stats_ignore_bad_latencies_and_unknown_procedures() -> None:
     (add,) = stats.endpoint_stats("s", "q")
     assert (add["num_requests"], add["num_errors"], add["last_error"]) == (2, 1, "error")
     assert add["processing_time"] == 0 and add["data"]["srpc_latency_zero"] == 2
+
+
+def test_a_real_server_stub_answers_schema_valid_and_counts_its_calls(natsd: NatsServer) -> None:
+    from tests.runtime.stubs import SrpcCalcClientStub, SrpcCalcServerStub
+
+    with SrpcCalcServerStub(natsd.url, metrics_log=None):
+        calc = SrpcCalcClientStub(natsd.url)
+        try:
+            assert calc.add(2, 3) == 5 and calc.add(1, 1) == 2
+            with pytest.raises(ZeroDivisionError):
+                calc.div(1, 0)
+        finally:
+            calc.close()
+        replies = {
+            verb: asyncio.run(_requests(natsd.url, f"$SRV.{verb}.calc"))
+            for verb in ("PING", "INFO", "STATS")
+        }
+        ids = {r["id"] for r in replies["INFO"] if "srpc_fingerprint" in (r.get("metadata") or {})}
+        (instance_id,) = ids  # this module's calc instance
+        for verb, got in replies.items():
+            jsonschema.validate(_only(got, instance_id), _schema(verb.lower()))
+        info = _only(replies["INFO"], instance_id)
+        assert isinstance(info["description"], str)
+        assert [e["name"] for e in info["endpoints"]] == list(
+            SrpcCalcServerStub._srpc_service.procedures
+        )
+        assert info["metadata"]["srpc_fingerprint"] == SrpcCalcServerStub._srpc_service.fingerprint
+        stats = {e["name"]: e for e in _only(replies["STATS"], instance_id)["endpoints"]}
+        assert stats["add"]["num_requests"] == 2 and stats["add"]["num_errors"] == 0
+        assert stats["div"]["num_errors"] == 1 and stats["div"]["last_error"] == "ZeroDivisionError"
+        assert stats["add"]["processing_time"] > 0
