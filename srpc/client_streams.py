@@ -503,7 +503,9 @@ class AsyncSender:
             connection.cancel(self.id)
 
 
-def _cancelling(task: asyncio.Task[Any]) -> int:
+def _cancelling(task: asyncio.Task[Any] | None) -> int:
+    """How many cancellations of ``task`` are pending (0 before Python 3.11): compared before
+    and after a ``wait_for``, it tells a cancellation that ``wait_for`` dropped."""
     cancelling = getattr(task, "cancelling", None)  # Python 3.11+
     return 0 if cancelling is None else int(cancelling())
 
@@ -560,9 +562,10 @@ class AsyncResultStream(AsyncIterator[T], Generic[T]):
                 message = await state.next_message(connection)
             else:
                 remaining = max(self._deadline - _monotonic(), 0.0)
-                message = await asyncio.wait_for(state.next_message(connection), remaining)
                 task = asyncio.current_task()
-                if task is not None and _cancelling(task):
+                cancelling = _cancelling(task)
+                message = await asyncio.wait_for(state.next_message(connection), remaining)
+                if _cancelling(task) > cancelling:
                     # Python 3.11's wait_for returns a result that was ready as the task was
                     # cancelled, dropping the cancellation: the stream would run on.
                     raise asyncio.CancelledError

@@ -240,6 +240,9 @@ def _instantiate(cls: type[BaseException], args: list[Any]) -> BaseException:
         return exc
 
 
+_UNSET = object()
+
+
 def rebuild_exception(reply: ErrorReply | ServerErrorReply, known: ExceptionMap) -> BaseException:
     """The exception the client raises for ``reply`` (the server, for a callback's
     :class:`~srpc.protocol.ServerErrorReply`: the same fields)."""
@@ -269,7 +272,10 @@ def rebuild_exception(reply: ErrorReply | ServerErrorReply, known: ExceptionMap)
         for key, value in attrs.items():
             if isinstance(key, str) and not key.startswith("_"):
                 with contextlib.suppress(Exception):
-                    setattr(exc, key, value)
+                    # Only what differs: setting an OSError's errno/strerror/filename to the
+                    # None they already are would change how it prints ("[Errno None] ...").
+                    if getattr(exc, key, _UNSET) != value:
+                        setattr(exc, key, value)
     if reply.traceback and reply.kind != ErrorKind.SRPC:
         exc.__cause__ = RemoteTraceback(reply.traceback)
     return exc

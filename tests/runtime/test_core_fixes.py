@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import socket
@@ -19,7 +20,14 @@ import pytest
 import srpc
 from srpc.protocol import MessageReader, Request, Welcome, encode_message
 
-from .stubs import CALC, CALC_SERVICE, SrpcCalcClientStub, SrpcKitchenClientStub
+from .stubs import (
+    CALC,
+    CALC_SERVICE,
+    SrpcCalcClientStub,
+    SrpcKitchenAsyncClientStub,
+    SrpcKitchenClientStub,
+    SrpcKitchenServerStub,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -201,3 +209,34 @@ def test_both_stubs_raise_the_same_error_when_the_server_is_down() -> None:
         asyncio.run(call())
     assert str(sync_error.value) == str(async_error.value)
     assert f"127.0.0.1:{port}" in str(sync_error.value)
+
+
+def test_srpc_connection_errors_print_their_message_on_the_client() -> None:
+    # An OSError's errno/strerror/filename travel as attributes; set to the None they already
+    # were, they made a rebuilt ConnectError print "[Errno None] None: None -> None".
+    from srpc.errors import ConnectError
+    from srpc.remote_errors import error_reply, rebuild_exception
+
+    rebuilt = rebuild_exception(error_reply(1, ConnectError("service x is shutting down"), {}), {})
+    assert type(rebuilt) is ConnectError and str(rebuilt) == "service x is shutting down"
+    missing = rebuild_exception(error_reply(2, FileNotFoundError(2, "No such file", "/x"), {}), {})
+    assert str(missing) == "[Errno 2] No such file: '/x'" and missing.filename == "/x"
+
+
+def test_a_task_that_swallowed_a_cancellation_can_still_make_calls_with_a_timeout(
+    kitchen_server: SrpcKitchenServerStub,
+) -> None:
+    # The check for a cancellation wait_for dropped compares the task's pending
+    # cancellations before and after: an old one the task caught must not fail later calls.
+    async def main() -> int:
+        async with SrpcKitchenAsyncClientStub(*kitchen_server.address, timeout=5) as client:
+            try:
+                task = asyncio.current_task()
+                assert task is not None
+                task.cancel()
+                await asyncio.sleep(1)
+            except asyncio.CancelledError:
+                pass  # swallowed (without uncancel): cancelling() stays 1 on 3.11
+            return int(await client.echo_int(7))
+
+    assert asyncio.run(main()) == 7
