@@ -75,6 +75,10 @@ class NatsOptions:
     n3_callers: int = 8
     n3_before_s: float = 2.0
     n3_after_s: float = 3.0
+    pin: str = "same"
+    """N1's CPU pinning, as ``bench.run --pin``: ``same`` (client, server and nats-server on
+    one CPU: a call costs the sum of their CPU, the placement lottery is gone), ``split``
+    (the client on another CPU) or ``none``."""
 
 
 # --------------------------------------------------------------------------- what is needed
@@ -413,10 +417,11 @@ class _Procs:
         self.env, self.cwd = env, cwd
         self.children: list[Any] = []
 
-    def start(self, *args: str) -> Any:
+    def start(self, *args: str, cpu: int | None = None) -> Any:
         from bench.run import Child
 
-        child = Child([sys.executable, "-m", "bench.over_nats", *args], self.env, self.cwd)
+        env = self.env if cpu is None else {**self.env, "BENCH_NATS_CPU": str(cpu)}
+        child = Child([sys.executable, "-m", "bench.over_nats", *args], env, self.cwd)
         self.children.append(child)
         return child
 
@@ -427,8 +432,8 @@ class _Procs:
         self.children.clear()
 
 
-def _servers(procs: _Procs, url: str, n: int) -> list[Any]:
-    servers = [procs.start("serve-srpc", url) for _ in range(n)]
+def _servers(procs: _Procs, url: str, n: int, cpu: int | None = None) -> list[Any]:
+    servers = [procs.start("serve-srpc", url, cpu=cpu) for _ in range(n)]
     for s in servers:
         s.expect("BENCH_READY", 60)
     return servers
@@ -437,11 +442,46 @@ def _servers(procs: _Procs, url: str, n: int) -> list[Any]:
 def run_n1(
     opts: NatsOptions, procs: _Procs, url: str, log: Callable[[str], None]
 ) -> dict[str, Any]:
-    servers = _servers(procs, url, 1)
+    server_cpu, client_cpu = _n1_cpus(opts.pin)
+    nats_pid = NATS_PID.get(url)
+    if server_cpu is not None and nats_pid is not None:
+        _pin_threads(nats_pid, {server_cpu})
+    try:
+        return _run_n1(opts, procs, url, log, server_cpu, client_cpu)
+    finally:
+        if server_cpu is not None and nats_pid is not None:
+            _pin_threads(nats_pid, os.sched_getaffinity(0))
+
+
+def _n1_cpus(pin: str) -> tuple[int | None, int | None]:
+    if pin == "none" or not hasattr(os, "sched_getaffinity"):
+        return None, None
+    cpus = sorted(os.sched_getaffinity(0))
+    if pin == "split" and len(cpus) >= 2:
+        return cpus[-2], cpus[-1]
+    return cpus[-1], cpus[-1]
+
+
+def _pin_threads(pid: int, cpus: set[int]) -> None:
+    """Every thread of process ``pid`` (nats-server's) onto ``cpus``."""
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with contextlib.suppress(OSError, ValueError):
+            os.sched_setaffinity(int(task.name), cpus)
+
+
+def _run_n1(
+    opts: NatsOptions,
+    procs: _Procs,
+    url: str,
+    log: Callable[[str], None],
+    server_cpu: int | None,
+    client_cpu: int | None,
+) -> dict[str, Any]:
+    servers = _servers(procs, url, 1, server_cpu)
     sizes = json.loads(procs.start("sniff", url).expect("BENCH_RESULT", 60))
     request_bytes = sizes.get("request_bytes") or FALLBACK_SIZES[0]
     reply_bytes = sizes.get("reply_bytes") or FALLBACK_SIZES[1]
-    natspy = procs.start("serve-natspy", url, "--reply-bytes", str(reply_bytes))
+    natspy = procs.start("serve-natspy", url, "--reply-bytes", str(reply_bytes), cpu=server_cpu)
     natspy.expect("BENCH_READY", 60)
     passes: list[dict[str, Any]] = []
     for p in range(opts.passes):
@@ -451,7 +491,7 @@ def run_n1(
             client = procs.start(
                 "n1-client", kind, url,
                 "--duration", str(opts.duration_s), "--warmup", str(opts.warmup_s),
-                "--request-bytes", str(request_bytes),
+                "--request-bytes", str(request_bytes), cpu=client_cpu,
             )  # fmt: skip
             timeout = 60 + opts.duration_s + opts.warmup_s
             results[kind] = json.loads(client.expect("BENCH_RESULT", timeout))
@@ -472,6 +512,7 @@ def run_n1(
         )
 
     return {
+        "pin": opts.pin,
         "payload": {"request_bytes": request_bytes, "reply_bytes": reply_bytes, "sniffed": sizes},
         "passes": passes,
         "calls_per_s": {
@@ -725,7 +766,8 @@ def render_nats(out: dict[str, Any]) -> str:
         pay = n1["payload"]
         lines.append(
             f"N1 over NATS, sequential add (median over {len(n1['passes'])} passes; nats-py "
-            f"payloads {pay['request_bytes']} B request, {pay['reply_bytes']} B reply, as srpc's)"
+            f"payloads {pay['request_bytes']} B request, {pay['reply_bytes']} B reply, as srpc's; "
+            f"CPU pinning {n1.get('pin', 'none')})"
         )
         lines.append(f"  {'client':<11} {'calls/s':>9} {'p50 us':>8} {'/ nats-py':>10}")
         for kind in N1_KINDS:
@@ -803,6 +845,7 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--n3-before", type=float, default=2.0, help="N3: seconds of load before")
     run.add_argument("--n3-after", type=float, default=3.0, help="N3: seconds after the kill")
     run.add_argument("--results-dir", default=None)
+    run.add_argument("--pin", choices=["same", "split", "none"], default="same", help="N1")
     serve = sub.add_parser("serve-srpc")
     serve.add_argument("url")
     natspy = sub.add_parser("serve-natspy")
@@ -824,6 +867,9 @@ def main(argv: list[str] | None = None) -> int:
     loader.add_argument("--warmup", type=float, default=0.5)
     loader.add_argument("--natspy", action="store_true", help="nats-py's request/reply instead")
     args = parser.parse_args(argv if argv is not None else (sys.argv[1:] or ["run"]))
+    cpu = os.environ.get("BENCH_NATS_CPU")
+    if cpu is not None and args.role != "run":  # a child the driver pins (N1)
+        os.sched_setaffinity(0, {int(cpu)})
     if args.role == "serve-srpc":
         serve_srpc(args.url)
     elif args.role == "serve-natspy":
@@ -849,6 +895,7 @@ def main(argv: list[str] | None = None) -> int:
             n2_instances=tuple(int(n) for n in args.n2_instances.split(",") if n.strip()),
             n3_before_s=args.n3_before,
             n3_after_s=args.n3_after,
+            pin=args.pin,
         )
 
         def log(msg: str) -> None:
