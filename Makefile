@@ -23,6 +23,9 @@ lint: install
 
 gen: install
 	$(MAKE) -C examples/calc gen SRPC_STUBGEN=$(abspath $(BIN))/srpc-stubgen
+	cd tests/hardening/svc && $(abspath $(BIN))/srpc-stubgen guard/guard_interface.py
+	cd tests/hardening/svc && $(abspath $(BIN))/srpc-stubgen target/target_interface.py
+	SRPC_UPDATE_GOLDENS=1 $(BIN)/python -m pytest -q -p no:cacheprovider tests/compiler/test_golden.py
 
 demo: install
 	$(MAKE) -C examples/calc demo BIN=$(abspath $(BIN))

@@ -40,7 +40,7 @@ from typing import Any, Final
 
 import msgspec
 
-from srpc.codec import CallbackParam, ProcedureCodec, encoder
+from srpc.codec import CallbackParam, ProcedureCodec, encoder, replace_callbacks
 from srpc.errors import (
     CallbackExpired,
     CallbackTooDeep,
@@ -363,24 +363,20 @@ def proxies(
 ) -> tuple[tuple[Any, ...], dict[str, Any]]:
     """The arguments with a proxy in each callback's place; raises :class:`InvalidArguments`
     when the request does not number the callbacks as their parameters."""
-    values = list(args)
-    kwargs = dict(kwargs)
-    for target, param in enumerate(callbacks.params):
-        proxy = _proxy_class(param)(callbacks, target)
-        if param.index is not None and param.index < len(values):
-            given = values[param.index]
-            values[param.index] = proxy
-        elif param.name in kwargs:
-            given = kwargs[param.name]
-            kwargs[param.name] = proxy
-        else:
-            raise InvalidArguments(f"{callbacks.label}: missing the callback {param.name!r}")
-        if given != target:
+    args, kwargs, numbers = replace_callbacks(
+        callbacks.params,
+        callbacks.label,
+        args,
+        kwargs,
+        lambda number, param: _proxy_class(param)(callbacks, number),
+    )
+    for number, (param, given) in enumerate(zip(callbacks.params, numbers, strict=True)):
+        if given != number:
             raise InvalidArguments(
-                f"{callbacks.label}: callback {param.name!r} must be numbered {target} in the "
+                f"{callbacks.label}: callback {param.name!r} must be numbered {number} in the "
                 f"request, not {given!r}"
             )
-    return tuple(values), kwargs
+    return args, kwargs
 
 
 # -- client side ----------------------------------------------------------------------

@@ -40,7 +40,7 @@ from srpc.client_streams import (
     _cancel_sync,
     finish_client_stream,
 )
-from srpc.codec import ServiceCodec, encoder, service_codec
+from srpc.codec import ServiceCodec, encoder, replace_callbacks, service_codec
 from srpc.context import inherited_timeout
 from srpc.context import serving as _serving
 from srpc.descriptor import ServiceDescriptor
@@ -232,34 +232,25 @@ class _Settings:
         """The request's arguments with each callback's place holding its number, and the
         callbacks (the caller's objects or functions) in that order."""
         codec = self.codec.procedures[proc]
-        values = list(args)
-        kwargs = dict(kwargs)
-        targets: list[Any] = []
-        for number, param in enumerate(codec.callbacks):
-            if param.index is not None and param.index < len(values):
-                target = values[param.index]
-                values[param.index] = number
-            elif param.name in kwargs:
-                target = kwargs[param.name]
-                kwargs[param.name] = number
-            else:
-                raise InvalidArguments(f"{codec.label}: missing the callback {param.name!r}")
+        args, kwargs, targets = replace_callbacks(
+            codec.callbacks, codec.label, args, kwargs, lambda number, _: number
+        )
+        for param, target in zip(codec.callbacks, targets, strict=True):
             if param.interface is None:
                 if not callable(target):
                     raise InvalidArguments(
                         f"{codec.label}: {param.name!r} must be a callable, not "
                         f"{type(target).__qualname__}"
                     )
-            else:
-                missing = [m for m in param.methods if not callable(getattr(target, m, None))]
-                if missing:
-                    raise InvalidArguments(
-                        f"{codec.label}: {param.name!r} must implement "
-                        f"{param.interface.__qualname__}; {type(target).__qualname__} has no "
-                        f"method {missing[0]!r}"
-                    )
-            targets.append(target)
-        return tuple(values), kwargs, targets
+                continue
+            missing = [m for m in param.methods if not callable(getattr(target, m, None))]
+            if missing:
+                raise InvalidArguments(
+                    f"{codec.label}: {param.name!r} must implement "
+                    f"{param.interface.__qualname__}; {type(target).__qualname__} has no "
+                    f"method {missing[0]!r}"
+                )
+        return args, kwargs, targets
 
     def _cannot_encode(self, proc: str, exc: Exception) -> InvalidArguments:
         return InvalidArguments(

@@ -1047,6 +1047,31 @@ class CallbackParam:
     label: str
 
 
+def replace_callbacks(
+    params: tuple[CallbackParam, ...],
+    label: str,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    new: collections.abc.Callable[[int, CallbackParam], Any],
+) -> tuple[tuple[Any, ...], dict[str, Any], list[Any]]:
+    """The arguments with ``new(number, param)`` in each callback's place, and what was
+    there, in order: the caller puts numbers where its objects were, the server proxies
+    where the numbers were. :class:`InvalidArguments` when a callback is missing."""
+    values = list(args)
+    kwargs = dict(kwargs)
+    given: list[Any] = []
+    for number, param in enumerate(params):
+        if param.index is not None and param.index < len(values):
+            given.append(values[param.index])
+            values[param.index] = new(number, param)
+        elif param.name in kwargs:
+            given.append(kwargs[param.name])
+            kwargs[param.name] = new(number, param)
+        else:
+            raise InvalidArguments(f"{label}: missing the callback {param.name!r}")
+    return tuple(values), kwargs, given
+
+
 _CALLABLE_ORIGINS = (collections.abc.Callable,)
 _AWAITABLE_ORIGINS = (collections.abc.Awaitable, collections.abc.Coroutine)
 

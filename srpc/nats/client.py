@@ -53,6 +53,7 @@ from srpc.nats.wire import (
     CHUNK,
     HEADROOM,
     TOKEN_HEADER,
+    WAIT,
     Reassembly,
     Subjects,
     Target,
@@ -368,6 +369,11 @@ class _Link:
             route = self.routes.get(id)
             if route is not None and msg.reply:
                 self._located(id, route, msg.reply)
+            return
+        if data == WAIT:  # an instance may hold it, unread yet: patience starts again
+            route = self.routes.get(id)
+            if route is not None and route.asked is not None:
+                route.asked = _monotonic()
             return
         if data[0] == CHUNK:
             try:

@@ -44,6 +44,7 @@ from srpc.nats.wire import (
     CHUNK,
     HEADROOM,
     TOKEN_HEADER,
+    WAIT,
     Reassembly,
     Subjects,
     chunks,
@@ -392,17 +393,24 @@ class NatsInstance:
 
     async def _on_who(self, msg: Any) -> None:
         try:
-            peer = self.peers.get(msg.reply or "")
-            if peer is None:
+            inbox = msg.reply or ""
+            if not inbox:
                 return
             try:
                 ids = _ids_decoder.decode(msg.data)
             except DECODE_ERRORS:
                 return
-            serving = peer.session.serving
+            peer = self.peers.get(inbox)
+            serving = {} if peer is None else peer.session.serving
+            # Requests this instance has received but not read yet (a busy loop): any of the
+            # calls asked about may be among them, so the client is told to wait.
+            subscription = self.service_subscription
+            unread = subscription is not None and subscription.pending_msgs > 0
             for id in ids[:4096]:
                 if id in serving:
-                    self.ack(peer, id)
+                    self.ack(peer, id)  # type: ignore[arg-type]
+                elif unread or self.reassembly.partial:
+                    self.out.post(f"{inbox}.{id}", WAIT, self.instance_subject)
         except Exception:
             log.exception("a NATS message on %s could not be handled", self.subjects.who)
 

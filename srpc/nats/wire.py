@@ -20,6 +20,7 @@ __all__ = [
     "ACK",
     "CHUNK",
     "TOKEN_HEADER",
+    "WAIT",
     "Reassembly",
     "Subjects",
     "chunks",
@@ -31,6 +32,10 @@ __all__ = [
 ACK: Final = b""
 """An empty payload: on a client's call subject, "this instance holds the call" (the NATS
 reply field names the instance's subject); on an instance or client probe subject, a probe."""
+
+WAIT: Final = b"\xc0"
+"""A MessagePack nil, on a client's call subject: the answer to ``who`` from an instance that
+has received requests it has not read yet: the call may be among them, keep waiting."""
 
 CHUNK: Final = 0xC1
 """First byte of a chunk (0xc1 is never used by MessagePack, so no srpc message starts so)."""

@@ -163,3 +163,25 @@ def test_a_clients_backlog_on_an_instance_is_bounded() -> None:
     assert len(refused) == 3, results  # 1 running + 8 (8 x max_in_flight) waiting
     assert "try again later" in str(refused[0])
     assert len([r for r in results if isinstance(r, str)]) == 9
+
+
+def test_one_sync_stub_shared_by_threads(natsd: NatsServer) -> None:
+    import threading
+
+    failures: list[BaseException] = []
+    with SrpcKitchenClientStub(natsd.url, timeout=10) as kitchen:
+
+        def work(n: int) -> None:
+            try:
+                for i in range(50):
+                    assert kitchen.echo_str(f"{n}-{i}") == f"{n}-{i}"
+                assert kitchen.sleep(0.05) == 0.05
+            except BaseException as exc:
+                failures.append(exc)
+
+        threads = [threading.Thread(target=work, args=(n,)) for n in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(30)
+    assert not failures, failures

@@ -366,3 +366,35 @@ def test_instances_and_clients_come_back_after_a_nats_restart() -> None:
     finally:
         calc.close()
         server.stop()
+
+
+def test_who_is_told_to_wait_by_an_instance_with_requests_unread(lonely: NatsServer) -> None:
+    import msgspec
+    import nats
+
+    from srpc.nats.wire import WAIT, Subjects
+
+    subjects = Subjects(CALC_SERVICE.name, CALC_SERVICE.fingerprint)
+    with SrpcCalcServerStub(lonely.url, metrics_log=None) as server:
+        instance = next(c for c in server._core.connections if hasattr(c, "instance_id"))
+
+        class Busy:  # as if requests were waiting in nats-py's queue, unread
+            pending_msgs = 3
+
+        real, instance.service_subscription = instance.service_subscription, Busy()
+
+        async def ask() -> tuple[bytes, str]:
+            nc = await nats.connect(lonely.url)
+            inbox = nc.new_inbox()
+            sub = await nc.subscribe(f"{inbox}.>")
+            await nc.publish(subjects.who, msgspec.msgpack.encode([41]), reply=inbox)
+            msg = await sub.next_msg(timeout=5)
+            await nc.close()
+            return msg.data, msg.subject
+
+        try:
+            data, subject = asyncio.run(ask())
+        finally:
+            instance.service_subscription = real
+    assert data == WAIT
+    assert subject.endswith(".41")
