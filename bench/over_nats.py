@@ -13,9 +13,10 @@ on a free port of 127.0.0.1, the servers, the clients.
   Target: srpc >= 0.9x nats-py.
 - **N2** ``work(rounds)``, about 2 ms of pure-Python work (calibrated at the
   start), on 1, 2 and 4 server processes in one queue group, loaded by
-  ``--n2-callers`` concurrent callers (async tasks on one connection of one
-  client process): calls/s. Target: 2 instances >= 1.6x 1 instance.
-- **N3** 8 callers loading 3 instances with ``work``; one instance gets
+  ``--n2-callers`` concurrent callers spread over 4 client processes (async
+  tasks on one connection each): calls/s, beside nats-py services doing the
+  same work (the baseline). Target: 2 instances >= 1.6x 1 instance.
+- **N3** 8 clients (processes, one caller each) loading 3 instances with ``work``; one instance gets
   ``kill -9`` in the middle. Every call is recorded (start, end, outcome, the
   pid that served it). Lost calls must all have been in flight at the kill
   (each failed with ``ConnectionLost``; none started after it fails); the
@@ -74,8 +75,11 @@ class NatsOptions:
     warmup_s: float = 0.3
     n2_instances: tuple[int, ...] = (1, 2, 4)
     n2_callers: int = 8
+    n2_clients: int = 4
+    """N2's callers are spread over this many client processes."""
     n2_duration_s: float = 3.0
-    n3_callers: int = 8
+    n3_clients: int = 8
+    """N3's clients: processes of one caller each."""
     n3_before_s: float = 2.0
     n3_after_s: float = 3.0
     pin: str = "same"
@@ -355,7 +359,13 @@ class _NatspyWork:
 
 
 def load(
-    url: str, callers: int, seconds: float, rounds: int, warmup_s: float, natspy: bool = False
+    url: str,
+    callers: int,
+    seconds: float,
+    rounds: int,
+    warmup_s: float,
+    natspy: bool = False,
+    proc: str = "work",
 ) -> None:
     """``callers`` async tasks calling ``work(rounds)`` back to back for ``seconds`` (through
     srpc's async stub, or nats-py's request/reply); prints every call as ``[start, end, ok,
@@ -371,19 +381,24 @@ def load(
             from srpc_natsbench_client_stub import SrpcNatsbenchAsyncClientStub
 
             stub = SrpcNatsbenchAsyncClientStub(url)
+        call = getattr(stub, proc) if not natspy else stub.work
         calls: list[list[Any]] = []
         warm_end = time.monotonic() + warmup_s
         while time.monotonic() < warm_end:
-            await asyncio.gather(*(stub.work(rounds) for _ in range(callers)))
-        print(f"BENCH_GO {time.monotonic():.6f}", flush=True)
+            await asyncio.gather(*(call(rounds) for _ in range(callers)))
+        # the driver starts every client at one moment (monotonic: one clock for all)
+        print("BENCH_READY", flush=True)
+        line = (await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)).split()
+        go = float(line[1]) if len(line) == 2 and line[0] == "GO" else time.monotonic()
+        await asyncio.sleep(max(0.0, go - time.monotonic()))
         cpu0, wall0 = time.process_time(), time.monotonic()
-        end = time.monotonic() + seconds
+        end = go + seconds
 
         async def caller() -> None:
             clock = time.monotonic
             while (start := clock()) < end:
                 try:
-                    pid = await stub.work(rounds)
+                    pid = await call(rounds)
                 except Exception as exc:
                     calls.append([start, clock(), False, type(exc).__name__, None, str(exc)])
                 else:
@@ -536,11 +551,50 @@ def _load(
     rounds: int,
     warmup_s: float,
     natspy: bool = False,
+    proc: str = "work",
 ) -> Any:
     return procs.start(
         "load", url, "--callers", str(callers), "--seconds", str(seconds),
-        "--rounds", str(rounds), "--warmup", str(warmup_s), *(["--natspy"] if natspy else []),
+        "--rounds", str(rounds), "--warmup", str(warmup_s), "--proc", proc,
+        *(["--natspy"] if natspy else []),
     )  # fmt: skip
+
+
+class _Loads:
+    """``clients`` load processes of ``callers`` callers each, started together."""
+
+    def __init__(
+        self,
+        procs: _Procs,
+        url: str,
+        clients: int,
+        callers: int,
+        seconds: float,
+        rounds: int,
+        natspy: bool = False,
+        proc: str = "work",
+    ) -> None:
+        self.seconds = seconds
+        self.children = [
+            _load(procs, url, callers, seconds, rounds, 0.5, natspy, proc) for _ in range(clients)
+        ]
+        for child in self.children:
+            child.expect("BENCH_READY", 120)
+        self.go = time.monotonic() + 0.2
+        for child in self.children:
+            child.send(f"GO {self.go:.6f}")
+
+    def results(self) -> tuple[list[list[Any]], float, float]:
+        """Every call of every client, and the clients' CPU seconds and longest wall time."""
+        calls: list[list[Any]] = []
+        cpu = wall = 0.0
+        for child in self.children:
+            done = json.loads(child.expect("BENCH_RESULT", 120 + self.seconds))
+            calls += done["calls"]
+            cpu += done["cpu_s"]
+            wall = max(wall, done["wall_s"])
+            child.stop()
+        return calls, cpu, wall
 
 
 def _n2_measure(
@@ -553,18 +607,18 @@ def _n2_measure(
             s.expect("BENCH_READY", 60)
     else:
         servers = _servers(procs, url, n)
-    client = _load(procs, url, opts.n2_callers, opts.n2_duration_s, rounds, 0.5, natspy)
-    client.expect("BENCH_GO", 120)
+    each = max(1, opts.n2_callers // opts.n2_clients)
+    loads = _Loads(procs, url, opts.n2_clients, each, opts.n2_duration_s, rounds, natspy, "spin")
+    time.sleep(max(0.0, loads.go - time.monotonic()))
     nats_pid = NATS_PID.get(url, 0)
     cpu0, nats0, wall0 = _cpu(servers), process_cpu(nats_pid), time.monotonic()
-    done_load = json.loads(client.expect("BENCH_RESULT", 120 + opts.n2_duration_s))
+    time.sleep(opts.n2_duration_s)
     wall = time.monotonic() - wall0
     cores = (_cpu(servers) - cpu0) / wall
     nats_cores = (process_cpu(nats_pid) - nats0) / wall
-    client.stop()
+    calls, client_cpu, client_wall = loads.results()
     for s in servers:
         s.stop()
-    calls = done_load["calls"]
     done = [c for c in calls if c[2]]
     span = max(c[1] for c in calls) - min(c[0] for c in calls) if calls else 0.0
     per_pid: dict[str, int] = {}
@@ -577,7 +631,7 @@ def _n2_measure(
         "calls_per_s": len(done) / span if span > 0 else 0.0,
         "per_instance": sorted(per_pid.values(), reverse=True),
         "server_cores": cores,
-        "client_cores": done_load["cpu_s"] / max(1e-9, done_load["wall_s"]),
+        "client_cores": client_cpu / max(1e-9, client_wall),
         "nats_server_cores": nats_cores,
         "loadavg": os.getloadavg()[0],
     }
@@ -626,6 +680,7 @@ def run_n2(
     return {
         "rounds": rounds,
         "callers": opts.n2_callers,
+        "clients": opts.n2_clients,
         "passes": passes,
         **summary("srpc"),
         "nats-py": summary("nats-py"),
@@ -648,8 +703,8 @@ def run_n3(
     victim = servers[0]
     victim_pid = victim.proc.pid
     seconds = opts.n3_before_s + opts.n3_after_s
-    client = _load(procs, url, opts.n3_callers, seconds, rounds, 0.5)
-    started = float(client.expect("BENCH_GO", 120))
+    loads = _Loads(procs, url, opts.n3_clients, 1, seconds, rounds)
+    started = loads.go
     time.sleep(max(0.0, started + opts.n3_before_s - time.monotonic()))
     killed_at = time.monotonic()
     os.kill(victim_pid, signal.SIGKILL)
@@ -657,8 +712,7 @@ def run_n3(
     # the process is gone; nats-server drops its subscriptions when it reads the closed socket
     # (at once on loopback; a few ms allowed): calls started before this may still reach it
     gone_at = time.monotonic() + DEATH_MARGIN
-    calls = json.loads(client.expect("BENCH_RESULT", 120 + seconds))["calls"]
-    client.stop()
+    calls = loads.results()[0]
     for s in servers:
         s.stop()
     failed = [c for c in calls if not c[2]]
@@ -676,7 +730,7 @@ def run_n3(
     rate_after = len(ok_after) / max(1e-9, load_end - killed_at)
     only_in_flight = not lost_after and all(c[0] < gone_at for c in failed)
     result = {
-        "callers": opts.n3_callers,
+        "clients": opts.n3_clients,
         "rounds": rounds,
         "calls": len(calls),
         "lost": len(failed),
@@ -791,7 +845,7 @@ def render_nats(out: dict[str, Any]) -> str:
     if n2 and "error" not in n2:
         lines.append(
             f"N2 over NATS, work() of about {WORK_MS:g} ms ({n2['rounds']:,} rounds), "
-            f"{n2['callers']} concurrent callers"
+            f"{n2['callers']} concurrent callers in {n2.get('clients', 1)} client processes"
         )
         lines.append(
             f"  {'service':<8} {'instances':>9} {'calls/s':>9} {'/ 1 inst':>9}   cores used: "
@@ -813,7 +867,7 @@ def render_nats(out: dict[str, Any]) -> str:
     n3 = out.get("N3")
     if n3 and "error" not in n3:
         lines.append(
-            f"N3 over NATS, kill -9 of 1 of 3 instances under {n3['callers']} callers: "
+            f"N3 over NATS, kill -9 of 1 of 3 instances under {n3['clients']} clients: "
             f"lost {n3['lost']} of {n3['calls']:,} calls "
             f"({', '.join(n3['lost_errors']) or 'none'}; {n3['in_flight_at_kill']} in flight at "
             f"the kill, {n3['lost_after_kill']} lost after it; they failed "
@@ -882,6 +936,7 @@ def main(argv: list[str] | None = None) -> int:
     loader.add_argument("--rounds", type=int, default=20_000)
     loader.add_argument("--warmup", type=float, default=0.5)
     loader.add_argument("--natspy", action="store_true", help="nats-py's request/reply instead")
+    loader.add_argument("--proc", choices=["work", "spin"], default="work")
     args = parser.parse_args(argv if argv is not None else (sys.argv[1:] or ["run"]))
     cpu = os.environ.get("BENCH_NATS_CPU")
     if cpu is not None and args.role != "run":  # a child the driver pins (N1)
@@ -895,7 +950,7 @@ def main(argv: list[str] | None = None) -> int:
     elif args.role == "n1-client":
         n1_client(args.kind, args.url, args.duration, args.warmup, args.request_bytes)
     elif args.role == "load":
-        load(args.url, args.callers, args.seconds, args.rounds, args.warmup, args.natspy)
+        load(args.url, args.callers, args.seconds, args.rounds, args.warmup, args.natspy, args.proc)
     else:
         workloads = tuple(w.strip().upper() for w in args.workloads.split(",") if w.strip())
         bad = [w for w in workloads if w not in NATS_WORKLOADS]
