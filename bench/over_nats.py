@@ -13,9 +13,10 @@ on a free port of 127.0.0.1, the servers, the clients.
   Target: srpc >= 0.9x nats-py.
 - **N2** ``work(rounds)``, about 2 ms of pure-Python work (calibrated at the
   start), on 1, 2 and 4 server processes in one queue group, loaded by
-  ``--n2-callers`` concurrent callers (async tasks on one connection of one
-  client process): calls/s. Target: 2 instances >= 1.6x 1 instance.
-- **N3** 8 callers loading 3 instances with ``work``; one instance gets
+  ``--n2-callers`` concurrent callers spread over 4 client processes (async
+  tasks on one connection each): calls/s, beside nats-py services doing the
+  same work (the baseline). Target: 2 instances >= 1.6x 1 instance.
+- **N3** 8 clients (processes, one caller each) loading 3 instances with ``work``; one instance gets
   ``kill -9`` in the middle. Every call is recorded (start, end, outcome, the
   pid that served it). Lost calls must all have been in flight at the kill
   (each failed with ``ConnectionLost``; none started after it fails); the
@@ -59,6 +60,9 @@ NATS_TARGETS: tuple[tuple[str, str, float], ...] = (
     ("N3lost", "N3 lost calls only those in flight on the killed instance", 1.0),
 )
 WORK_MS = 2.0
+DEATH_MARGIN = 0.005
+"""N3: seconds after the killed process is reaped in which a call may still have been routed
+to it (nats-server reads its closed socket)."""
 FALLBACK_SIZES = (40, 16)
 """Request and reply payload bytes for nats-py's N1 when srpc's cannot be sniffed."""
 
@@ -71,10 +75,17 @@ class NatsOptions:
     warmup_s: float = 0.3
     n2_instances: tuple[int, ...] = (1, 2, 4)
     n2_callers: int = 8
+    n2_clients: int = 4
+    """N2's callers are spread over this many client processes."""
     n2_duration_s: float = 3.0
-    n3_callers: int = 8
+    n3_clients: int = 8
+    """N3's clients: processes of one caller each."""
     n3_before_s: float = 2.0
     n3_after_s: float = 3.0
+    pin: str = "same"
+    """N1's CPU pinning, as ``bench.run --pin``: ``same`` (client, server and nats-server on
+    one CPU: a call costs the sum of their CPU, the placement lottery is gone), ``split``
+    (the client on another CPU) or ``none``."""
 
 
 # --------------------------------------------------------------------------- what is needed
@@ -348,7 +359,13 @@ class _NatspyWork:
 
 
 def load(
-    url: str, callers: int, seconds: float, rounds: int, warmup_s: float, natspy: bool = False
+    url: str,
+    callers: int,
+    seconds: float,
+    rounds: int,
+    warmup_s: float,
+    natspy: bool = False,
+    proc: str = "work",
 ) -> None:
     """``callers`` async tasks calling ``work(rounds)`` back to back for ``seconds`` (through
     srpc's async stub, or nats-py's request/reply); prints every call as ``[start, end, ok,
@@ -364,19 +381,24 @@ def load(
             from srpc_natsbench_client_stub import SrpcNatsbenchAsyncClientStub
 
             stub = SrpcNatsbenchAsyncClientStub(url)
+        call = getattr(stub, proc) if not natspy else stub.work
         calls: list[list[Any]] = []
         warm_end = time.monotonic() + warmup_s
         while time.monotonic() < warm_end:
-            await asyncio.gather(*(stub.work(rounds) for _ in range(callers)))
-        print(f"BENCH_GO {time.monotonic():.6f}", flush=True)
+            await asyncio.gather(*(call(rounds) for _ in range(callers)))
+        # the driver starts every client at one moment (monotonic: one clock for all)
+        print("BENCH_READY", flush=True)
+        line = (await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)).split()
+        go = float(line[1]) if len(line) == 2 and line[0] == "GO" else time.monotonic()
+        await asyncio.sleep(max(0.0, go - time.monotonic()))
         cpu0, wall0 = time.process_time(), time.monotonic()
-        end = time.monotonic() + seconds
+        end = go + seconds
 
         async def caller() -> None:
             clock = time.monotonic
             while (start := clock()) < end:
                 try:
-                    pid = await stub.work(rounds)
+                    pid = await call(rounds)
                 except Exception as exc:
                     calls.append([start, clock(), False, type(exc).__name__, None, str(exc)])
                 else:
@@ -413,10 +435,11 @@ class _Procs:
         self.env, self.cwd = env, cwd
         self.children: list[Any] = []
 
-    def start(self, *args: str) -> Any:
+    def start(self, *args: str, cpu: int | None = None) -> Any:
         from bench.run import Child
 
-        child = Child([sys.executable, "-m", "bench.over_nats", *args], self.env, self.cwd)
+        env = self.env if cpu is None else {**self.env, "BENCH_NATS_CPU": str(cpu)}
+        child = Child([sys.executable, "-m", "bench.over_nats", *args], env, self.cwd)
         self.children.append(child)
         return child
 
@@ -427,8 +450,8 @@ class _Procs:
         self.children.clear()
 
 
-def _servers(procs: _Procs, url: str, n: int) -> list[Any]:
-    servers = [procs.start("serve-srpc", url) for _ in range(n)]
+def _servers(procs: _Procs, url: str, n: int, cpu: int | None = None) -> list[Any]:
+    servers = [procs.start("serve-srpc", url, cpu=cpu) for _ in range(n)]
     for s in servers:
         s.expect("BENCH_READY", 60)
     return servers
@@ -437,11 +460,46 @@ def _servers(procs: _Procs, url: str, n: int) -> list[Any]:
 def run_n1(
     opts: NatsOptions, procs: _Procs, url: str, log: Callable[[str], None]
 ) -> dict[str, Any]:
-    servers = _servers(procs, url, 1)
+    server_cpu, client_cpu = _n1_cpus(opts.pin)
+    nats_pid = NATS_PID.get(url)
+    if server_cpu is not None and nats_pid is not None:
+        _pin_threads(nats_pid, {server_cpu})
+    try:
+        return _run_n1(opts, procs, url, log, server_cpu, client_cpu)
+    finally:
+        if server_cpu is not None and nats_pid is not None:
+            _pin_threads(nats_pid, os.sched_getaffinity(0))
+
+
+def _n1_cpus(pin: str) -> tuple[int | None, int | None]:
+    if pin == "none" or not hasattr(os, "sched_getaffinity"):
+        return None, None
+    cpus = sorted(os.sched_getaffinity(0))
+    if pin == "split" and len(cpus) >= 2:
+        return cpus[-2], cpus[-1]
+    return cpus[-1], cpus[-1]
+
+
+def _pin_threads(pid: int, cpus: set[int]) -> None:
+    """Every thread of process ``pid`` (nats-server's) onto ``cpus``."""
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with contextlib.suppress(OSError, ValueError):
+            os.sched_setaffinity(int(task.name), cpus)
+
+
+def _run_n1(
+    opts: NatsOptions,
+    procs: _Procs,
+    url: str,
+    log: Callable[[str], None],
+    server_cpu: int | None,
+    client_cpu: int | None,
+) -> dict[str, Any]:
+    servers = _servers(procs, url, 1, server_cpu)
     sizes = json.loads(procs.start("sniff", url).expect("BENCH_RESULT", 60))
     request_bytes = sizes.get("request_bytes") or FALLBACK_SIZES[0]
     reply_bytes = sizes.get("reply_bytes") or FALLBACK_SIZES[1]
-    natspy = procs.start("serve-natspy", url, "--reply-bytes", str(reply_bytes))
+    natspy = procs.start("serve-natspy", url, "--reply-bytes", str(reply_bytes), cpu=server_cpu)
     natspy.expect("BENCH_READY", 60)
     passes: list[dict[str, Any]] = []
     for p in range(opts.passes):
@@ -451,7 +509,7 @@ def run_n1(
             client = procs.start(
                 "n1-client", kind, url,
                 "--duration", str(opts.duration_s), "--warmup", str(opts.warmup_s),
-                "--request-bytes", str(request_bytes),
+                "--request-bytes", str(request_bytes), cpu=client_cpu,
             )  # fmt: skip
             timeout = 60 + opts.duration_s + opts.warmup_s
             results[kind] = json.loads(client.expect("BENCH_RESULT", timeout))
@@ -472,6 +530,7 @@ def run_n1(
         )
 
     return {
+        "pin": opts.pin,
         "payload": {"request_bytes": request_bytes, "reply_bytes": reply_bytes, "sniffed": sizes},
         "passes": passes,
         "calls_per_s": {
@@ -492,11 +551,50 @@ def _load(
     rounds: int,
     warmup_s: float,
     natspy: bool = False,
+    proc: str = "work",
 ) -> Any:
     return procs.start(
         "load", url, "--callers", str(callers), "--seconds", str(seconds),
-        "--rounds", str(rounds), "--warmup", str(warmup_s), *(["--natspy"] if natspy else []),
+        "--rounds", str(rounds), "--warmup", str(warmup_s), "--proc", proc,
+        *(["--natspy"] if natspy else []),
     )  # fmt: skip
+
+
+class _Loads:
+    """``clients`` load processes of ``callers`` callers each, started together."""
+
+    def __init__(
+        self,
+        procs: _Procs,
+        url: str,
+        clients: int,
+        callers: int,
+        seconds: float,
+        rounds: int,
+        natspy: bool = False,
+        proc: str = "work",
+    ) -> None:
+        self.seconds = seconds
+        self.children = [
+            _load(procs, url, callers, seconds, rounds, 0.5, natspy, proc) for _ in range(clients)
+        ]
+        for child in self.children:
+            child.expect("BENCH_READY", 120)
+        self.go = time.monotonic() + 0.2
+        for child in self.children:
+            child.send(f"GO {self.go:.6f}")
+
+    def results(self) -> tuple[list[list[Any]], float, float]:
+        """Every call of every client, and the clients' CPU seconds and longest wall time."""
+        calls: list[list[Any]] = []
+        cpu = wall = 0.0
+        for child in self.children:
+            done = json.loads(child.expect("BENCH_RESULT", 120 + self.seconds))
+            calls += done["calls"]
+            cpu += done["cpu_s"]
+            wall = max(wall, done["wall_s"])
+            child.stop()
+        return calls, cpu, wall
 
 
 def _n2_measure(
@@ -509,18 +607,18 @@ def _n2_measure(
             s.expect("BENCH_READY", 60)
     else:
         servers = _servers(procs, url, n)
-    client = _load(procs, url, opts.n2_callers, opts.n2_duration_s, rounds, 0.5, natspy)
-    client.expect("BENCH_GO", 120)
+    each = max(1, opts.n2_callers // opts.n2_clients)
+    loads = _Loads(procs, url, opts.n2_clients, each, opts.n2_duration_s, rounds, natspy, "spin")
+    time.sleep(max(0.0, loads.go - time.monotonic()))
     nats_pid = NATS_PID.get(url, 0)
     cpu0, nats0, wall0 = _cpu(servers), process_cpu(nats_pid), time.monotonic()
-    done_load = json.loads(client.expect("BENCH_RESULT", 120 + opts.n2_duration_s))
+    time.sleep(opts.n2_duration_s)
     wall = time.monotonic() - wall0
     cores = (_cpu(servers) - cpu0) / wall
     nats_cores = (process_cpu(nats_pid) - nats0) / wall
-    client.stop()
+    calls, client_cpu, client_wall = loads.results()
     for s in servers:
         s.stop()
-    calls = done_load["calls"]
     done = [c for c in calls if c[2]]
     span = max(c[1] for c in calls) - min(c[0] for c in calls) if calls else 0.0
     per_pid: dict[str, int] = {}
@@ -533,7 +631,7 @@ def _n2_measure(
         "calls_per_s": len(done) / span if span > 0 else 0.0,
         "per_instance": sorted(per_pid.values(), reverse=True),
         "server_cores": cores,
-        "client_cores": done_load["cpu_s"] / max(1e-9, done_load["wall_s"]),
+        "client_cores": client_cpu / max(1e-9, client_wall),
         "nats_server_cores": nats_cores,
         "loadavg": os.getloadavg()[0],
     }
@@ -582,6 +680,7 @@ def run_n2(
     return {
         "rounds": rounds,
         "callers": opts.n2_callers,
+        "clients": opts.n2_clients,
         "passes": passes,
         **summary("srpc"),
         "nats-py": summary("nats-py"),
@@ -604,37 +703,41 @@ def run_n3(
     victim = servers[0]
     victim_pid = victim.proc.pid
     seconds = opts.n3_before_s + opts.n3_after_s
-    client = _load(procs, url, opts.n3_callers, seconds, rounds, 0.5)
-    started = float(client.expect("BENCH_GO", 120))
+    loads = _Loads(procs, url, opts.n3_clients, 1, seconds, rounds)
+    started = loads.go
     time.sleep(max(0.0, started + opts.n3_before_s - time.monotonic()))
     killed_at = time.monotonic()
     os.kill(victim_pid, signal.SIGKILL)
-    calls = json.loads(client.expect("BENCH_RESULT", 120 + seconds))["calls"]
-    client.stop()
+    victim.proc.wait()
+    # the process is gone; nats-server drops its subscriptions when it reads the closed socket
+    # (at once on loopback; a few ms allowed): calls started before this may still reach it
+    gone_at = time.monotonic() + DEATH_MARGIN
+    calls = loads.results()[0]
     for s in servers:
         s.stop()
     failed = [c for c in calls if not c[2]]
-    in_flight = [c for c in calls if c[0] < killed_at < c[1]]
-    after = [c for c in calls if c[0] >= killed_at]
+    in_flight = [c for c in calls if c[0] < gone_at and c[1] > killed_at]
+    after = [c for c in calls if c[0] >= gone_at]
     lost_after = [c for c in after if not c[2]]
     served_by_victim_after = [c for c in after if c[2] and c[4] == victim_pid]
     released = max((c[1] for c in failed), default=killed_at)
     recovery = released - killed_at
     survivors = {c[4] for c in calls if c[2] and c[4] != victim_pid}
     ok_before = [c for c in calls if c[2] and c[1] <= killed_at and c[0] >= started]
-    ok_after = [c for c in calls if c[2] and c[0] >= released]
+    load_end = started + seconds  # no call starts after it
+    ok_after = [c for c in calls if c[2] and killed_at <= c[0] < load_end]
     rate_before = len(ok_before) / max(1e-9, killed_at - started)
-    end = max((c[1] for c in calls), default=released)
-    rate_after = len(ok_after) / max(1e-9, end - released)
-    only_in_flight = not lost_after and all(c[0] < killed_at for c in failed)
+    rate_after = len(ok_after) / max(1e-9, load_end - killed_at)
+    only_in_flight = not lost_after and all(c[0] < gone_at for c in failed)
     result = {
-        "callers": opts.n3_callers,
+        "clients": opts.n3_clients,
         "rounds": rounds,
         "calls": len(calls),
         "lost": len(failed),
         "lost_errors": sorted({c[3] for c in failed}),
         "lost_messages": [c[5] for c in failed[:10] if len(c) > 5],
         "lost_after_s": [round(c[1] - killed_at, 3) for c in failed],
+        "lost_started_s": [round(c[0] - killed_at, 4) for c in failed],
         "in_flight_at_kill": len(in_flight),
         "lost_after_kill": len(lost_after),
         "served_by_killed_after_kill": len(served_by_victim_after),
@@ -643,6 +746,9 @@ def run_n3(
         "survivors": len(survivors),
         "calls_per_s_before": rate_before,
         "calls_per_s_after": rate_after,
+        "released_after_load_ended": released > load_end,
+        "load_after_kill_s": load_end - killed_at,
+        "gone_after_s": gone_at - killed_at,
     }
     log(
         f"    N3 lost {len(failed)} of {len(calls)} calls "
@@ -725,7 +831,8 @@ def render_nats(out: dict[str, Any]) -> str:
         pay = n1["payload"]
         lines.append(
             f"N1 over NATS, sequential add (median over {len(n1['passes'])} passes; nats-py "
-            f"payloads {pay['request_bytes']} B request, {pay['reply_bytes']} B reply, as srpc's)"
+            f"payloads {pay['request_bytes']} B request, {pay['reply_bytes']} B reply, as srpc's; "
+            f"CPU pinning {n1.get('pin', 'none')})"
         )
         lines.append(f"  {'client':<11} {'calls/s':>9} {'p50 us':>8} {'/ nats-py':>10}")
         for kind in N1_KINDS:
@@ -738,7 +845,7 @@ def render_nats(out: dict[str, Any]) -> str:
     if n2 and "error" not in n2:
         lines.append(
             f"N2 over NATS, work() of about {WORK_MS:g} ms ({n2['rounds']:,} rounds), "
-            f"{n2['callers']} concurrent callers"
+            f"{n2['callers']} concurrent callers in {n2.get('clients', 1)} client processes"
         )
         lines.append(
             f"  {'service':<8} {'instances':>9} {'calls/s':>9} {'/ 1 inst':>9}   cores used: "
@@ -760,7 +867,7 @@ def render_nats(out: dict[str, Any]) -> str:
     n3 = out.get("N3")
     if n3 and "error" not in n3:
         lines.append(
-            f"N3 over NATS, kill -9 of 1 of 3 instances under {n3['callers']} callers: "
+            f"N3 over NATS, kill -9 of 1 of 3 instances under {n3['clients']} clients: "
             f"lost {n3['lost']} of {n3['calls']:,} calls "
             f"({', '.join(n3['lost_errors']) or 'none'}; {n3['in_flight_at_kill']} in flight at "
             f"the kill, {n3['lost_after_kill']} lost after it; they failed "
@@ -769,6 +876,11 @@ def render_nats(out: dict[str, Any]) -> str:
             f"{n3['recovery_s']:.3f} s after the kill; {n3['calls_per_s_before']:,.0f} calls/s "
             f"before, {n3['calls_per_s_after']:,.0f} after"
         )
+        if n3.get("released_after_load_ended"):
+            lines.append(
+                f"  note: the last lost call was released only after the load ended "
+                f"({n3['load_after_kill_s']:.1f} s after the kill): under load it waited on"
+            )
     for w in NATS_WORKLOADS:
         if w in out and "error" in out[w]:
             lines.append(f"note: error {w}: {out[w]['error']}")
@@ -803,6 +915,7 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--n3-before", type=float, default=2.0, help="N3: seconds of load before")
     run.add_argument("--n3-after", type=float, default=3.0, help="N3: seconds after the kill")
     run.add_argument("--results-dir", default=None)
+    run.add_argument("--pin", choices=["same", "split", "none"], default="same", help="N1")
     serve = sub.add_parser("serve-srpc")
     serve.add_argument("url")
     natspy = sub.add_parser("serve-natspy")
@@ -823,7 +936,11 @@ def main(argv: list[str] | None = None) -> int:
     loader.add_argument("--rounds", type=int, default=20_000)
     loader.add_argument("--warmup", type=float, default=0.5)
     loader.add_argument("--natspy", action="store_true", help="nats-py's request/reply instead")
+    loader.add_argument("--proc", choices=["work", "spin"], default="work")
     args = parser.parse_args(argv if argv is not None else (sys.argv[1:] or ["run"]))
+    cpu = os.environ.get("BENCH_NATS_CPU")
+    if cpu is not None and args.role != "run":  # a child the driver pins (N1)
+        os.sched_setaffinity(0, {int(cpu)})
     if args.role == "serve-srpc":
         serve_srpc(args.url)
     elif args.role == "serve-natspy":
@@ -833,7 +950,7 @@ def main(argv: list[str] | None = None) -> int:
     elif args.role == "n1-client":
         n1_client(args.kind, args.url, args.duration, args.warmup, args.request_bytes)
     elif args.role == "load":
-        load(args.url, args.callers, args.seconds, args.rounds, args.warmup, args.natspy)
+        load(args.url, args.callers, args.seconds, args.rounds, args.warmup, args.natspy, args.proc)
     else:
         workloads = tuple(w.strip().upper() for w in args.workloads.split(",") if w.strip())
         bad = [w for w in workloads if w not in NATS_WORKLOADS]
@@ -849,6 +966,7 @@ def main(argv: list[str] | None = None) -> int:
             n2_instances=tuple(int(n) for n in args.n2_instances.split(",") if n.strip()),
             n3_before_s=args.n3_before,
             n3_after_s=args.n3_after,
+            pin=args.pin,
         )
 
         def log(msg: str) -> None:

@@ -852,6 +852,7 @@ def main(argv: list[str] | None = None) -> int:
             passes=opts.passes,
             duration_s=opts.duration_s,
             warmup_s=opts.warmup_s,
+            pin=opts.pin,
         )
         nats = run_nats_workloads(nats_opts, log)
 

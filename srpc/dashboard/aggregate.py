@@ -282,6 +282,8 @@ class ServerSnapshot:
     """The ``ts`` of its latest line."""
     streams_open: int = 0
     """Streaming calls open now (its latest ``streams`` event; 0 once it stopped)."""
+    fingerprint: str | None = None
+    """The interface fingerprint it serves, where the source says (the NATS source does)."""
 
 
 @dataclass(frozen=True)

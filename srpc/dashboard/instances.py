@@ -48,10 +48,12 @@ class _Endpoint:
 
 
 class _Instance:
-    __slots__ = ("endpoints", "first_seen", "host", "instance_id", "last_seen", "pid", "started")
+    __slots__ = ("endpoints", "fingerprint", "first_seen", "host", "instance_id", "last_seen",
+                 "pid", "started")  # fmt: skip
 
     def __init__(self, stats: InstanceStats, now: float) -> None:
         self.instance_id = stats.instance_id
+        self.fingerprint = stats.fingerprint
         self.host = stats.host
         self.pid = stats.pid
         self.started = stats.started.timestamp() if stats.started is not None else None
@@ -160,6 +162,7 @@ class InstancesAggregate:
             calls=instance.calls,
             failed=instance.failed,
             last_seen=instance.last_seen,
+            fingerprint=instance.fingerprint,
         )
 
     def snapshot(self, now: float) -> Snapshot:

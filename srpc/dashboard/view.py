@@ -76,6 +76,8 @@ def _server_name(server: ServerSnapshot) -> str:
         parts.append(f"pid {server.pid}")
     if server.address:
         parts.append(server.address)
+    if server.fingerprint:
+        parts.append(f"fingerprint {server.fingerprint[:12]}")
     return " ".join(parts)
 
 

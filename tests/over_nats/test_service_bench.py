@@ -41,7 +41,7 @@ def test_targets_and_the_table_from_a_report() -> None:
             "ratio_to_1": {"1": 1.0, "2": 1.75, "4": 1.8},
         },
         "N3": {
-            "callers": 8, "calls": 3000, "lost": 2, "lost_errors": ["ConnectionLost"],
+            "clients": 8, "calls": 3000, "lost": 2, "lost_errors": ["ConnectionLost"],
             "in_flight_at_kill": 8, "lost_after_kill": 0, "lost_only_in_flight": True,
             "recovery_s": 0.8, "calls_per_s_before": 700.0, "calls_per_s_after": 650.0,
         },

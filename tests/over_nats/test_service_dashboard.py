@@ -151,6 +151,7 @@ def test_once_shows_every_instance(calc_fleet: ServedInstances, natsd: NatsServe
     assert f"nats {natsd.url}/calc" in out
     assert "calls 5" in out and "failed 1" in out
     assert "servers 3 running" in out
+    assert f"inst3 pid 4242 testhost fingerprint {FINGERPRINT_B[:12]}" in out  # an upgrade
     rows = {
         " ".join(line.split()[:3]) if " @ " in line else line.split()[0]: line.split()
         for line in out.splitlines()
@@ -179,6 +180,8 @@ def test_json_has_the_rows_and_the_instances(
     assert by_name["mult @ inst3"]["calls"] == 1
     assert {s["instance"] for s in data["servers"]} == {"inst1", "inst2", "inst3"}
     assert all(s["state"] == "running" and s["pid"] == 4242 for s in data["servers"])
+    prints = {s["instance"]: s["fingerprint"] for s in data["servers"]}
+    assert prints == {"inst1": FINGERPRINT_A, "inst2": FINGERPRINT_A, "inst3": FINGERPRINT_B}
 
 
 def test_a_service_nobody_serves_is_exit_1(calc_fleet: ServedInstances, natsd: NatsServer) -> None:

@@ -12,5 +12,9 @@ class NatsbenchInterface(ABC):
 
     @abstractmethod
     def work(self, rounds: int) -> int:
-        """Spin ``rounds`` rounds of pure-Python work (the driver calibrates about 2 ms);
-        return the serving process's pid (N2, N3)."""
+        """Spin ``rounds`` rounds of pure-Python work (the driver calibrates about 2 ms) on a
+        worker thread; return the serving process's pid (N3)."""
+
+    @abstractmethod
+    def spin(self, rounds: int) -> int:
+        """The same work on the instance's event loop (N2)."""
