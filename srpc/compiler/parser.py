@@ -1871,6 +1871,18 @@ class _ServiceBuilder:
             except StubgenError as exc:
                 problems.append(exc)
             returns = _substitute(reader, fn.returns.annotation, subst)
+        callback = next((m.name for m in models if m.callback is not None), None)
+        if callback is not None and (streamed or result_item is not None):
+            problems.append(
+                reader.error(
+                    fn.name,
+                    expected=f"a unary procedure where {name!r} takes the callback {callback!r}",
+                    found=f"{name!r} streams its "
+                    f"{'argument' if streamed else 'result'} and takes a callback",
+                    fix="callbacks are not supported on streaming procedures yet: pass the "
+                    "callback to a unary procedure, or stream progress as result items",
+                )
+            )
         if problems:
             raise StubgenError([d for p in problems for d in p.diagnostics])
         assert fn.returns is not None

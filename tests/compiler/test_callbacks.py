@@ -242,6 +242,18 @@ BAD_CALLBACK = HEAD.replace(
 )
 
 REFUSED = [
+    _case(
+        "def f(self, p: Progress) -> Iterator[int]: ...",
+        "f(",
+        ["'f' streams its result and takes a callback", "not supported on streaming"],
+        id="streaming-result-with-a-callback",
+    ),
+    _case(
+        "def f(self, xs: Iterator[int], fn: Callable[[int], int]) -> int: ...",
+        "f(",
+        ["'f' streams its argument and takes a callback"],
+        id="streaming-argument-with-a-callback",
+    ),
     _case("def f(self, p: list[Progress]) -> int: ...", "Progress]", [NESTED], id="in-list"),
     _case("def f(self, p: Optional[Progress]) -> int: ...", "Progress]", [NESTED], id="optional"),
     _case("def f(self, p: Progress | None) -> int: ...", "Progress", [NESTED], id="or-none"),
