@@ -97,10 +97,12 @@ PROBE_AFTER = 0.25
 PROBE_EVERY = 0.5
 PROBE_TIMEOUT = 1.0
 """An instance that does not answer a probe within this is taken for dead (hung)."""
-ASK_AFTER = 0.5
+ASK_AFTER = 0.25
 """A call whose instance is still unknown after this is asked about on the ``who`` subject."""
-LOST_AFTER = 2.0
+LOST_AFTER = 0.75
 """Seconds after the first ``who`` with no instance owning up: the call is lost."""
+WAIT_AT_MOST = 2.0
+"""Seconds an instance's "wait" (the call is among its unread requests) extends that, in all."""
 
 _ids_encoder = msgspec.msgpack.Encoder()
 _decoder: msgspec.msgpack.Decoder[Message] = msgspec.msgpack.Decoder(Message)
@@ -109,13 +111,14 @@ _decoder: msgspec.msgpack.Decoder[Message] = msgspec.msgpack.Decoder(Message)
 class _Route:
     """Where one call's later messages go, and what waits for that to be known."""
 
-    __slots__ = ("asked", "cancelled", "held", "instance", "started")
+    __slots__ = ("asked", "cancelled", "first_asked", "held", "instance", "started")
 
     def __init__(self, started: float) -> None:
         self.started = started
         self.instance: str | None = None
         self.held: list[bytes] = []
         self.asked: float | None = None
+        self.first_asked: float | None = None
         self.cancelled = False
 
 
@@ -370,10 +373,14 @@ class _Link:
             if route is not None and msg.reply:
                 self._located(id, route, msg.reply)
             return
-        if data == WAIT:  # an instance may hold it, unread yet: patience starts again
+        if data == WAIT:  # an instance holds it, unread yet: patience starts again (bounded)
             route = self.routes.get(id)
             if route is not None and route.asked is not None:
-                route.asked = _monotonic()
+                now = _monotonic()
+                if route.first_asked is None:
+                    route.first_asked = route.asked
+                if now - route.first_asked < WAIT_AT_MOST:
+                    route.asked = now
             return
         if data[0] == CHUNK:
             try:

@@ -402,14 +402,15 @@ class NatsInstance:
                 return
             peer = self.peers.get(inbox)
             serving = {} if peer is None else peer.session.serving
-            # Requests this instance has received but not read yet (a busy loop): any of the
-            # calls asked about may be among them, so the client is told to wait.
-            subscription = self.service_subscription
-            unread = subscription is not None and subscription.pending_msgs > 0
+            # Requests this instance has received but not read yet (a busy loop): a call asked
+            # about that is among them is told to wait (not every call: under load there are
+            # always unread requests, and a call the dead instance took would wait for ever).
+            unread = _unread(self.service_subscription)
+            partial = self.reassembly.partial  # a large request half received: maybe theirs
             for id in ids[:4096]:
                 if id in serving:
                     self.ack(peer, id)  # type: ignore[arg-type]
-                elif unread or self.reassembly.partial:
+                elif partial or (unread is not None and f"{inbox}.{id}" in unread):
                     self.out.post(f"{inbox}.{id}", WAIT, self.instance_subject)
         except Exception:
             log.exception("a NATS message on %s could not be handled", self.subjects.who)
@@ -679,3 +680,23 @@ async def serve_nats(server: Server, core: _Core) -> memory.Registration:
         pid=os.getpid(),
     )
     return _Registration(instance)
+
+
+def _unread(subscription: Any) -> frozenset[str] | None:
+    """The reply subjects of the requests nats-py has received for ``subscription`` and not
+    yet handed to it (``None``: none). It reads nats-py's pending queue, which nats-py does
+    not publish; where that is not there, every pending request counts as any call."""
+    if subscription is None or not subscription.pending_msgs:
+        return None
+    queue = getattr(getattr(subscription, "_pending_queue", None), "_queue", None)
+    if queue is None:
+        return _ANY
+    return frozenset(getattr(msg, "reply", "") for msg in list(queue))
+
+
+class _Anything(frozenset[str]):
+    def __contains__(self, item: object) -> bool:
+        return True
+
+
+_ANY = _Anything()
