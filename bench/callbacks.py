@@ -41,7 +41,9 @@ SERVICE_DIR = BENCH_DIR / "srpc_service"
 RESULTS = BENCH_DIR / "results"
 
 _SERVE = """
-import sys
+import os, sys
+if {cpu} >= 0:
+    os.sched_setaffinity(0, {{{cpu}}})
 sys.path[:0] = [{service!r}, {stubs!r}]
 from srpc_cbbench_server_stub import SrpcCbbenchServerStub
 server = SrpcCbbenchServerStub("127.0.0.1", 0, metrics_log=None).start_in_background()
@@ -137,14 +139,29 @@ def _async_slices(port: int, rounds: int, calls: int) -> tuple[list[int], list[i
     return asyncio.run(main())
 
 
-def measure(rounds: int = 10, calls: int = 2000) -> dict[str, Any]:
+def measure(rounds: int = 10, calls: int = 2000, pin: str = "same") -> dict[str, Any]:
+    """``pin``: ``same`` puts the client and the server on one CPU, as W1 does (``make bench``'s
+    default: unpinned, an idle 2-core VM wakes a sleeping CPU for each hop, tens of us that
+    swamp what is measured), ``split`` on two, ``none`` leaves them to the scheduler."""
     from srpc.compiler import write_stubs
+
+    cpu_server = cpu_client = -1
+    if pin != "none" and hasattr(os, "sched_getaffinity"):
+        cpus = sorted(os.sched_getaffinity(0))
+        cpu_server = cpu_client = cpus[-1]
+        if pin == "split" and len(cpus) >= 2:
+            cpu_server = cpus[-2]
+        os.sched_setaffinity(0, {cpu_client})
 
     stubs = Path(tempfile.mkdtemp(prefix="srpc-cbbench-"))
     write_stubs(SERVICE_DIR / "cbbench" / "cbbench_interface.py", stubs)
     sys.path[:0] = [str(SERVICE_DIR), str(stubs)]
     server = subprocess.Popen(
-        [sys.executable, "-c", _SERVE.format(service=str(SERVICE_DIR), stubs=str(stubs))],
+        [
+            sys.executable,
+            "-c",
+            _SERVE.format(service=str(SERVICE_DIR), stubs=str(stubs), cpu=cpu_server),
+        ],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
@@ -152,7 +169,7 @@ def measure(rounds: int = 10, calls: int = 2000) -> dict[str, Any]:
     try:
         assert server.stdout is not None
         port = int(server.stdout.readline().split()[1])
-        result: dict[str, Any] = {"rounds": rounds, "calls_per_slice": calls}
+        result: dict[str, Any] = {"rounds": rounds, "calls_per_slice": calls, "pin": pin}
         for name, run in (
             ("sync", _sync_slices),
             ("sync-async", _sync_stub_async_slices),
@@ -178,7 +195,7 @@ def measure(rounds: int = 10, calls: int = 2000) -> dict[str, Any]:
 def render(result: dict[str, Any]) -> str:
     lines = [
         "C1: callback round trip vs unary call, same server, alternating slices "
-        f"({result['rounds']} x {result['calls_per_slice']} each)",
+        f"({result['rounds']} x {result['calls_per_slice']} each, --pin {result['pin']})",
         f"{'stub':10} {'unary p50':>10} {'p99':>8} {'callback p50':>13} {'p99':>8} "
         f"{'C1':>6}  target <= 1.5x",
     ]
@@ -204,11 +221,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--calls", type=int, default=2000)
     parser.add_argument("--quick", action="store_true", help="2 rounds of 200 calls")
+    parser.add_argument(
+        "--pin", choices=("same", "split", "none"), default="same", help="as bench.run's --pin"
+    )
     parser.add_argument("--json", action="store_true")
     options = parser.parse_args(argv)
     if options.quick:
         options.rounds, options.calls = 2, 200
-    result = measure(options.rounds, options.calls)
+    result = measure(options.rounds, options.calls, options.pin)
     result["machine"] = {"cpus": os.cpu_count(), "python": sys.version.split()[0]}
     if not options.quick:
         RESULTS.mkdir(exist_ok=True)
