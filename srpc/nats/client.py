@@ -99,7 +99,7 @@ PROBE_TIMEOUT = 1.0
 """An instance that does not answer a probe within this is taken for dead (hung)."""
 ASK_AFTER = 0.25
 """A call whose instance is still unknown after this is asked about on the ``who`` subject."""
-LOST_AFTER = 0.75
+LOST_AFTER = 0.5
 """Seconds after the first ``who`` with no instance owning up: the call is lost."""
 WAIT_AT_MOST = 2.0
 """Seconds an instance's "wait" (the call is among its unread requests) extends that, in all."""
