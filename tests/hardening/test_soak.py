@@ -1,4 +1,4 @@
-"""A short soak (~10 s): every reply matched to its call, the server settles afterwards.
+"""A short soak (~8 s): every reply matched to its call, the server settles afterwards.
 
 The long version is ``make soak`` (``python -m tests.hardening.soak --seconds 120``).
 """
@@ -9,7 +9,7 @@ from .soak import soak
 
 
 def test_short_soak_loses_no_reply_and_leaks_nothing() -> None:
-    report = soak(seconds=7, threads=12, processes=2, worker_threads=4)
+    report = soak(seconds=5, threads=12, processes=2, worker_threads=4)
     print(report.text())
     stats = report.stats
     assert stats.calls > 1000 and stats.faults > 0

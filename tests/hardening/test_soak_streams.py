@@ -6,7 +6,7 @@ from .soak_streams import soak_streams
 
 
 def test_short_stream_soak_loses_and_crosses_no_item() -> None:
-    report = soak_streams(seconds=5, threads=4)
+    report = soak_streams(seconds=3, threads=4)
     print(report.text())
     stats = report.stats
     assert stats.streams > 100 and stats.items > 10_000 and stats.cancelled > 0

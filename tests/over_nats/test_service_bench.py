@@ -82,7 +82,7 @@ def test_n1_to_n3_run_at_tiny_sizes(tmp_path: Path) -> None:
         [
             sys.executable, "-m", "bench.over_nats", "run", "--passes", "1",
             "--duration", "0.2", "--warmup", "0.05", "--n2-duration", "0.5",
-            "--n2-instances", "1,2", "--n3-before", "0.5", "--n3-after", "1.5",
+            "--n2-instances", "1,2", "--n3-before", "0.5", "--n3-after", "1.0",
             "--results-dir", str(tmp_path),
         ],
         cwd=REPO,
