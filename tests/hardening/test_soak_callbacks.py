@@ -1,4 +1,4 @@
-"""A short callback soak (~3 s at 2,000 callbacks/s asked): every callback matched to its own call."""
+"""A short callback soak (~3 s, 2,000 callbacks/s asked): every callback matched to its call."""
 
 from __future__ import annotations
 
