@@ -28,6 +28,8 @@ import threading
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from srpc.transport import QueuedStream
+
 __all__ = ["SCHEME", "MemoryStream", "connect_async", "connect_sync", "listen", "name_of"]
 
 SCHEME = "memory://"
@@ -230,29 +232,20 @@ class _LoopTransport(asyncio.Transport):
         return self.peername if name == "peername" else default
 
 
-class MemoryStream:
+class MemoryStream(QueuedStream):
     """A sync client's end of an in-memory connection (a :mod:`srpc.transport` byte stream)."""
 
+    what = "in-memory connection"
+
     def __init__(self, label: str) -> None:
-        self.label = label
+        super().__init__(label)
         self.peer: _LoopTransport | None = None
-        self.data = bytearray()
-        self.cond = threading.Condition()
-        self.eof = False
-        self.closed = False
         self.send_lock = threading.Lock()
 
     # -- what the peer calls (from the server's loop) ---------------------------
 
-    def deliver(self, data: bytes) -> None:
-        with self.cond:
-            self.data += data
-            self.cond.notify_all()
-
-    def deliver_eof(self) -> None:
-        with self.cond:
-            self.eof = True
-            self.cond.notify_all()
+    deliver = QueuedStream.add
+    deliver_eof = QueuedStream.end
 
     def buffered(self) -> int:
         return len(self.data)
@@ -263,51 +256,16 @@ class MemoryStream:
     # -- ByteStream --------------------------------------------------------------
 
     def sendall(self, data: bytes | bytearray) -> None:
-        if self.closed or self.eof or self.peer is None:
+        self._check_open()
+        if self.peer is None:
             raise BrokenPipeError(f"{self.label}: the in-memory connection is closed")
         self.peer.deliver(bytes(data))
 
-    def recv_into(self, buffer: bytearray | memoryview) -> int:
-        with self.cond:
-            while not self.data and not self.eof:
-                if self.closed:
-                    raise OSError(f"{self.label}: the in-memory connection is closed")
-                self.cond.wait()
-            count = min(len(buffer), len(self.data))
-            buffer[:count] = self.data[:count]
-            del self.data[:count]
-        if self.peer is not None and count:
+    def _taken(self, count: int) -> None:
+        if self.peer is not None:
             self.peer.peer_drained()
-        return count
 
-    def send_some(self, data: memoryview) -> int:
-        self.sendall(bytes(data))
-        return len(data)
-
-    def wait(self, wants: int, timeout: float | None) -> bool:
-        return True  # a send never has to wait
-
-    def send_parts(self, parts: list[bytes | bytearray]) -> None:
-        self.sendall(b"".join(parts))
-
-    def readable(self, timeout: float) -> bool:
-        with self.cond:
-            return self.cond.wait_for(
-                lambda: bool(self.data) or self.eof or self.closed, max(timeout, 0.0)
-            )
-
-    def read_idle(self, buffer: bytearray) -> int | None:
-        with self.cond:
-            if not self.data:
-                return 0 if self.eof or self.closed else None
-        return self.recv_into(buffer)
-
-    def close(self) -> None:
-        with self.cond:
-            if self.closed:
-                return
-            self.closed = True
-            self.cond.notify_all()
+    def _closing(self) -> None:
         if self.peer is not None:
             self.peer.deliver_eof()
 

@@ -30,7 +30,15 @@ import threading
 from collections.abc import Callable
 from typing import Protocol
 
-__all__ = ["WANTS_READ", "WANTS_WRITE", "ByteStream", "SocketStream", "TlsStream", "open_stream"]
+__all__ = [
+    "WANTS_READ",
+    "WANTS_WRITE",
+    "ByteStream",
+    "QueuedStream",
+    "SocketStream",
+    "TlsStream",
+    "open_stream",
+]
 
 WANTS_WRITE = 0
 WANTS_READ = -1
@@ -48,6 +56,94 @@ class ByteStream(Protocol):
     def readable(self, timeout: float) -> bool: ...
     def read_idle(self, buffer: bytearray) -> int | None: ...
     def close(self) -> None: ...
+
+
+class QueuedStream:
+    """A byte stream whose incoming bytes are handed to it (``add``/``end``, from another
+    thread: an event loop) and queued until a reader takes them; sends never wait. The
+    in-memory transport's sync end and the sync stub's NATS link are this, each with its own
+    ``sendall`` and what its peer is told (``_taken``, ``_closing``)."""
+
+    what = "connection"
+    """What the errors call it: "the <what> is closed"."""
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self.data = bytearray()
+        self.cond = threading.Condition()
+        self.eof = False
+        self.closed = False
+
+    # -- the other side's --------------------------------------------------------------
+
+    def add(self, data: bytes) -> None:
+        with self.cond:
+            self.data += data
+            self.cond.notify_all()
+
+    def end(self) -> None:
+        """No more bytes will come: readers get what is queued, then end of stream."""
+        with self.cond:
+            self.eof = True
+            self.cond.notify_all()
+
+    def _taken(self, count: int) -> None:
+        """A reader took ``count`` bytes (outside the lock)."""
+
+    def _closing(self) -> None:
+        """This end was closed: tell the other side."""
+
+    # -- ByteStream --------------------------------------------------------------------
+
+    def sendall(self, data: bytes | bytearray) -> None:
+        raise NotImplementedError
+
+    def _check_open(self) -> None:
+        if self.closed or self.eof:
+            raise BrokenPipeError(f"{self.label}: the {self.what} is closed")
+
+    def recv_into(self, buffer: bytearray | memoryview) -> int:
+        with self.cond:
+            while not self.data and not self.eof:
+                if self.closed:
+                    raise OSError(f"{self.label}: the {self.what} is closed")
+                self.cond.wait()
+            count = min(len(buffer), len(self.data))
+            buffer[:count] = self.data[:count]
+            del self.data[:count]
+        if count:
+            self._taken(count)
+        return count
+
+    def send_some(self, data: memoryview) -> int:
+        self.sendall(bytes(data))
+        return len(data)
+
+    def wait(self, wants: int, timeout: float | None) -> bool:
+        return True  # a send never has to wait
+
+    def send_parts(self, parts: list[bytes | bytearray]) -> None:
+        self.sendall(b"".join(parts))
+
+    def readable(self, timeout: float) -> bool:
+        with self.cond:
+            return self.cond.wait_for(
+                lambda: bool(self.data) or self.eof or self.closed, max(timeout, 0.0)
+            )
+
+    def read_idle(self, buffer: bytearray) -> int | None:
+        with self.cond:
+            if not self.data:
+                return 0 if self.eof or self.closed else None
+        return self.recv_into(buffer)
+
+    def close(self) -> None:
+        with self.cond:
+            if self.closed:
+                return
+            self.closed = True
+            self.cond.notify_all()
+        self._closing()
 
 
 def _wait_for(sock: socket.socket, wants: int, timeout: float | None) -> bool:

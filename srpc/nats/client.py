@@ -73,6 +73,7 @@ from srpc.protocol import (
     Welcome,
     encode_payload,
 )
+from srpc.transport import QueuedStream
 
 if TYPE_CHECKING:
     from srpc.client import _AsyncConnection, _Settings, _SyncConnection
@@ -702,17 +703,15 @@ def _new_loop() -> asyncio.AbstractEventLoop:
     return new
 
 
-class _LinkStream:
+class _LinkStream(QueuedStream):
     """The sync stub's connection sees its NATS link as this byte stream."""
 
+    what = "NATS connection"
+
     def __init__(self, link: _Link, loop: asyncio.AbstractEventLoop) -> None:
+        super().__init__(link.label)
         self.link = link
         self.loop = loop
-        self.label = link.label
-        self.cond = threading.Condition()
-        self.data = bytearray()
-        self.eof = False
-        self.closed = False
         self.frames = FrameDecoder(DEFAULT_MAX_FRAME * 16)
         link.deliver = self._deliver
         link.on_lost = self._lost
@@ -726,15 +725,12 @@ class _LinkStream:
             self.cond.notify_all()
 
     def _lost(self, failure: SrpcError) -> None:
-        with self.cond:
-            self.eof = True
-            self.cond.notify_all()
+        self.end()
 
     # -- ByteStream --------------------------------------------------------------------
 
     def sendall(self, data: bytes | bytearray) -> None:
-        if self.closed or self.eof:
-            raise BrokenPipeError(f"{self.label}: the NATS connection is closed")
+        self._check_open()
         payloads = _payloads(self.frames, data)
         if payloads:
             try:
@@ -742,45 +738,7 @@ class _LinkStream:
             except RuntimeError:  # the loop is gone (interpreter exit)
                 raise BrokenPipeError(f"{self.label}: the NATS client loop is closed") from None
 
-    def send_parts(self, parts: list[bytes | bytearray]) -> None:
-        self.sendall(b"".join(parts))
-
-    def send_some(self, data: memoryview) -> int:
-        self.sendall(bytes(data))
-        return len(data)
-
-    def wait(self, wants: int, timeout: float | None) -> bool:
-        return True  # a send never waits: it is handed to the loop
-
-    def recv_into(self, buffer: bytearray | memoryview) -> int:
-        with self.cond:
-            while not self.data and not self.eof:
-                if self.closed:
-                    raise OSError(f"{self.label}: the NATS connection is closed")
-                self.cond.wait()
-            count = min(len(buffer), len(self.data))
-            buffer[:count] = self.data[:count]
-            del self.data[:count]
-            return count
-
-    def readable(self, timeout: float) -> bool:
-        with self.cond:
-            return self.cond.wait_for(
-                lambda: bool(self.data) or self.eof or self.closed, max(timeout, 0.0)
-            )
-
-    def read_idle(self, buffer: bytearray) -> int | None:
-        with self.cond:
-            if not self.data:
-                return 0 if self.eof or self.closed else None
-        return self.recv_into(buffer)
-
-    def close(self) -> None:
-        with self.cond:
-            if self.closed:
-                return
-            self.closed = True
-            self.cond.notify_all()
+    def _closing(self) -> None:
         self.link.close_soon()
 
 
