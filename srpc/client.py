@@ -38,8 +38,8 @@ from srpc.client_streams import (
     StreamSlot,
     SyncSender,
     _cancel_sync,
-    _cancelling,
     finish_client_stream,
+    wait_for,
 )
 from srpc.codec import ServiceCodec, encoder, replace_callbacks, service_codec
 from srpc.context import inherited_timeout
@@ -1157,17 +1157,10 @@ class _AsyncConnection(asyncio.BufferedProtocol):
                 if self.write_ready is not None:
                     await self.write_ready
                 return await future
-            task = asyncio.current_task()
-            cancelling = _cancelling(task)
             try:  # the deadline covers waiting to send (a server that stops reading) too
-                answer = await asyncio.wait_for(self._sent_then(future), timeout)
+                return await wait_for(self._sent_then(future), timeout)
             except asyncio.TimeoutError:
                 raise CallTimeout(f"{self.settings.label}: no reply within the timeout") from None
-            if _cancelling(task) > cancelling:
-                # Python 3.11's wait_for returns an answer that was ready as the task was
-                # cancelled, dropping the cancellation: it is raised here instead.
-                raise asyncio.CancelledError
-            return answer
         except (CallTimeout, asyncio.CancelledError):
             # The caller gave up before the answer (a cancelled task cancels the future it
             # awaited): cancel the call on the server.

@@ -28,7 +28,7 @@ import contextlib
 import itertools
 import threading
 import time
-from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from srpc.codec import ProcedureCodec, encoder
@@ -57,6 +57,7 @@ if TYPE_CHECKING:
 __all__ = ["AsyncResultStream", "ResultStream"]
 
 T = TypeVar("T")
+R = TypeVar("R")
 _monotonic = time.monotonic
 _CANCEL_WAIT = 1.0  # seconds a best-effort Cancel may take to send
 KEEPALIVE = 20.0
@@ -504,10 +505,20 @@ class AsyncSender:
 
 
 def _cancelling(task: asyncio.Task[Any] | None) -> int:
-    """How many cancellations of ``task`` are pending (0 before Python 3.11): compared before
-    and after a ``wait_for``, it tells a cancellation that ``wait_for`` dropped."""
     cancelling = getattr(task, "cancelling", None)  # Python 3.11+
     return 0 if cancelling is None else int(cancelling())
+
+
+async def wait_for(awaitable: Awaitable[R], timeout: float) -> R:
+    """``asyncio.wait_for``, except for a cancellation Python 3.11's ``wait_for`` drops (it
+    returns a result that was ready as the task was cancelled): that one is raised. Only a
+    cancellation made during the wait counts, so a task that once swallowed one still runs."""
+    task = asyncio.current_task()
+    cancelling = _cancelling(task)
+    result = await asyncio.wait_for(awaitable, timeout)
+    if _cancelling(task) > cancelling:
+        raise asyncio.CancelledError
+    return result
 
 
 class AsyncResultStream(AsyncIterator[T], Generic[T]):
@@ -562,13 +573,7 @@ class AsyncResultStream(AsyncIterator[T], Generic[T]):
                 message = await state.next_message(connection)
             else:
                 remaining = max(self._deadline - _monotonic(), 0.0)
-                task = asyncio.current_task()
-                cancelling = _cancelling(task)
-                message = await asyncio.wait_for(state.next_message(connection), remaining)
-                if _cancelling(task) > cancelling:
-                    # Python 3.11's wait_for returns a result that was ready as the task was
-                    # cancelled, dropping the cancellation: the stream would run on.
-                    raise asyncio.CancelledError
+                message = await wait_for(state.next_message(connection), remaining)
         except asyncio.TimeoutError:
             self._end(cancel=True)
             raise CallTimeout(f"{self._codec.label} timed out after {self._timeout} s") from None
