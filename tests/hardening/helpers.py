@@ -56,6 +56,26 @@ def background_server(**kwargs: Any) -> Iterator[SrpcGuardServerStub]:
         yield server
 
 
+@contextlib.contextmanager
+def script_server(code: str) -> Iterator[tuple[subprocess.Popen[str], int]]:
+    """A server in a child process running ``code``, which prints ``PORT n`` once it listens
+    and stops when its stdin closes: the process and its port."""
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+        cwd=REPO,
+    )  # fmt: skip
+    try:
+        assert proc.stdout is not None and proc.stdin is not None
+        yield proc, int(proc.stdout.readline().split()[1])
+    finally:
+        if proc.stdin is not None:
+            proc.stdin.close()
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
 class ServerProcess:
     """The hardening service in a child process (``python -m tests.hardening.serve``)."""
 

@@ -18,7 +18,6 @@ import argparse
 import asyncio
 import json
 import random
-import subprocess
 import sys
 import threading
 import time
@@ -28,7 +27,7 @@ from typing import Any
 
 import srpc
 
-from .helpers import open_fds, wait_until
+from .helpers import open_fds, script_server, wait_until
 
 REPO = Path(__file__).resolve().parents[2]
 RUNTIME = REPO / "tests" / "runtime"
@@ -169,16 +168,7 @@ class StreamSoakReport:
 
 
 def soak_streams(seconds: float, threads: int = 6) -> StreamSoakReport:
-    proc = subprocess.Popen(
-        [sys.executable, "-c", _SERVE.format(runtime=str(RUNTIME), repo=str(REPO))],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-        cwd=REPO,
-    )
-    try:
-        assert proc.stdout is not None and proc.stdin is not None
-        port = int(proc.stdout.readline().split()[1])
+    with script_server(_SERVE.format(runtime=str(RUNTIME), repo=str(REPO))) as (proc, port):
         fds_before = open_fds(proc.pid)
         until = time.monotonic() + seconds
         results = [StreamStats() for _ in range(threads + 1)]
@@ -196,13 +186,6 @@ def soak_streams(seconds: float, threads: int = 6) -> StreamSoakReport:
             stats.add(result)
         wait_until(lambda: open_fds(proc.pid) <= fds_before, timeout=10)
         return StreamSoakReport(seconds, stats, fds_before, open_fds(proc.pid))
-    finally:
-        if proc.stdin is not None:
-            proc.stdin.close()
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 def main(argv: list[str] | None = None) -> int:
