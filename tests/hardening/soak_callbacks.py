@@ -88,19 +88,6 @@ def _stubs() -> Any:
     return callbacks_stubs
 
 
-class _Recorder:
-    def __init__(self) -> None:
-        self.seen: list[tuple[int, int]] = []
-        self.asked = 0
-
-    def update(self, done: int, total: int) -> None:
-        self.seen.append((done, total))
-
-    def should_stop(self) -> bool:
-        self.asked += 1
-        return False
-
-
 def _sync_worker(
     port: int, seed: int, until: float, per_second: float, stats: CallbackStats
 ) -> None:
@@ -129,7 +116,7 @@ def _sync_worker(
                     result = client.each(items, triple)
                     stats.check(label, items, seen, result, [x * 3 for x in items])
                 elif roll < 0.6:
-                    progress = _Recorder()
+                    progress = stubs.Recorder()
                     done = client.run(count, progress)
                     expected = [(i, count) for i in range(1, count + 1)]
                     stats.check(label, expected, progress.seen, done, count)

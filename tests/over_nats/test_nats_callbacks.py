@@ -7,33 +7,16 @@ import threading
 from collections.abc import Iterator
 
 import pytest
-from cbsvc.cbsvc_interface import AsyncProgress, Progress
 
 from tests.runtime.callbacks_stubs import (
+    Echo,
+    Recorder,
     SrpcCbsvcAsyncClientStub,
     SrpcCbsvcClientStub,
     SrpcCbsvcServerStub,
 )
 
 from .natsd import NatsServer
-
-
-class Recorder(Progress):
-    def __init__(self, stop_after: int | None = None) -> None:
-        self.seen: list[tuple[int, int]] = []
-        self.stop_after = stop_after
-
-    def update(self, done: int, total: int) -> None:
-        self.seen.append((done, total))
-
-    def should_stop(self) -> bool:
-        return self.stop_after is not None and len(self.seen) >= self.stop_after
-
-
-class Echo(AsyncProgress):
-    async def update(self, done: int) -> str:
-        await asyncio.sleep(0)
-        return f"step {done}"
 
 
 @pytest.fixture(scope="module")

@@ -3,10 +3,12 @@ when the tests start (as tests/runtime/streams_stubs.py does for the stream serv
 
 from __future__ import annotations
 
+import asyncio
 import atexit
 import shutil
 import sys
 import tempfile
+import threading
 from pathlib import Path
 
 from srpc.compiler import write_stubs
@@ -20,10 +22,43 @@ for folder in (HERE, GENERATED):
         sys.path.insert(0, str(folder))
 write_stubs(HERE / "cbsvc" / "cbsvc_interface.py", GENERATED)
 
+from cbsvc.cbsvc_interface import AsyncProgress, Progress  # noqa: E402
 from srpc_cbsvc_client_stub import (  # noqa: E402
     SrpcCbsvcAsyncClientStub,
     SrpcCbsvcClientStub,
 )
 from srpc_cbsvc_server_stub import SrpcCbsvcServerStub  # noqa: E402
 
-__all__ = ["GENERATED", "SrpcCbsvcAsyncClientStub", "SrpcCbsvcClientStub", "SrpcCbsvcServerStub"]
+__all__ = [
+    "GENERATED",
+    "Echo",
+    "Recorder",
+    "SrpcCbsvcAsyncClientStub",
+    "SrpcCbsvcClientStub",
+    "SrpcCbsvcServerStub",
+]
+
+
+class Recorder(Progress):
+    """A caller's progress object: what it was told, on which threads, how often it was asked
+    whether to stop (it says yes after ``stop_after`` updates)."""
+
+    def __init__(self, stop_after: int | None = None) -> None:
+        self.seen: list[tuple[int, int]] = []
+        self.threads: set[int] = set()
+        self.asked = 0
+        self.stop_after = stop_after
+
+    def update(self, done: int, total: int) -> None:
+        self.threads.add(threading.get_ident())
+        self.seen.append((done, total))
+
+    def should_stop(self) -> bool:
+        self.asked += 1
+        return self.stop_after is not None and len(self.seen) >= self.stop_after
+
+
+class Echo(AsyncProgress):
+    async def update(self, done: int) -> str:
+        await asyncio.sleep(0)
+        return f"step {done}"

@@ -16,37 +16,19 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from cbsvc.cbsvc_interface import AsyncProgress, CallbackFailed, Progress
+from cbsvc.cbsvc_interface import CallbackFailed
 
 import srpc
 
 from .callbacks_stubs import (
     GENERATED,
     HERE,
+    Echo,
+    Recorder,
     SrpcCbsvcAsyncClientStub,
     SrpcCbsvcClientStub,
     SrpcCbsvcServerStub,
 )
-
-
-class Recorder(Progress):
-    def __init__(self, stop_after: int | None = None) -> None:
-        self.seen: list[tuple[int, int]] = []
-        self.threads: set[int] = set()
-        self.stop_after = stop_after
-
-    def update(self, done: int, total: int) -> None:
-        self.threads.add(threading.get_ident())
-        self.seen.append((done, total))
-
-    def should_stop(self) -> bool:
-        return self.stop_after is not None and len(self.seen) >= self.stop_after
-
-
-class Echo(AsyncProgress):
-    async def update(self, done: int) -> str:
-        await asyncio.sleep(0)
-        return f"step {done}"
 
 
 @pytest.fixture(scope="module")
