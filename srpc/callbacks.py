@@ -122,7 +122,6 @@ class ServerCallbacks:
     """
 
     __slots__ = (
-        "ended",
         "error",
         "id",
         "known",
@@ -164,8 +163,8 @@ class ServerCallbacks:
         self.reclaim = reclaim
         self.seqs = itertools.count(1)
         self.pending: dict[int, _Waiter | asyncio.Future[Any]] = {}
-        self.ended = False
         self.error: SrpcError | None = None
+        """What ended the call (``None`` while it runs)."""
         self.waiting = 0  # sync waits sent and not answered
         self.lending = False  # the call's worker thread is lent back meanwhile
 
@@ -175,28 +174,38 @@ class ServerCallbacks:
         """The client's answer to callback request ``message.seq``; an answer nobody waits
         for (the proxy gave up) is dropped."""
         waiting = self.pending.pop(message.seq, None)
-        if waiting is None:
-            return
-        if type(waiting) is _Waiter:
-            self._unlend(waiting)
-            waiting.settle(message, None)
-        elif not waiting.done():  # type: ignore[union-attr]
-            waiting.set_result(message)  # type: ignore[union-attr]
+        if waiting is not None:
+            self._resolve(waiting, message, None)
 
     def end(self, error: SrpcError) -> None:
         """The call is over (answered, cancelled or its client lost): every wait ends with
         ``error`` and the proxies refuse new calls."""
-        if self.ended:
+        if self.error is not None:
             return
-        self.ended = True
         self.error = error
         pending, self.pending = self.pending, {}
         for waiting in pending.values():
-            if type(waiting) is _Waiter:
-                self._unlend(waiting)
-                waiting.settle(None, error)
-            elif not waiting.done():  # type: ignore[union-attr]
+            self._resolve(waiting, None, error)
+
+    @property
+    def ended(self) -> bool:
+        return self.error is not None
+
+    def _resolve(
+        self,
+        waiting: _Waiter | asyncio.Future[Any],
+        answer: ServerReply | ServerErrorReply | None,
+        error: SrpcError | None,
+    ) -> None:
+        """End one wait, a sync proxy's or an async one's, with ``answer`` or ``error``."""
+        if type(waiting) is _Waiter:
+            self._unlend(waiting)
+            waiting.settle(answer, error)
+        elif not waiting.done():  # type: ignore[union-attr]
+            if error is not None:
                 waiting.set_exception(error)  # type: ignore[union-attr]
+            else:
+                waiting.set_result(answer)  # type: ignore[union-attr]
 
     # -- what a proxy does
 
