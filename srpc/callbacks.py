@@ -452,11 +452,7 @@ class ClientCallbacks:
         loop = self.loop
         if loop is not None:
             target, method = message.target, message.method
-            param = (
-                self.params[target]
-                if type(target) is int and 0 <= target < len(self.params)
-                else None
-            )
+            param = self._param(target)
             if param is not None and method in param.is_async:
                 function = self._function(target, method)
                 if param.is_async[method] or inspect.iscoroutinefunction(function):
@@ -465,6 +461,12 @@ class ClientCallbacks:
                     task.add_done_callback(self.tasks.discard)
                     return
         _pool.submit(self._run, message)
+
+    def _param(self, target: object) -> CallbackParam | None:
+        """The callback numbered ``target`` (``None``: no such number)."""
+        if type(target) is int and 0 <= target < len(self.params):
+            return self.params[target]
+        return None
 
     def _function(self, target: int, method: str) -> Any:
         function = self.targets[target]
@@ -475,9 +477,9 @@ class ClientCallbacks:
     def _call(self, message: Any) -> tuple[ProcedureCodec, Any]:
         """Validate ``message``: the codec of the method it calls, and what that returns."""
         target, method = message.target, message.method
-        if not (type(target) is int and 0 <= target < len(self.params)):
+        param = self._param(target)
+        if param is None:
             raise ProtocolError(f"{self.label}: no callback number {target!r}")
-        param = self.params[target]
         codec = param.methods.get(method)
         if codec is None:
             raise ProtocolError(f"{param.label}: the callback has no method {method!r}")
